@@ -1,0 +1,55 @@
+"""`sfpatch` command line: one subcommand per module in tui/commands/.
+
+Command modules keep heavy imports (SDKs, Textual) inside their run function so that
+`sfpatch --help` and the quick commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tui import __version__
+from tui.errors import SfpatchError
+
+# Order here is the order in `sfpatch --help`.
+COMMANDS = ("demo", "sim", "check", "compat", "verify", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sfpatch",
+        description="Patch Azure Service Fabric clusters on Windows scale sets, node by node.",
+    )
+    parser.add_argument("--version", action="version", version=f"sfpatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"tui.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tui.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except SfpatchError as exc:
+        print(f"sfpatch: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("sfpatch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Errors the user can act on. Each carries the exit code the CLI returns for it."""
+
+
+class SfpatchError(Exception):
+    """Base for every error that is shown to the user as one line, never as a traceback."""
+
+    exit_code = 2
+
+
+class UsageError(SfpatchError):
+    """Bad arguments or input the user gave."""
+
+
+class ConfigError(SfpatchError):
+    """A profile or scenario file is missing, unreadable or invalid; the message names file and key."""
+
+
+class ScenarioError(ConfigError):
+    """A simulator scenario file is invalid."""
+
+
+class ClusterError(SfpatchError):
+    """The cluster (gateway, ARM, engine) refused or failed a call."""
+
+    exit_code = 1
+
+
+class ReadOnlyError(SfpatchError):
+    """A mutation was attempted through a read-only gateway."""
+
+    exit_code = 1
+
+
+class TranscriptError(SfpatchError):
+    """The transcript could not be written; no further mutation may happen in this session."""
+
+    exit_code = 1

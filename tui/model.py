@@ -1,0 +1,257 @@
+"""The frozen data the UI, the rules and the transcript work on. SDK objects never leave tui/cluster.
+
+Every type here is immutable; a refresh builds a new ClusterSnapshot rather than changing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
+
+HealthState = Literal["Ok", "Warning", "Error", "Unknown", "Invalid"]
+Severity = Literal["info", "warning", "error"]
+SEVERITY_RANK: Mapping[str, int] = MappingProxyType({"info": 0, "warning": 1, "error": 2})
+HEALTH_RANK: Mapping[str, int] = MappingProxyType(
+    {"Ok": 0, "Invalid": 1, "Unknown": 1, "Warning": 2, "Error": 3}
+)
+
+# ---------------------------------------------------------------- Service Fabric
+
+
+@dataclass(frozen=True)
+class DeactivationInfo:
+    """NodeInfo.NodeDeactivationInfo: why and how far a node is disabled."""
+
+    intent: str = "Invalid"
+    status: str = "None"
+    pending_safety_checks: tuple[str, ...] = ()
+    task_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Node:
+    """One Service Fabric node as the gateway reports it."""
+
+    name: str
+    node_type: str
+    ip_address: str
+    upgrade_domain: str
+    fault_domain: str
+    status: str
+    health_state: str
+    is_seed: bool
+    code_version: str
+    instance_id: str
+    node_id: str
+    uptime_seconds: int = 0
+    up_at: datetime | None = None
+    down_at: datetime | None = None
+    deactivation: DeactivationInfo = field(default_factory=DeactivationInfo)
+
+    @property
+    def instance_index(self) -> int | None:
+        """Scale set instance number from the `_<NodeType>_<N>` naming, or None."""
+        tail = self.name.rsplit("_", 1)[-1]
+        return int(tail) if tail.isdigit() else None
+
+
+@dataclass(frozen=True)
+class HealthEvaluation:
+    """One unhealthy evaluation, flattened from the gateway's nested wrappers."""
+
+    kind: str
+    health_state: str
+    description: str
+    node_name: str | None = None
+    application: str | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    """Aggregated health of the cluster or of one entity, with why it is not Ok."""
+
+    aggregated: str = "Unknown"
+    evaluations: tuple[HealthEvaluation, ...] = ()
+    node_states: Mapping[str, str] = field(default_factory=dict)
+    application_states: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpgradeDomain:
+    """An upgrade domain and how many of its nodes are in each state."""
+
+    name: str
+    nodes: tuple[str, ...]
+    up: int
+    disabled: int
+    down: int
+    other: int
+    state: str = ""  # from GetUpgradeProgress when known (Pending/InProgress/Completed)
+
+
+# ---------------------------------------------------------------- ARM compute
+
+
+@dataclass(frozen=True)
+class ScaleSet:
+    """One VM scale set's model (the settings the rules judge)."""
+
+    name: str
+    node_type: str
+    location: str = ""
+    upgrade_mode: str = "Manual"
+    automatic_os_upgrade: bool = False
+    disable_automatic_rollback: bool = False
+    enable_automatic_updates: bool | None = None
+    patch_mode: str | None = None
+    image_publisher: str = ""
+    image_offer: str = ""
+    image_sku: str = ""
+    image_version: str = ""
+    image_exact_version: str = ""
+    sf_extension_version: str | None = None
+    sf_durability: str | None = None
+    capacity: int = 0
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One scale set VM, joined to its Service Fabric node by name."""
+
+    scale_set: str
+    instance_id: str
+    node_name: str
+    latest_model_applied: bool | None = None
+    os_name: str = ""
+    os_version: str = ""
+    power_state: str = ""
+    provisioning_state: str = ""
+    image_version: str = ""
+
+
+# ---------------------------------------------------------------- Docker engines
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container on a node's engine."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str = ""
+    isolation: str = "process"
+    state: str = ""
+    status: str = ""
+    exit_code: int | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image on a node's engine, with the Windows version it was built on."""
+
+    id: str
+    repo_tags: tuple[str, ...] = ()
+    repo_digests: tuple[str, ...] = ()
+    os: str = "windows"
+    os_version: str = ""
+    created: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A node's Docker engine: the host OS it reports and what it runs."""
+
+    node_name: str
+    endpoint: str
+    os_version: str = ""  # full host version with revision, e.g. 10.0.17763.6054
+    operating_system: str = ""
+    kernel_version: str = ""
+    isolation: str = "process"
+    server_version: str = ""
+    containers: tuple[Container, ...] = ()
+    images: tuple[Image, ...] = ()
+
+
+# ---------------------------------------------------------------- Findings and snapshots
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A warning a rule raised: what, about whom, how bad, and which source it came from."""
+
+    rule_id: str
+    severity: Severity
+    subject: str
+    message: str
+    source: str
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """A part of the snapshot that could not be gathered; the rest is still shown."""
+
+    source: str  # "fabric", "arm", "docker"
+    subject: str  # node name, scale set name or "" for the whole source
+    message: str
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Everything known about the cluster at one moment, from all three sources."""
+
+    taken_at: datetime
+    cluster_name: str
+    endpoint: str
+    code_version: str = ""
+    nodes: tuple[Node, ...] = ()
+    health: Health = field(default_factory=Health)
+    upgrade_domain_states: Mapping[str, str] = field(default_factory=dict)
+    scale_sets: tuple[ScaleSet, ...] = ()
+    instances: tuple[Instance, ...] = ()
+    engines: Mapping[str, Engine] = field(default_factory=dict)
+    errors: tuple[SourceError, ...] = ()
+
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    @property
+    def upgrade_domains(self) -> tuple[UpgradeDomain, ...]:
+        return summarize_upgrade_domains(self.nodes, self.upgrade_domain_states)
+
+
+def summarize_upgrade_domains(
+    nodes: Iterable[Node], states: Mapping[str, str] | None = None
+) -> tuple[UpgradeDomain, ...]:
+    """Group nodes by upgrade domain and count them per status, ordered by UD name."""
+    by_ud: dict[str, list[Node]] = {}
+    for node in nodes:
+        by_ud.setdefault(node.upgrade_domain, []).append(node)
+    result = []
+    for name in sorted(by_ud, key=_ud_sort_key):
+        members = by_ud[name]
+        up = sum(n.status == "Up" for n in members)
+        disabled = sum(n.status in ("Disabling", "Disabled") for n in members)
+        down = sum(n.status == "Down" for n in members)
+        result.append(
+            UpgradeDomain(
+                name=name,
+                nodes=tuple(n.name for n in members),
+                up=up,
+                disabled=disabled,
+                down=down,
+                other=len(members) - up - disabled - down,
+                state=(states or {}).get(name, ""),
+            )
+        )
+    return tuple(result)
+
+
+def _ud_sort_key(name: str) -> tuple[int, str]:
+    return (int(name), "") if name.isdigit() else (1 << 30, name)

@@ -1,0 +1,78 @@
+"""Windows version strings: parsing and naming. The single place versions are parsed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tui.errors import UsageError
+
+_VERSION = re.compile(r"^\s*(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?\s*$")
+_OS_BUILD = re.compile(r"\(OS Build (\d+)\.(\d+)\)")
+
+# Build number -> marketing name (moby osversion/windowsbuilds.go).
+BUILD_NAMES = {
+    14393: "Windows Server 2016",
+    16299: "Windows Server 1709",
+    17134: "Windows Server 1803",
+    17763: "Windows Server 2019",
+    18362: "Windows Server 1903",
+    18363: "Windows Server 1909",
+    19041: "Windows Server 2004",
+    19042: "Windows Server 20H2",
+    20348: "Windows Server 2022",
+    22621: "Windows 11 22H2",
+    25398: "Windows Server 23H2",
+    26100: "Windows Server 2025",
+}
+
+
+@dataclass(frozen=True, order=True)
+class WindowsVersion:
+    """major.minor.build[.revision]; revision (the UBR) is None when unknown."""
+
+    major: int
+    minor: int
+    build: int
+    revision: int | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.major}.{self.minor}.{self.build}"
+        return base if self.revision is None else f"{base}.{self.revision}"
+
+    @property
+    def name(self) -> str:
+        return BUILD_NAMES.get(self.build, f"build {self.build}")
+
+    def with_revision(self, revision: int) -> WindowsVersion:
+        return WindowsVersion(self.major, self.minor, self.build, revision)
+
+
+def parse_version(text: str) -> WindowsVersion:
+    """Parse '10.0.14393.1770' (or '10.0.17763'); raise UsageError on anything else."""
+    match = _VERSION.match(text or "")
+    if not match:
+        raise UsageError(f"not a Windows version: {text!r} (expected e.g. 10.0.17763.6054)")
+    major, minor, build, revision = match.groups()
+    return WindowsVersion(int(major), int(minor), int(build), int(revision) if revision else None)
+
+
+def revision_from_operating_system(operating_system: str, base: WindowsVersion) -> WindowsVersion:
+    """Docker /info OperatingSystem 'Windows Server ... (OS Build 17763.6054)' -> full version."""
+    match = _OS_BUILD.search(operating_system or "")
+    if not match or int(match.group(1)) != base.build:
+        return base
+    return base.with_revision(int(match.group(2)))
+
+
+def operating_system_text(version: WindowsVersion, edition: str = "Datacenter") -> str:
+    """The Docker /info OperatingSystem string a Windows host reports for this version."""
+    name = BUILD_NAMES.get(version.build, "Windows Server")
+    text = f"{name} {edition}" if name.startswith("Windows Server") else name
+    if version.revision is not None:
+        text += f" Version {_release_id(version.build)} (OS Build {version.build}.{version.revision})"
+    return text
+
+
+def _release_id(build: int) -> str:
+    return {14393: "1607", 17763: "1809", 20348: "21H2", 26100: "24H2"}.get(build, str(build))
