@@ -217,6 +217,10 @@ class ClusterSnapshot:
     instances: tuple[Instance, ...] = ()
     engines: Mapping[str, Engine] = field(default_factory=dict)
     errors: tuple[SourceError, ...] = ()
+    # Service Fabric cluster-side settings per node type (the cluster resource's nodeTypes),
+    # for comparing with the scale set's SF extension.
+    cluster_durability: Mapping[str, str] = field(default_factory=dict)
+    stateless_node_types: frozenset[str] = frozenset()
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
