@@ -12,7 +12,7 @@ class UsageError(SfpatchError):
 
 
 class ConfigError(SfpatchError):
-    """A profile or scenario file is missing, unreadable or invalid; the message names file and key."""
+    """A profile or scenario file is missing or invalid; the message names the file and key."""
 
 
 class ScenarioError(ConfigError):

@@ -1,4 +1,6 @@
-"""The frozen data the UI, the rules and the transcript work on. SDK objects never leave tui/cluster.
+"""The frozen data the UI, the rules and the transcript work on.
+
+SDK objects never leave tui/cluster.
 
 Every type here is immutable; a refresh builds a new ClusterSnapshot rather than changing one.
 """

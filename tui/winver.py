@@ -70,9 +70,22 @@ def operating_system_text(version: WindowsVersion, edition: str = "Datacenter") 
     name = BUILD_NAMES.get(version.build, "Windows Server")
     text = f"{name} {edition}" if name.startswith("Windows Server") else name
     if version.revision is not None:
-        text += f" Version {_release_id(version.build)} (OS Build {version.build}.{version.revision})"
+        text += (
+            f" Version {_release_id(version.build)} (OS Build {version.build}.{version.revision})"
+        )
     return text
 
 
 def _release_id(build: int) -> str:
     return {14393: "1607", 17763: "1809", 20348: "21H2", 26100: "24H2"}.get(build, str(build))
+
+
+_EXACT_VERSION = re.compile(r"^\s*(\d{5})\.(\d+)\.\d+\s*$")
+
+
+def version_from_image_exact_version(text: str) -> WindowsVersion | None:
+    """Marketplace image version '17763.6054.240703' -> 10.0.17763.6054; None if not that shape."""
+    match = _EXACT_VERSION.match(text or "")
+    if not match:
+        return None
+    return WindowsVersion(10, 0, int(match.group(1)), int(match.group(2)))

@@ -1,0 +1,243 @@
+"""The Service Fabric gateway through azure-servicefabric: the client and the read calls.
+
+Mutations are not here: they live in tui/cluster/gateway.py. What leaves this module is
+tui.model values, never SDK objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from azure.servicefabric import ServiceFabricClientAPIs
+from msrest.authentication import Authentication, BasicTokenAuthentication
+from msrest.exceptions import ClientRequestError, HttpOperationError
+from requests.adapters import HTTPAdapter
+
+from tui.errors import ClusterError
+from tui.model import DeactivationInfo, Health, HealthEvaluation, Node
+
+# Server-side operation timeout the gateway gets, and the client's socket timeout, in seconds.
+GATEWAY_TIMEOUT = 30
+SOCKET_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class FabricConnection:
+    """How to reach and trust one cluster's gateway."""
+
+    endpoint: str
+    client_pem: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    ca: Path | None = None
+    server_thumbprints: tuple[str, ...] = ()
+    aad_token: str | None = None
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Checks the server certificate's SHA-1 thumbprint, as Service Fabric clients pin it."""
+
+    def __init__(self, thumbprint: str) -> None:
+        self._thumbprint = thumbprint.replace(":", "").lower()
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["assert_fingerprint"] = self._thumbprint
+        super().init_poolmanager(*args, **kwargs)
+
+
+class _CertAuthentication(Authentication):
+    """msrest authentication that mounts the pinning adapter (or a bearer token for AAD)."""
+
+    def __init__(self, thumbprint: str | None, token: str | None) -> None:
+        self._thumbprint = thumbprint
+        self._token = token
+
+    def signed_session(self, session: requests.Session | None = None) -> requests.Session:
+        session = super().signed_session(session)
+        if self._thumbprint:
+            session.mount("https://", _PinnedAdapter(self._thumbprint))
+        if self._token:
+            session.headers["Authorization"] = f"Bearer {self._token}"
+        return session
+
+
+def build_client(conn: FabricConnection) -> ServiceFabricClientAPIs:
+    """A client that presents the client certificate and validates the server.
+
+    msrest passes `verify` per request, which overrides anything set on the session (the
+    sfctl --no-verify bug), so server validation goes into config.connection.
+    """
+    thumbprint = conn.server_thumbprints[0] if conn.server_thumbprints else None
+    if conn.aad_token and not thumbprint:
+        auth: Authentication = BasicTokenAuthentication({"access_token": conn.aad_token})
+    else:
+        auth = _CertAuthentication(thumbprint, conn.aad_token)
+    client = ServiceFabricClientAPIs(auth, base_url=conn.endpoint)
+    connection = client.config.connection
+    if conn.client_pem:
+        connection.cert = str(conn.client_pem)
+    elif conn.client_cert and conn.client_key:
+        connection.cert = (str(conn.client_cert), str(conn.client_key))
+    if thumbprint:
+        connection.verify = False  # the pinning adapter checks the certificate instead
+    elif conn.ca:
+        connection.verify = str(conn.ca)
+    connection.timeout = SOCKET_TIMEOUT
+    # One attempt per call: the poll loop retries on its own schedule, and POSTs must not repeat.
+    client.config.retry_policy.retries = 0
+    return client
+
+
+def describe_error(exc: Exception) -> str:
+    """One line for an SDK or transport failure."""
+    if isinstance(exc, HttpOperationError):
+        error = getattr(getattr(exc, "error", None), "error", None)
+        if error is not None and getattr(error, "code", None):
+            return f"{error.code}: {error.message}"
+        status = getattr(exc.response, "status_code", "?")
+        return f"HTTP {status}: {exc}"
+    if isinstance(exc, ClientRequestError):
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "Fingerprints did not match" in text:
+            return "the gateway's server certificate is not trusted (check ca / thumbprint)"
+        if "Connection refused" in text or "Max retries exceeded" in text:
+            return f"cannot connect to the gateway: {text.splitlines()[0][:160]}"
+        return text.splitlines()[0][:200]
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one SDK call; any failure becomes a ClusterError naming what was attempted."""
+    try:
+        return fn(*args, timeout=GATEWAY_TIMEOUT, **kwargs)
+    except (HttpOperationError, ClientRequestError, requests.RequestException) as exc:
+        raise ClusterError(f"{what}: {describe_error(exc)}") from exc
+
+
+# ------------------------------------------------------------------ reads
+
+
+def list_nodes(client: ServiceFabricClientAPIs, page_size: int = 0) -> tuple[Node, ...]:
+    """Every node, following continuation tokens until the last page."""
+    nodes: list[Node] = []
+    token = None
+    while True:
+        page = call(
+            "list nodes",
+            client.get_node_info_list,
+            continuation_token=token,
+            node_status_filter="all",
+            max_results=page_size,
+        )
+        nodes.extend(node_from_sdk(item) for item in page.items or [])
+        token = page.continuation_token
+        if not token:
+            return tuple(nodes)
+
+
+def get_node(client: ServiceFabricClientAPIs, name: str) -> Node | None:
+    info = call(f"get node {name}", client.get_node_info, name)
+    return None if info is None else node_from_sdk(info)
+
+
+def cluster_health(client: ServiceFabricClientAPIs) -> Health:
+    """Aggregated cluster health with every unhealthy evaluation flattened."""
+    health = call("get cluster health", client.get_cluster_health, exclude_health_statistics=True)
+    evaluations: list[HealthEvaluation] = []
+    for wrapper in health.unhealthy_evaluations or []:
+        _flatten(wrapper.health_evaluation, evaluations, node=None, application=None)
+    return Health(
+        aggregated=health.aggregated_health_state or "Unknown",
+        evaluations=tuple(evaluations),
+        node_states={s.name: s.aggregated_health_state for s in health.node_health_states or []},
+        application_states={
+            s.name: s.aggregated_health_state for s in health.application_health_states or []
+        },
+    )
+
+
+def upgrade_domain_states(client: ServiceFabricClientAPIs) -> dict[str, str]:
+    progress = call("get upgrade progress", client.get_cluster_upgrade_progress)
+    return {ud.name: ud.state for ud in progress.upgrade_domains or []}
+
+
+def cluster_version(client: ServiceFabricClientAPIs) -> str:
+    return call("get cluster version", client.get_cluster_version).version or ""
+
+
+def _flatten(
+    evaluation: Any, out: list[HealthEvaluation], node: str | None, application: str | None
+):
+    """Keep the leaves (events) with the node/application they hang under."""
+    if evaluation is None:
+        return
+    node = getattr(evaluation, "node_name", None) or node
+    application = getattr(evaluation, "application_name", None) or application
+    if getattr(evaluation, "name", None) and evaluation.kind == "DeployedApplication":
+        application = evaluation.name
+    children = getattr(evaluation, "unhealthy_evaluations", None) or []
+    if not children:
+        event = getattr(evaluation, "unhealthy_event", None)
+        description = evaluation.description or ""
+        if event is not None:
+            description = f"{event.source_id} {event.property}: {event.description}"
+        out.append(
+            HealthEvaluation(
+                kind=evaluation.kind or "",
+                health_state=evaluation.aggregated_health_state or "Unknown",
+                description=description,
+                node_name=node,
+                application=application,
+            )
+        )
+        return
+    for child in children:
+        _flatten(child.health_evaluation, out, node, application)
+
+
+def node_from_sdk(info: Any) -> Node:
+    deactivation = info.node_deactivation_info
+    checks: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()
+    if deactivation is not None:
+        checks = tuple(
+            w.safety_check.kind or "Unknown" for w in deactivation.pending_safety_checks or []
+        )
+        tasks = tuple(
+            f"{t.node_deactivation_task_id.node_deactivation_task_type}:{t.node_deactivation_task_id.id}"
+            for t in deactivation.node_deactivation_task or []
+            if t.node_deactivation_task_id is not None
+        )
+    return Node(
+        name=info.name,
+        node_type=info.type or "",
+        ip_address=info.ip_address_or_fqdn or "",
+        upgrade_domain=info.upgrade_domain or "",
+        fault_domain=info.fault_domain or "",
+        status=info.node_status or "Unknown",
+        health_state=info.health_state or "Unknown",
+        is_seed=bool(info.is_seed_node),
+        code_version=info.code_version or "",
+        instance_id=info.instance_id or "",
+        node_id=info.id.id if info.id else "",
+        uptime_seconds=int(info.node_up_time_in_seconds or 0),
+        up_at=_utc(info.node_up_at),
+        down_at=_utc(info.node_down_at),
+        deactivation=DeactivationInfo(
+            intent=(deactivation.node_deactivation_intent if deactivation else None) or "Invalid",
+            status=(deactivation.node_deactivation_status if deactivation else None) or "None",
+            pending_safety_checks=checks,
+            task_ids=tasks,
+        ),
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.year <= 1:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,64 @@
+"""`sfpatch sim`: serve a simulated cluster for rehearsals, sfctl, docker and the tests."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from tui.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from tui.sim.faults import FAULTS
+
+    faults = "\n".join(
+        f"  {name}:{kind.upper():<10} {text}" for name, (kind, text) in FAULTS.items()
+    )
+    parser = sub.add_parser(
+        "sim",
+        help="serve a simulated cluster (SF gateway, ARM, Docker engines) on loopback",
+        description="Serve a simulated Service Fabric cluster over mutual TLS on loopback until "
+        "SIGINT/SIGTERM. When ready, DIR/endpoints.json says where each service listens and "
+        "which certificates to use; DIR/requests.jsonl logs every request served.",
+        epilog=f"faults (--fault NAME:ARG, repeatable):\n{faults}\n\n"
+        "example:\n  sfpatch sim --scenario seed --state-dir /tmp/sim --speed 60",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--scenario", default="seed", help="shipped scenario name or .toml path")
+    parser.add_argument("--state-dir", required=True, type=Path, help="where to write files")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="simulated seconds per real second (0 freezes)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="RNG seed (default: the scenario's)")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME:ARG")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.sim.faults import parse_fault
+    from tui.sim.scenario import load_scenario
+    from tui.sim.server import SimServer
+
+    if args.speed < 0:
+        raise UsageError("--speed must be >= 0")
+    faults = tuple(parse_fault(text) for text in args.fault)
+    scenario = load_scenario(args.scenario)
+    for fault in faults:
+        if fault.arg.startswith("_") and fault.arg not in _node_names(scenario):
+            raise UsageError(f"fault {fault}: no node named {fault.arg} in {scenario.name}")
+    server = SimServer(scenario, args.state_dir, speed=args.speed, faults=faults, seed=args.seed)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: server.stop_from_signal())
+    print(
+        f"sfpatch sim: {scenario.cluster_name} ({scenario.name}), speed {args.speed}; "
+        f"endpoints in {server.endpoints_path}",
+        file=sys.stderr,
+    )
+    server.run_forever()
+    return 0
+
+
+def _node_names(scenario) -> set[str]:
+    return {f"_{nt.name}_{i}" for nt in scenario.node_types for i in range(nt.instances)}

@@ -1,0 +1,62 @@
+"""The simulator's clock: real time scaled by a speed factor, or frozen and advanced by hand.
+
+Every duration in a scenario is in simulated seconds. At `--speed 60` a 60 s restart takes one
+real second; at speed 0 the clock stands still until `advance()` moves it, which is how tests
+stay deterministic without sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+DEFAULT_START = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+
+
+class SimClock:
+    """Simulated time since start, in seconds, and the simulated wall-clock time."""
+
+    def __init__(
+        self,
+        speed: float = 1.0,
+        start: datetime = DEFAULT_START,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed < 0:
+            raise ValueError("speed must be >= 0")
+        self._speed = speed
+        self._start = start
+        self._monotonic = monotonic
+        self._real_origin = monotonic()
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def elapsed(self) -> float:
+        """Simulated seconds since the clock started."""
+        with self._lock:
+            return (self._monotonic() - self._real_origin) * self._speed + self._offset
+
+    def now(self) -> datetime:
+        """Simulated UTC wall-clock time."""
+        return self._start + timedelta(seconds=self.elapsed())
+
+    def at(self, elapsed: float) -> datetime:
+        """The wall-clock time of a given simulated elapsed second."""
+        return self._start + timedelta(seconds=elapsed)
+
+    def advance(self, seconds: float) -> None:
+        """Jump simulated time forward (tests and the control endpoint)."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        with self._lock:
+            self._offset += seconds
+
+    def real_seconds(self, simulated: float) -> float:
+        """How long `simulated` seconds take in real time (inf when frozen)."""
+        return float("inf") if self._speed == 0 else simulated / self._speed

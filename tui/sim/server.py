@@ -1,0 +1,204 @@
+"""Runs the simulated cluster's servers on loopback with mutual TLS, and tells clients where.
+
+Each protocol module (fabric_api, and the others listed in PROTOCOLS) has
+`async def serve(ctx: ServeContext) -> dict` that starts its listeners and returns its part of
+endpoints.json. When every listener is up, endpoints.json is written atomically, so a reader
+that sees the file can connect at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tui.sim.clock import SimClock
+from tui.sim.faults import Fault
+from tui.sim.scenario import Scenario
+from tui.sim.state import SimCluster
+from tui.sim.tls import TlsFiles, make_tls
+
+# Protocol modules started after the gateway; a module that does not exist yet is skipped.
+PROTOCOLS = ("tui.sim.arm", "tui.sim.docker_api", "tui.sim.control")
+
+
+class RequestLog:
+    """Appends one JSON line per served request to requests.jsonl (all protocols)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def __call__(self, protocol: str, method: str, path: str, status: int, **extra: Any) -> None:
+        record = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "protocol": protocol,
+            "method": method,
+            "path": path,
+            "status": status,
+            **extra,
+        }
+        with self._lock:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+@dataclass
+class ServeContext:
+    """What a protocol module needs to start its listeners."""
+
+    cluster: SimCluster
+    tls: TlsFiles
+    log_request: RequestLog
+    state_dir: Path
+    runners: list[web.AppRunner] = field(default_factory=list)
+
+    async def listen(self, app: web.Application, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve `app` over mutual TLS on host:port (0 = a free port); returns the port."""
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, ssl_context=self.tls.server_context())
+        await site.start()
+        self.runners.append(runner)
+        sockets = site._server.sockets  # type: ignore[union-attr]
+        return sockets[0].getsockname()[1]
+
+
+async def _serve_fabric(ctx: ServeContext) -> dict[str, Any]:
+    from tui.sim import fabric_api
+
+    port = await ctx.listen(fabric_api.make_app(ctx.cluster, ctx.log_request))
+    return {
+        "fabric": {
+            "endpoint": f"https://127.0.0.1:{port}",
+            "ca": str(ctx.tls.ca),
+            "client_cert": str(ctx.tls.client_cert),
+            "client_key": str(ctx.tls.client_key),
+            "client_pem": str(ctx.tls.client_pem),
+            "server_thumbprint": ctx.tls.server_thumbprint,
+        }
+    }
+
+
+class SimServer:
+    """The whole simulator: state, clock and servers. Use `run_forever` or `start`/`stop`."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        state_dir: Path,
+        speed: float = 1.0,
+        faults: tuple[Fault, ...] = (),
+        seed: int | None = None,
+    ) -> None:
+        self.state_dir = state_dir.resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.clock = SimClock(speed)
+        self.cluster = SimCluster(scenario, self.clock, seed)
+        for fault in faults:
+            self.cluster.faults.add(fault)
+        self.endpoints: dict[str, Any] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def endpoints_path(self) -> Path:
+        return self.state_dir / "endpoints.json"
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        addresses = [n.address for n in self.cluster.nodes.values()]
+        tls = make_tls(self.state_dir / "pki", addresses)
+        log = RequestLog(self.state_dir / "requests.jsonl")
+        ctx = ServeContext(self.cluster, tls, log, self.state_dir)
+        try:
+            endpoints = await _serve_fabric(ctx)
+            for module_name in PROTOCOLS:
+                try:
+                    module = importlib.import_module(module_name)
+                except ModuleNotFoundError as exc:
+                    if exc.name != module_name:
+                        raise
+                    continue
+                endpoints.update(await module.serve(ctx))
+            self.endpoints = endpoints
+            _write_atomically(self.endpoints_path, json.dumps(endpoints, indent=2) + "\n")
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            for runner in ctx.runners:
+                await runner.cleanup()
+            log.close()
+            self.endpoints_path.unlink(missing_ok=True)
+
+    def run_forever(self) -> None:
+        """Serve in this thread until `stop()` (the CLI wires SIGINT/SIGTERM to it)."""
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    def start(self, timeout: float = 30.0) -> SimServer:
+        """Serve in a background thread; returns once endpoints.json is written."""
+
+        def target() -> None:
+            try:
+                self.run_forever()
+            except BaseException as exc:  # surfaced to the starting thread below
+                self._error = exc
+                self._ready.set()
+
+        self._thread = threading.Thread(target=target, name="sfpatch-sim", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout)
+        if self._error is not None:
+            raise self._error
+        if not self._ready.is_set():
+            raise TimeoutError("simulator did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._stop and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def stop_from_signal(self) -> None:
+        """Ask `run_forever` (in this thread) to shut down; safe inside a signal handler."""
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
