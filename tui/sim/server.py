@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,11 +67,23 @@ class ServeContext:
     state_dir: Path
     runners: list[web.AppRunner] = field(default_factory=list)
 
-    async def listen(self, app: web.Application, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Serve `app` over mutual TLS on host:port (0 = a free port); returns the port."""
+    async def listen(
+        self,
+        app: web.Application,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_cert_required: bool = True,
+    ) -> int:
+        """Serve `app` over TLS on host:port (0 = a free port); returns the port.
+
+        TLS is mutual unless `client_cert_required` is False (ARM authenticates with a token).
+        """
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, ssl_context=self.tls.server_context())
+        context = self.tls.server_context()
+        if not client_cert_required:
+            context.verify_mode = ssl.CERT_NONE
+        site = web.TCPSite(runner, host, port, ssl_context=context)
         await site.start()
         self.runners.append(runner)
         sockets = site._server.sockets  # type: ignore[union-attr]
