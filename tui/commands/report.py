@@ -1,0 +1,44 @@
+"""`sfpatch report FILE --format md|html [-o OUT]`: an audit report of a session transcript."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write an audit report (Markdown or HTML) of a session transcript",
+        description=(
+            "Verify a transcript and write an audit report: who, when, ticket, a per-node "
+            "timeline with durations and outcomes, gates, warnings and confirmations."
+        ),
+    )
+    parser.add_argument("file", type=Path, help="the transcript (.jsonl)")
+    parser.add_argument("--format", choices=("md", "html"), default="md", help="default: md")
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    parser.add_argument("--key", type=Path, help="HMAC secret file or Ed25519 public key PEM")
+    parser.add_argument(
+        "--no-key", action="store_true", help="ignore $SFPATCH_TRANSCRIPT_KEY; check the chain only"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.errors import UsageError
+    from tui.transcript.keys import load_verify_key
+    from tui.transcript.report import build_report
+
+    key = None if args.no_key else load_verify_key(args.key)
+    text = build_report(args.file, args.format, key)
+    if args.output is None:
+        sys.stdout.write(text + "\n")
+        return 0
+    try:
+        args.output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0

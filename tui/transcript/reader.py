@@ -1,0 +1,223 @@
+"""Reading transcripts in bounded memory: streaming lines and records, an offset index, verify_file.
+
+Only complete newline-terminated lines are records; a final line without a newline is a torn
+write from a crash and is reported, never parsed as a record.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from tui.transcript import schema
+from tui.transcript.chain import ChainError, ChainVerifier
+from tui.transcript.errors import TranscriptUnreadable
+from tui.transcript.keys import VerifyKey
+
+_BUFFER = 1 << 20
+INTACT, TORN, BROKEN = "intact", "torn", "broken"
+EXIT_CODES = {INTACT: 0, BROKEN: 1, TORN: 3}
+
+
+def open_transcript(path: Path) -> IO[bytes]:
+    """Open a transcript read-only for streaming; unreadable files raise TranscriptUnreadable."""
+    try:
+        handle = open(path, "rb", buffering=_BUFFER)  # noqa: SIM115 - the caller closes it
+    except IsADirectoryError:
+        raise TranscriptUnreadable(f"{path} is a directory, not a transcript") from None
+    except OSError as exc:
+        raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    return handle
+
+
+def iter_lines(handle: IO[bytes], offset: int = 0) -> Iterator[tuple[int, bytes]]:
+    """(offset, line) pairs from `offset` on; the last may lack its newline. Lines are bounded."""
+    handle.seek(offset)
+    while True:
+        line = handle.readline(schema.MAX_LINE + 1)
+        if not line:
+            return
+        yield offset, line
+        offset += len(line)
+
+
+def iter_records(
+    path: Path, start: int = 0, index: TranscriptIndex | None = None
+) -> Iterator[dict]:
+    """Records from number `start` on, parsed but not chain-checked; stops before a torn line."""
+    with open_transcript(path) as handle:
+        offset, n = index.seek(start) if index else (0, 0)
+        for _, line in iter_lines(handle, offset):
+            if not line.endswith(b"\n"):
+                return
+            if n >= start:
+                yield json.loads(line)
+            n += 1
+
+
+@dataclass
+class TranscriptIndex:
+    """Byte offsets of every `every`-th record plus the numbers of snapshot records, for replay."""
+
+    every: int = 256
+    count: int = 0
+    offsets: array = field(default_factory=lambda: array("Q"))
+    snapshots: array = field(default_factory=lambda: array("Q"))
+
+    @classmethod
+    def build(cls, path: Path, every: int = 256) -> TranscriptIndex:
+        """Index a transcript in one streaming pass (complete lines only)."""
+        index = cls(every=every)
+        marker = b'"kind":"' + schema.SNAPSHOT.encode() + b'"'
+        with open_transcript(path) as handle:
+            for offset, line in iter_lines(handle):
+                if not line.endswith(b"\n"):
+                    break
+                if index.count % every == 0:
+                    index.offsets.append(offset)
+                # data is serialised before kind, so only the top-level kind can follow "}".
+                if b"}" + b"," + marker in line and json.loads(line).get("kind") == schema.SNAPSHOT:
+                    index.snapshots.append(index.count)
+                index.count += 1
+        return index
+
+    def seek(self, n: int) -> tuple[int, int]:
+        """(offset, record number) of the indexed record at or before record n."""
+        if n < 0 or n >= max(self.count, 1):
+            raise IndexError(f"record {n} is out of range (0..{self.count - 1})")
+        slot = min(n // self.every, len(self.offsets) - 1)
+        return self.offsets[slot], slot * self.every
+
+    def snapshot_before(self, n: int) -> int | None:
+        """Number of the last snapshot record at or before record n, if any."""
+        pos = bisect_right(self.snapshots, n)
+        return self.snapshots[pos - 1] if pos else None
+
+
+class TranscriptReader:
+    """Random access to a finished or growing transcript through a TranscriptIndex."""
+
+    def __init__(self, path: Path, every: int = 256) -> None:
+        self.path = Path(path)
+        self.index = TranscriptIndex.build(self.path, every)
+
+    def __len__(self) -> int:
+        return self.index.count
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter_records(self.path)
+
+    def iter_from(self, n: int) -> Iterator[dict]:
+        """Records from number n on, jumping there through the index."""
+        return iter_records(self.path, n, self.index)
+
+    def record(self, n: int) -> dict:
+        """Record number n."""
+        return next(self.iter_from(n))
+
+    def snapshot_before(self, n: int) -> dict | None:
+        """The last snapshot record at or before record n (what the screen showed then)."""
+        found = self.index.snapshot_before(n)
+        return None if found is None else self.record(found)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What verify_file found: the status, what the CLI prints, and the first bad record."""
+
+    path: Path
+    status: str
+    records: int
+    first_ts: str = ""
+    last_ts: str = ""
+    header: dict[str, Any] = field(default_factory=dict)
+    checkpoints: int = 0
+    signed_checkpoints: int = 0
+    algs: tuple[str, ...] = ()
+    key_kid: str | None = None
+    sealed: bool = False
+    closed: bool = False
+    resumes: int = 0
+    bad_seq: int | None = None
+    bad_offset: int | None = None
+    reason: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == INTACT
+
+    @property
+    def operator(self) -> str:
+        return str(self.header.get("operator", ""))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, with the exit code."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out.update(path=str(self.path), algs=list(self.algs), exit_code=self.exit_code)
+        return out
+
+    def summary(self) -> str:
+        """One line: the verdict and, if any, the first bad record."""
+        if self.status == INTACT:
+            return "INTACT"
+        where = f"record {self.bad_seq} at byte {self.bad_offset}: {self.reason}"
+        if self.status == TORN:
+            return f"TORN: intact up to record {self.records - 1}; {where}"
+        return f"BROKEN: {where}" if self.bad_seq is not None else f"BROKEN: {self.reason}"
+
+
+def verify_file(path: Path, key: VerifyKey | None = None) -> VerifyResult:
+    """Check sequence, chain, hashes and checkpoints (signatures too when key is given)."""
+    path = Path(path)
+    chain = ChainVerifier(key)
+    status, bad, reason = INTACT, None, ""
+    with open_transcript(path) as handle:
+        try:
+            for offset, line in iter_lines(handle):
+                if not line.endswith(b"\n"):
+                    torn = len(line) <= schema.MAX_LINE
+                    status = TORN if torn else BROKEN
+                    why = "final record has no newline (torn write)" if torn else "record too long"
+                    bad, reason = ChainError(chain.count, offset, why), why
+                    break
+                chain.feed(offset, line)
+        except ChainError as exc:
+            status, bad, reason = BROKEN, exc, exc.reason
+        except OSError as exc:
+            raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    if status == INTACT and chain.count == 0:
+        status, reason = TORN, "the file is empty (crashed before the header was written)"
+        bad = ChainError(0, 0, reason)
+    elif status == INTACT and key is not None and not chain.sealed:
+        status = BROKEN
+        reason = (
+            f"not sealed: records from {chain.signed_count} on are not covered by a signed "
+            "final checkpoint (the tail was cut off, or the session has not closed)"
+        )
+    return VerifyResult(
+        path=path,
+        status=status,
+        records=chain.count,
+        first_ts=chain.first_ts,
+        last_ts=chain.last["ts"] if chain.last else "",
+        header=dict(chain.header["data"]) if chain.header else {},
+        checkpoints=chain.checkpoints,
+        signed_checkpoints=chain.signed_checkpoints,
+        algs=tuple(sorted(chain.algs)),
+        key_kid=key.kid if key else None,
+        sealed=chain.sealed,
+        closed=chain.closed,
+        resumes=chain.resumes,
+        bad_seq=bad.seq if bad else None,
+        bad_offset=bad.offset if bad else None,
+        reason=reason,
+    )

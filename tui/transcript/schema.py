@@ -1,0 +1,117 @@
+"""The wire schema of a transcript record: kinds, canonical bytes, hashing, line encoding.
+
+Pure functions only. A line is the canonical JSON of the record without `hash` (sorted keys,
+compact separators, UTF-8, no floats), with `,"hash":"<sha256 hex of those bytes>"` inserted
+before the closing brace, then a newline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+FORMAT = "sfpatch-transcript"
+VERSION = 1
+GENESIS = "0" * 64
+
+START = "start"
+END = "end"
+RESUME = "resume"
+CHECKPOINT = "checkpoint"
+SNAPSHOT = "snapshot"
+INTENT = "intent"
+RESULT = "result"
+GATE = "gate"
+WARNING = "warning"
+CONFIRM = "confirm"
+NOTE = "note"
+LEASE = "lease"
+KINDS = frozenset(
+    {START, END, RESUME, CHECKPOINT, SNAPSHOT, INTENT, RESULT, GATE, WARNING, CONFIRM, NOTE, LEASE}
+)
+
+RECORD_FIELDS = ("seq", "ts", "mono_ms", "kind", "op", "node", "data", "prev")
+_MARK = b',"hash":"'
+_HASH_SUFFIX_LEN = len(_MARK) + 64 + len(b'"}\n')
+MAX_LINE = 16 * 1024 * 1024  # a record longer than this is refused by the writer and the reader
+
+
+class RecordError(ValueError):
+    """A line is not a well-formed record (bad JSON, missing field, hash mismatch)."""
+
+
+def canonical(obj: Any) -> bytes:
+    """Canonical JSON bytes: sorted keys, compact, UTF-8; floats and NaN are refused."""
+    _refuse_floats(obj)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _refuse_floats(obj: Any) -> None:
+    if isinstance(obj, float):
+        raise TypeError(f"floats are not allowed in a transcript record: {obj!r}")
+    if isinstance(obj, dict):
+        for value in obj.values():
+            _refuse_floats(value)
+    elif isinstance(obj, list | tuple):
+        for value in obj:
+            _refuse_floats(value)
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 with milliseconds and a Z suffix."""
+    return format_ts(datetime.now(UTC))
+
+
+def format_ts(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. 2025-01-14T09:30:00.123Z."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_ts(text: str) -> datetime:
+    """The inverse of format_ts (accepts any ISO 8601 with offset or Z)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def encode_record(fields: dict[str, Any]) -> tuple[bytes, str]:
+    """(line bytes ending in newline, hash hex) for a record given without its hash."""
+    body = canonical(fields)
+    digest = hashlib.sha256(body).hexdigest()
+    line = body[:-1] + _MARK + digest.encode("ascii") + b'"}\n'
+    if len(line) > MAX_LINE:
+        raise ValueError(f"record of {len(line)} bytes exceeds the {MAX_LINE}-byte limit")
+    return line, digest
+
+
+def decode_line(line: bytes) -> dict[str, Any]:
+    """Parse one newline-terminated line and check its hash; raises RecordError."""
+    if not line.endswith(b"\n"):
+        raise RecordError("no newline at end of record (torn write)")
+    if len(line) < _HASH_SUFFIX_LEN + 2 or line[-_HASH_SUFFIX_LEN : 9 - _HASH_SUFFIX_LEN] != _MARK:
+        raise RecordError("no hash member at end of record")
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RecordError(f"not valid JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise RecordError("not a JSON object")
+    body = line[:-_HASH_SUFFIX_LEN] + b"}"
+    if hashlib.sha256(body).hexdigest() != record.get("hash"):
+        raise RecordError("hash does not match the record's content")
+    for name in RECORD_FIELDS:
+        if name not in record:
+            raise RecordError(f"missing field {name!r}")
+    if not isinstance(record["seq"], int) or not isinstance(record["data"], dict):
+        raise RecordError("seq must be an integer and data an object")
+    return record
+
+
+def checkpoint_message(session: str, count: int, head: str, final: bool) -> bytes:
+    """The bytes a checkpoint signs: session, records covered, head hash, and whether it seals."""
+    lines = [f"{FORMAT}/{VERSION}", session, str(count), head, "final" if final else "open"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
