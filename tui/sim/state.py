@@ -108,6 +108,7 @@ class SimCluster:
         self._rng = random.Random(scenario.seed if seed is None else seed)
         self._events: list[tuple[float, int, Callable[[], None]]] = []
         self._event_seq = itertools.count()
+        self._running_due: float | None = None
         self.nodes: dict[str, SimNode] = {}
         self.partitions = {
             app: self._guid()
@@ -165,8 +166,13 @@ class SimCluster:
     # ------------------------------------------------------------------ time
 
     def schedule(self, delay: float, action: Callable[[], None]) -> None:
-        """Run `action` once simulated time has moved `delay` seconds past now."""
-        due = self.clock.elapsed() + delay
+        """Run `action` once simulated time has moved `delay` seconds past now.
+
+        Inside a transition, "now" is that transition's due time, so a chain of transitions
+        lands at the same moments however far a single clock.advance() jumps.
+        """
+        base = self._running_due if self._running_due is not None else self.clock.elapsed()
+        due = base + delay
         heapq.heappush(self._events, (due, next(self._event_seq), action))
 
     def advance(self) -> None:
@@ -175,7 +181,11 @@ class SimCluster:
             now = self.clock.elapsed()
             while self._events and self._events[0][0] <= now:
                 due, _, action = heapq.heappop(self._events)
-                action()
+                previous, self._running_due = self._running_due, due
+                try:
+                    action()
+                finally:
+                    self._running_due = previous
 
     def next_event_in(self) -> float | None:
         """Simulated seconds until the next queued transition (None when idle)."""
