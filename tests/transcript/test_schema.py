@@ -1,0 +1,61 @@
+"""Canonical form, hashing and line encoding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tui.transcript import schema
+
+
+def fields(**extra: object) -> dict:
+    base = dict(seq=0, ts="2025-01-14T09:30:00.000Z", mono_ms=5, kind="start", op=None, node=None)
+    base.update(data={"b": 1, "a": "é"}, prev=schema.GENESIS)
+    base.update(extra)
+    return base
+
+
+def test_canonical_is_sorted_compact_utf8() -> None:
+    assert schema.canonical({"b": [1, {"d": None, "c": True}], "a": "é"}) == (
+        '{"a":"é","b":[1,{"c":true,"d":null}]}'.encode()
+    )
+
+
+@pytest.mark.parametrize("value", [1.5, float("nan"), float("inf"), {"x": [0.0]}])
+def test_canonical_refuses_floats_and_nan(value: object) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        schema.canonical(value)
+
+
+def test_hash_is_sha256_of_canonical_record_without_hash() -> None:
+    line, digest = schema.encode_record(fields())
+    record = json.loads(line)
+    assert record.pop("hash") == digest
+    assert hashlib.sha256(schema.canonical(record)).hexdigest() == digest
+    assert line.endswith(b'"}\n') and line.count(b"\n") == 1
+
+
+def test_decode_round_trip_and_rejections() -> None:
+    line, _ = schema.encode_record(fields())
+    assert schema.decode_line(line)["data"] == {"a": "é", "b": 1}
+    with pytest.raises(schema.RecordError, match="newline"):
+        schema.decode_line(line[:-1])
+    with pytest.raises(schema.RecordError, match="hash"):
+        schema.decode_line(line.replace(b'"b":1', b'"b":2'))
+    with pytest.raises(schema.RecordError):
+        schema.decode_line(b"{}\n")
+
+
+def test_chain_links_each_record_to_the_previous_hash() -> None:
+    first, h0 = schema.encode_record(fields())
+    second, h1 = schema.encode_record(fields(seq=1, kind="note", prev=h0))
+    assert json.loads(second)["prev"] == json.loads(first)["hash"] == h0
+    assert h0 != h1
+
+
+def test_timestamps_are_utc_iso_with_milliseconds() -> None:
+    ts = schema.utc_now()
+    assert ts.endswith("Z") and len(ts) == len("2025-01-14T09:30:00.000Z")
+    assert schema.format_ts(schema.parse_ts(ts)) == ts

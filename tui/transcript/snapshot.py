@@ -1,0 +1,125 @@
+"""The compact form of a ClusterSnapshot and its findings in a `snapshot` record, and back.
+
+Rows are lists under a column list, so a replay can redraw the screens from the transcript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from tui.model import (
+    ClusterSnapshot,
+    DeactivationInfo,
+    Finding,
+    Health,
+    HealthEvaluation,
+    Node,
+    SourceError,
+)
+from tui.transcript.schema import format_ts, parse_ts
+
+NODE_COLUMNS = (
+    "name",
+    "node_type",
+    "ip_address",
+    "upgrade_domain",
+    "fault_domain",
+    "status",
+    "health_state",
+    "is_seed",
+    "code_version",
+    "instance_id",
+    "node_id",
+    "uptime_seconds",
+    "deactivation_intent",
+    "deactivation_status",
+)
+FINDING_COLUMNS = ("rule_id", "severity", "subject", "message", "source", "node")
+EVALUATION_COLUMNS = ("kind", "health_state", "description", "node_name", "application")
+
+
+def _ts(moment: datetime | None) -> str | None:
+    return None if moment is None else format_ts(moment)
+
+
+def encode_snapshot(snapshot: ClusterSnapshot, findings: Iterable[Finding] = ()) -> dict[str, Any]:
+    """The data of a snapshot record: nodes, health and findings in columns and rows."""
+    nodes = [
+        [
+            n.name,
+            n.node_type,
+            n.ip_address,
+            n.upgrade_domain,
+            n.fault_domain,
+            n.status,
+            n.health_state,
+            n.is_seed,
+            n.code_version,
+            n.instance_id,
+            n.node_id,
+            int(n.uptime_seconds),
+            n.deactivation.intent,
+            n.deactivation.status,
+        ]
+        for n in snapshot.nodes
+    ]
+    health = snapshot.health
+    return {
+        "taken_at": _ts(snapshot.taken_at),
+        "cluster": snapshot.cluster_name,
+        "endpoint": snapshot.endpoint,
+        "code_version": snapshot.code_version,
+        "node_columns": list(NODE_COLUMNS),
+        "nodes": nodes,
+        "health": {
+            "aggregated": health.aggregated,
+            "evaluation_columns": list(EVALUATION_COLUMNS),
+            "evaluations": [
+                [getattr(e, c) for c in EVALUATION_COLUMNS] for e in health.evaluations
+            ],
+            "nodes": dict(health.node_states),
+            "applications": dict(health.application_states),
+        },
+        "upgrade_domains": dict(snapshot.upgrade_domain_states),
+        "finding_columns": list(FINDING_COLUMNS),
+        "findings": [[getattr(f, c) for c in FINDING_COLUMNS] for f in findings],
+        "errors": [[e.source, e.subject, e.message] for e in snapshot.errors],
+    }
+
+
+def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Finding, ...]]:
+    """Rebuild what a replay needs to redraw: the snapshot (nodes and health) and the findings."""
+    columns = data.get("node_columns", NODE_COLUMNS)
+    nodes = []
+    for row in data.get("nodes", []):
+        v = dict(zip(columns, row, strict=False))
+        deact = DeactivationInfo(
+            intent=v.pop("deactivation_intent", "Invalid"),
+            status=v.pop("deactivation_status", "None"),
+        )
+        nodes.append(Node(**v, deactivation=deact))
+    h = data.get("health", {})
+    ecols = h.get("evaluation_columns", EVALUATION_COLUMNS)
+    health = Health(
+        aggregated=h.get("aggregated", "Unknown"),
+        evaluations=tuple(
+            HealthEvaluation(**dict(zip(ecols, r, strict=False))) for r in h.get("evaluations", [])
+        ),
+        node_states=dict(h.get("nodes", {})),
+        application_states=dict(h.get("applications", {})),
+    )
+    fcols = data.get("finding_columns", FINDING_COLUMNS)
+    findings = tuple(Finding(**dict(zip(fcols, r, strict=False))) for r in data.get("findings", []))
+    snapshot = ClusterSnapshot(
+        taken_at=parse_ts(data["taken_at"]),
+        cluster_name=data.get("cluster", ""),
+        endpoint=data.get("endpoint", ""),
+        code_version=data.get("code_version", ""),
+        nodes=tuple(nodes),
+        health=health,
+        upgrade_domain_states=dict(data.get("upgrade_domains", {})),
+        errors=tuple(SourceError(*e) for e in data.get("errors", [])),
+    )
+    return snapshot, findings
