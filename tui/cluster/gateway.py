@@ -6,10 +6,13 @@ command or bug can mutate a cluster an observer is watching.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from tui.cluster import fabric
-from tui.errors import ReadOnlyError
+from azure.servicefabric import models
+
+from tui.cluster import fabric, lease
+from tui.errors import ClusterError, ReadOnlyError
 
 DISABLE_INTENT = "Restart"  # the intent for patching: replicas close gracefully and come back
 
@@ -33,6 +36,111 @@ class Gateway:
             f"restart {name}", self._client.restart_node, name, node_instance_id=instance_id
         )
 
+    # ------------------------------------------------------------------ lease (see lease.py)
+
+    def acquire_lease(
+        self,
+        cluster_name: str,
+        holder: str,
+        session_id: str,
+        ttl_seconds: float = lease.DEFAULT_TTL_SECONDS,
+        now: datetime | None = None,
+    ) -> lease.HeldLease:
+        """Take the cluster's lease if it is free, expired or ours; LeaseHeld otherwise."""
+        now = now or datetime.now(UTC)
+        name = lease.lease_name(cluster_name)
+        self._ensure_name(name)
+        current = self._read_lease(name)
+        if current is None:
+            guard: Any = models.CheckExistsPropertyBatchOperation(
+                property_name=lease.LEASE_PROPERTY, exists=False
+            )
+        else:
+            record, sequence = current
+            if record is not None and not lease.may_take(record, session_id, now):
+                raise lease.LeaseHeld(f"{cluster_name} is leased by {lease.describe(record)}")
+            guard = _check_sequence(sequence)
+        held = self._write_lease(
+            name, guard, lease.new_record(holder, session_id, now, ttl_seconds)
+        )
+        if held is None:  # another session wrote between our read and our batch
+            winner = self._read_lease(name)
+            who = lease.describe(winner[0]) if winner and winner[0] else "another session"
+            raise lease.LeaseHeld(f"{cluster_name} was just leased by {who}")
+        return held
+
+    def renew_lease(
+        self,
+        held: lease.HeldLease,
+        ttl_seconds: float = lease.DEFAULT_TTL_SECONDS,
+        now: datetime | None = None,
+    ) -> lease.HeldLease:
+        """Push the expiry forward, if the lease is still the one we wrote; LeaseLost otherwise."""
+        record = lease.new_record(
+            held.record.holder, held.record.session_id, now or datetime.now(UTC), ttl_seconds
+        )
+        renewed = self._write_lease(held.name, _check_sequence(held.sequence_number), record)
+        if renewed is None:
+            raise lease.LeaseLost(f"lease {held.name} changed since we wrote it; stop and re-check")
+        return renewed
+
+    def release_lease(self, held: lease.HeldLease) -> None:
+        """Delete the lease, if it is still the one we wrote; LeaseLost otherwise."""
+        operations = [
+            _check_sequence(held.sequence_number),
+            models.DeletePropertyBatchOperation(property_name=lease.LEASE_PROPERTY),
+        ]
+        result = self._submit(f"release lease {held.name}", held.name, operations)
+        if result.kind != "Successful":
+            raise lease.LeaseLost(f"lease {held.name} changed since we wrote it; not released")
+
+    def _ensure_name(self, name: str) -> None:
+        try:
+            fabric.call(f"create name {name}", self._client.create_name, name)
+        except ClusterError as exc:
+            if _fabric_code(exc) != "FABRIC_E_NAME_ALREADY_EXISTS":
+                raise
+
+    def _read_lease(self, name: str) -> tuple[lease.LeaseRecord | None, str] | None:
+        """(record, sequence number) of the lease property, or None when there is none."""
+        page = fabric.call(
+            f"read lease {name}",
+            self._client.get_property_info_list,
+            lease.name_id(name),
+            include_values=True,
+        )
+        for info in page.properties or []:
+            if info.name == lease.LEASE_PROPERTY:
+                data = getattr(info.value, "data", None)
+                record = lease.decode(data) if isinstance(data, str) else None
+                return record, info.metadata.sequence_number
+        return None
+
+    def _write_lease(
+        self, name: str, guard: Any, record: lease.LeaseRecord
+    ) -> lease.HeldLease | None:
+        operations = [
+            guard,
+            models.PutPropertyBatchOperation(
+                property_name=lease.LEASE_PROPERTY,
+                value=models.StringPropertyValue(data=lease.encode(record)),
+            ),
+            models.GetPropertyBatchOperation(property_name=lease.LEASE_PROPERTY),
+        ]
+        result = self._submit(f"write lease {name}", name, operations)
+        if result.kind != "Successful":
+            return None
+        written = result.properties[str(len(operations) - 1)]
+        return lease.HeldLease(name, record, written.metadata.sequence_number)
+
+    def _submit(self, what: str, name: str, operations: list[Any]) -> Any:
+        return fabric.call(
+            what,
+            self._client.submit_property_batch,
+            lease.name_id(name),
+            operations=operations,
+        )
+
 
 class ReadOnlyGateway:
     """The gateway of an observer or auditor: every mutation is refused before any I/O."""
@@ -43,3 +151,16 @@ class ReadOnlyGateway:
         raise ReadOnlyError("this session is read-only: no change can be sent to the cluster")
 
     disable_node = enable_node = restart_node = _refuse
+    acquire_lease = renew_lease = release_lease = _refuse
+
+
+def _check_sequence(sequence_number: str) -> Any:
+    return models.CheckSequencePropertyBatchOperation(
+        property_name=lease.LEASE_PROPERTY, sequence_number=sequence_number
+    )
+
+
+def _fabric_code(exc: ClusterError) -> str | None:
+    """The FabricError code behind a ClusterError raised by fabric.call, if any."""
+    error = getattr(getattr(exc.__cause__, "error", None), "error", None)
+    return getattr(error, "code", None)

@@ -29,7 +29,7 @@ from tui.sim.state import SimCluster
 from tui.sim.tls import TlsFiles, make_tls
 
 # Protocol modules started after the gateway; a module that does not exist yet is skipped.
-PROTOCOLS = ("tui.sim.arm", "tui.sim.docker_api", "tui.sim.control")
+PROTOCOLS = ("tui.sim.names", "tui.sim.arm", "tui.sim.docker_api", "tui.sim.control")
 
 
 class RequestLog:
@@ -95,6 +95,7 @@ async def _serve_fabric(ctx: ServeContext) -> dict[str, Any]:
 
     port = await ctx.listen(fabric_api.make_app(ctx.cluster, ctx.log_request))
     return {
+        "cluster": ctx.cluster.scenario.cluster_name,
         "fabric": {
             "endpoint": f"https://127.0.0.1:{port}",
             "ca": str(ctx.tls.ca),
@@ -102,7 +103,7 @@ async def _serve_fabric(ctx: ServeContext) -> dict[str, Any]:
             "client_key": str(ctx.tls.client_key),
             "client_pem": str(ctx.tls.client_pem),
             "server_thumbprint": ctx.tls.server_thumbprint,
-        }
+        },
     }
 
 
@@ -134,6 +135,11 @@ class SimServer:
     def endpoints_path(self) -> Path:
         return self.state_dir / "endpoints.json"
 
+    @property
+    def profile_path(self) -> Path:
+        """A cluster profile (tui.config) for this simulator, named after the scenario's cluster."""
+        return self.state_dir / "profile.toml"
+
     async def _main(self) -> None:
         self._stop = asyncio.Event()
         addresses = [n.address for n in self.cluster.nodes.values()]
@@ -151,6 +157,8 @@ class SimServer:
                     continue
                 endpoints.update(await module.serve(ctx))
             self.endpoints = endpoints
+            # The profile first: a reader that sees endpoints.json can use profile.toml at once.
+            _write_atomically(self.profile_path, sim_profile(self.cluster.scenario, endpoints))
             _write_atomically(self.endpoints_path, json.dumps(endpoints, indent=2) + "\n")
             self._ready.set()
             await self._stop.wait()
@@ -203,6 +211,45 @@ class SimServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def sim_profile(scenario: Scenario, endpoints: dict[str, Any]) -> str:
+    """profiles.toml text for this simulator: its certificates, a static ARM token, the
+    scenario's scale sets and patch targets. Sources not being served are left out."""
+    from tui.config import (
+        ArmProfile,
+        ClusterProfile,
+        DockerProfile,
+        GatewayProfile,
+        render_profile,
+    )
+
+    f = endpoints["fabric"]
+    gateway = GatewayProfile(f["endpoint"], client_pem=Path(f["client_pem"]), ca=Path(f["ca"]))
+    arm = None
+    if "arm" in endpoints:
+        a = endpoints["arm"]
+        arm = ArmProfile(
+            subscription=a["subscription"],
+            resource_group=a["resource_group"],
+            scale_sets={nt.name: nt.scale_set.name for nt in scenario.node_types},
+            credential="static-token",
+            token="sfpatch-sim",
+            endpoint=a["endpoint"],
+            ca=Path(a["ca"]),
+        )
+    docker = None
+    if "docker" in endpoints:
+        d = endpoints["docker"]
+        docker = DockerProfile(
+            endpoint_template=f"tcp://{{address}}:{d['port']}",
+            ca=Path(d["ca"]),
+            client_cert=Path(d["client_cert"]),
+            client_key=Path(d["client_key"]),
+        )
+    targets = {nt.name: nt.patch_target for nt in scenario.node_types}
+    profile = ClusterProfile(scenario.cluster_name, Path(), gateway, arm, docker, targets)
+    return render_profile(profile)
 
 
 def _write_atomically(path: Path, text: str) -> None:

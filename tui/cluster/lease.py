@@ -1,0 +1,103 @@
+"""The cluster-side lease: one sfpatch session at a time may change a cluster.
+
+The lease is the property `lease` on the Service Fabric name `fabric:/sfpatch/<cluster>`; its
+String value is the JSON record below. Taking, renewing and releasing it are property batches
+guarded by CheckExists / CheckSequence, so two sessions racing cannot both win. This module is
+the record format and the decisions; tui/cluster/gateway.py sends the batches.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tui.errors import ClusterError
+
+LEASE_PROPERTY = "lease"
+DEFAULT_TTL_SECONDS = 300
+RECORD_VERSION = 1
+
+
+class LeaseHeld(ClusterError):
+    """Another session holds the lease and it has not expired."""
+
+
+class LeaseLost(ClusterError):
+    """The lease changed under us (taken over after expiry, or released elsewhere)."""
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """Who holds the lease and until when (UTC, by the holder's clock)."""
+
+    holder: str
+    session_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class HeldLease:
+    """A lease as last written: its record and the property's sequence number."""
+
+    name: str
+    record: LeaseRecord
+    sequence_number: str
+
+
+def lease_name(cluster_name: str) -> str:
+    """`contoso-prod` -> `fabric:/sfpatch/contoso-prod`."""
+    if not cluster_name or "/" in cluster_name or "~" in cluster_name:
+        raise ValueError(f"not a cluster name for a lease: {cluster_name!r}")
+    return f"fabric:/sfpatch/{cluster_name}"
+
+
+def name_id(name: str) -> str:
+    """`fabric:/sfpatch/contoso-prod` -> `sfpatch~contoso-prod`, the form REST paths use."""
+    return name.removeprefix("fabric:/").replace("/", "~")
+
+
+def new_record(holder: str, session_id: str, now: datetime, ttl_seconds: float) -> LeaseRecord:
+    return LeaseRecord(holder, session_id, _utc(now) + timedelta(seconds=ttl_seconds))
+
+
+def encode(record: LeaseRecord) -> str:
+    """The property value: compact JSON with an ISO-8601 UTC expiry."""
+    return json.dumps(
+        {
+            "version": RECORD_VERSION,
+            "holder": record.holder,
+            "session_id": record.session_id,
+            "expires_at": _utc(record.expires_at).isoformat().replace("+00:00", "Z"),
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def decode(text: str) -> LeaseRecord | None:
+    """Parse a property value; None when it is not a lease record (treated as expired)."""
+    try:
+        data = json.loads(text)
+        expires = datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00"))
+        return LeaseRecord(str(data["holder"]), str(data["session_id"]), _utc(expires))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def is_expired(record: LeaseRecord | None, now: datetime) -> bool:
+    return record is None or _utc(now) >= record.expires_at
+
+
+def may_take(record: LeaseRecord | None, session_id: str, now: datetime) -> bool:
+    """Whether `session_id` may write the lease: free, expired, or already ours."""
+    return record is None or record.session_id == session_id or is_expired(record, now)
+
+
+def describe(record: LeaseRecord) -> str:
+    expires = record.expires_at.strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"{record.holder} (session {record.session_id}) until {expires}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
