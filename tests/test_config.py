@@ -1,0 +1,193 @@
+"""Cluster profiles: a complete file loads; each mistake is one line naming the file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.config import (
+    DEFAULT_ENDPOINT_TEMPLATE,
+    ClusterProfile,
+    load_profile,
+    load_profiles,
+    parse_target,
+    render_profile,
+)
+from tui.errors import ConfigError, UsageError
+from tui.winver import parse_version
+
+THUMB = "AB:CD:" + "0" * 36
+
+COMPLETE = f"""
+[clusters.contoso-prod.gateway]
+endpoint = "https://contoso-prod.westeurope.cloudapp.azure.com:19080/"
+client_cert = "certs/admin.crt"
+client_key = "certs/admin.key"
+server_thumbprints = ["{THUMB}"]
+
+[clusters.contoso-prod.arm]
+subscription = "8f3c2a1e-4b5d-4c6e-9f70-112233445566"
+resource_group = "contoso-prod-rg"
+scale_sets = {{ FrontEnd = "FrontEnd", Legacy = "legacy-vmss" }}
+
+[clusters.contoso-prod.docker]
+ca = "certs/docker-ca.pem"
+client_cert = "certs/docker.crt"
+client_key = "certs/docker.key"
+
+[clusters.contoso-prod.patch_targets]
+Legacy = "10.0.14393.1944"
+
+[clusters.contoso-prod.inventory]
+concurrency = 8
+timeout = 5
+
+[clusters.staging.gateway]
+endpoint = "https://staging:19080"
+client_pem = "certs/admin.pem"
+ca = "certs/ca.pem"
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for name in ("admin.crt", "admin.key", "admin.pem", "ca.pem", "docker-ca.pem"):
+        (certs / name).write_text("x")
+    (certs / "docker.crt").write_text("x")
+    (certs / "docker.key").write_text("x")
+    return tmp_path
+
+
+def write(config_dir: Path, text: str) -> Path:
+    path = config_dir / "profiles.toml"
+    path.write_text(text)
+    return path
+
+
+def test_complete_profile_loads_with_paths_relative_to_the_file(config_dir: Path) -> None:
+    profiles = load_profiles(write(config_dir, COMPLETE))
+    assert sorted(profiles) == ["contoso-prod", "staging"]
+    prod = profiles["contoso-prod"]
+    assert prod.gateway.endpoint == "https://contoso-prod.westeurope.cloudapp.azure.com:19080"
+    assert prod.gateway.client_cert == config_dir / "certs/admin.crt"
+    assert prod.gateway.server_thumbprints == ("abcd" + "0" * 36,)
+    assert prod.arm is not None and prod.arm.credential == "default"
+    assert dict(prod.arm.scale_sets) == {"FrontEnd": "FrontEnd", "Legacy": "legacy-vmss"}
+    assert prod.docker is not None and prod.docker.endpoint_template == DEFAULT_ENDPOINT_TEMPLATE
+    assert dict(prod.patch_targets) == {"Legacy": parse_version("10.0.14393.1944")}
+    assert (prod.inventory.concurrency, prod.inventory.timeout) == (8, 5.0)
+    staging = profiles["staging"]
+    assert staging.arm is None and staging.docker is None
+    assert staging.gateway.ca == config_dir / "certs/ca.pem"
+
+
+def test_render_profile_reads_back_the_same(config_dir: Path) -> None:
+    prod = load_profiles(write(config_dir, COMPLETE))["contoso-prod"]
+    again = write(config_dir, render_profile(prod))
+    back = load_profile("contoso-prod", again)
+    assert isinstance(back, ClusterProfile)
+    assert back == ClusterProfile(
+        prod.name, again, prod.gateway, prod.arm, prod.docker, prod.patch_targets, prod.inventory
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('timeout = 5', 'timeuot = 5', "clusters.contoso-prod.inventory.timeuot: unknown key"),
+        ('"certs/admin.pem"', '"certs/missing.pem"',
+         "clusters.staging.gateway.client_pem: no such file"),
+        ('endpoint = "https://staging:19080"', 'endpoint = "http://staging:19080"',
+         "clusters.staging.gateway.endpoint: must be an https:// URL"),
+        ('Legacy = "10.0.14393.1944"', 'Legacy = "10.0.14393"',
+         "clusters.contoso-prod.patch_targets.Legacy: needs the revision"),
+        ('Legacy = "10.0.14393.1944"', 'Legacy = "ws2016"',
+         "clusters.contoso-prod.patch_targets.Legacy: not a Windows version"),
+        ('client_key = "certs/admin.key"\n', "",
+         "clusters.contoso-prod.gateway.client_key: client_cert and client_key go together"),
+        (f'server_thumbprints = ["{THUMB}"]', 'server_thumbprints = ["abc"]',
+         "clusters.contoso-prod.gateway.server_thumbprints: not a SHA-1 thumbprint"),
+        ('ca = "certs/ca.pem"', 'ca = "certs/ca.pem"\nserver_thumbprints = ["' + "1" * 40 + '"]',
+         "clusters.staging.gateway.server_thumbprints: give ca or server_thumbprints, not both"),
+        ('scale_sets = {', 'credential = "token"\nscale_sets = {',
+         "clusters.contoso-prod.arm.credential: must be one of default, azure-cli, static-token"),
+        ('scale_sets = {', 'token = "t"\nscale_sets = {',
+         'clusters.contoso-prod.arm.token: only used with credential = "static-token"'),
+        ('scale_sets = { FrontEnd = "FrontEnd", Legacy = "legacy-vmss" }', "",
+         "clusters.contoso-prod.arm.scale_sets: required key is missing"),
+        ('ca = "certs/docker-ca.pem"', 'endpoint_template = "tcp://{host}:2376"',
+         "clusters.contoso-prod.docker.endpoint_template: only {address} may be substituted"),
+        ('ca = "certs/docker-ca.pem"', 'endpoint_template = "https://{address}:2376"',
+         "clusters.contoso-prod.docker.endpoint_template: must look like tcp://{address}:2376"),
+        ('concurrency = 8', 'concurrency = 0',
+         "clusters.contoso-prod.inventory.concurrency: must be >= 1"),
+        ('endpoint = "https://staging:19080"\n', "",
+         "clusters.staging.gateway.endpoint: required key is missing"),
+    ],
+)  # fmt: skip
+def test_bad_profile_names_file_and_key(config_dir: Path, old: str, new: str, message: str) -> None:
+    assert old in COMPLETE
+    path = write(config_dir, COMPLETE.replace(old, new, 1))
+    with pytest.raises(ConfigError) as caught:
+        load_profiles(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def test_gateway_needs_a_client_identity(config_dir: Path) -> None:
+    path = write(config_dir, '[clusters.x.gateway]\nendpoint = "https://x:19080"\n')
+    with pytest.raises(
+        ConfigError, match=r"clusters\.x\.gateway\.client_pem: required: client_pem"
+    ):
+        load_profiles(path)
+    path = write(config_dir, '[clusters.x.gateway]\nendpoint = "https://x:19080"\naad = true\n')
+    assert load_profiles(path)["x"].gateway.aad
+
+
+def test_missing_or_malformed_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"profiles\.toml: no such file"):
+        load_profiles(tmp_path / "profiles.toml")
+    path = write(tmp_path, "[clusters\n")
+    with pytest.raises(ConfigError, match=r"profiles\.toml: invalid TOML"):
+        load_profiles(path)
+    path = write(tmp_path, "[other]\n")
+    with pytest.raises(ConfigError, match=r"profiles\.toml: clusters: required key is missing"):
+        load_profiles(path)
+
+
+def test_unknown_profile_lists_the_known_ones(config_dir: Path) -> None:
+    path = write(config_dir, COMPLETE)
+    with pytest.raises(
+        ConfigError, match=r"clusters\.prod: no such profile \(known: contoso-prod, staging\)"
+    ):
+        load_profile("prod", path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Legacy=10.0.14393.1944", ("Legacy", "10.0.14393.1944")),
+     (" FrontEnd = 10.0.17763.6189 ", ("FrontEnd", "10.0.17763.6189"))],
+)  # fmt: skip
+def test_parse_target(text: str, expected: tuple[str, str]) -> None:
+    node_type, version = parse_target(text)
+    assert (node_type, str(version)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["Legacy", "=10.0.14393.1944", "Legacy=", "Legacy=10.0.14393", "Legacy=x"]
+)
+def test_parse_target_refuses_malformed(text: str) -> None:
+    with pytest.raises(UsageError, match="--target"):
+        parse_target(text)
+
+
+def test_sim_writes_a_profile_named_after_its_cluster(sim) -> None:
+    profile = load_profile("contoso-prod", sim.profile_path)
+    assert profile.gateway.endpoint == sim.endpoints["fabric"]["endpoint"]
+    assert {k: str(v) for k, v in profile.patch_targets.items()} == {
+        "FrontEnd": "10.0.17763.6189",
+        "Legacy": "10.0.14393.1944",
+    }

@@ -1,0 +1,343 @@
+"""Cluster profiles: a TOML file naming, per cluster, how to reach and trust its three sources.
+
+The file lives in the platformdirs config dir (`profiles.toml`) unless `--config` names another.
+README "Cluster profiles" shows a complete example. Relative paths are taken from the file's
+directory. Every error is one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from tui.errors import ConfigError, UsageError
+from tui.tomlfile import Table, load_toml
+from tui.winver import WindowsVersion, parse_version
+
+PROFILE_FILE = "profiles.toml"
+DEFAULT_ENDPOINT_TEMPLATE = "tcp://{address}:2376"
+CREDENTIALS = ("default", "azure-cli", "static-token")
+DEFAULT_CONCURRENCY = 32
+DEFAULT_TIMEOUT = 10.0  # seconds, per call, for every source
+DEFAULT_RETRIES = 2  # extra attempts for a read that failed (a flaky gateway answers 503)
+
+
+@dataclass(frozen=True)
+class GatewayProfile:
+    """The Service Fabric gateway: endpoint, client identity and server validation."""
+
+    endpoint: str
+    client_pem: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    ca: Path | None = None
+    server_thumbprints: tuple[str, ...] = ()
+    aad: bool = False
+    aad_scope: str | None = None  # default: the cluster application from GetAadMetadata
+
+
+@dataclass(frozen=True)
+class ArmProfile:
+    """Azure Resource Manager: where the scale sets are and how to authenticate."""
+
+    subscription: str
+    resource_group: str
+    scale_sets: Mapping[str, str]  # node type -> scale set name
+    credential: str = "default"
+    token: str | None = None  # only for credential = "static-token"
+    endpoint: str | None = None  # None: the public cloud's ARM endpoint
+    ca: Path | None = None
+
+
+@dataclass(frozen=True)
+class DockerProfile:
+    """The nodes' Docker engines: TLS files and how a node's address becomes an endpoint."""
+
+    endpoint_template: str = DEFAULT_ENDPOINT_TEMPLATE
+    ca: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
+@dataclass(frozen=True)
+class InventorySettings:
+    """How hard the inventory may push: parallel calls, per-call timeout, read retries."""
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    """Everything needed to gather a snapshot of one cluster."""
+
+    name: str
+    origin: Path
+    gateway: GatewayProfile
+    arm: ArmProfile | None = None
+    docker: DockerProfile | None = None
+    patch_targets: Mapping[str, WindowsVersion] = field(default_factory=dict)  # by node type
+    inventory: InventorySettings = field(default_factory=InventorySettings)
+
+
+def default_config_path() -> Path:
+    """`profiles.toml` in the user's config dir (platformdirs)."""
+    from platformdirs import user_config_path
+
+    return user_config_path("sfpatch") / PROFILE_FILE
+
+
+def load_profiles(path: Path | None = None) -> dict[str, ClusterProfile]:
+    """Every profile in the file, validated; a bad or missing file raises ConfigError."""
+    path = path or default_config_path()
+    root = load_toml(path, ConfigError)
+    base = path.parent
+    clusters = root.table("clusters", required=True)
+    profiles = {
+        name: _read_profile(name, table, path, base) for name, table in clusters.subtables()
+    }
+    clusters.done()
+    root.done()
+    if not profiles:
+        raise root.fail("clusters", "no [clusters.NAME] table")
+    return profiles
+
+
+def load_profile(name: str, path: Path | None = None) -> ClusterProfile:
+    """One profile by name; an unknown name raises ConfigError listing the known ones."""
+    path = path or default_config_path()
+    profiles = load_profiles(path)
+    if name not in profiles:
+        known = ", ".join(sorted(profiles))
+        raise ConfigError(f"{path}: clusters.{name}: no such profile (known: {known})")
+    return profiles[name]
+
+
+def parse_target(text: str) -> tuple[str, WindowsVersion]:
+    """`NODETYPE=VERSION` as given to --target -> (node type, version); UsageError if malformed."""
+    node_type, sep, version = text.partition("=")
+    if not sep or not node_type.strip() or not version.strip():
+        raise UsageError(
+            f"--target {text!r}: expected NODETYPE=VERSION, e.g. Legacy=10.0.14393.1944"
+        )
+    try:
+        parsed = parse_version(version.strip())
+    except UsageError as exc:
+        raise UsageError(f"--target {text!r}: {exc}") from None
+    if parsed.revision is None:
+        raise UsageError(f"--target {text!r}: the version needs its revision, e.g. 10.0.14393.1944")
+    return node_type.strip(), parsed
+
+
+def _read_profile(name: str, table: Table, origin: Path, base: Path) -> ClusterProfile:
+    gateway = _read_gateway(table.table("gateway", required=True), base)
+    arm = _read_arm(table.table("arm"), base) if table.has("arm") else None
+    docker = _read_docker(table.table("docker"), base) if table.has("docker") else None
+    targets = _read_targets(table.table("patch_targets"))
+    inventory = _read_inventory(table.table("inventory"))
+    table.done()
+    return ClusterProfile(name, origin, gateway, arm, docker, targets, inventory)
+
+
+def _read_gateway(table: Table, base: Path) -> GatewayProfile:
+    endpoint = table.str("endpoint")
+    if not endpoint.startswith("https://"):
+        raise table.fail("endpoint", f"must be an https:// URL (got {endpoint!r})")
+    pem = _file(table, "client_pem", base)
+    cert = _file(table, "client_cert", base)
+    key = _file(table, "client_key", base)
+    aad = table.bool("aad", False)
+    if pem and (cert or key):
+        raise table.fail("client_pem", "give client_pem or client_cert + client_key, not both")
+    if bool(cert) != bool(key):
+        raise table.fail(
+            "client_key" if cert else "client_cert", "client_cert and client_key go together"
+        )
+    if not (pem or cert or aad):
+        raise table.fail(
+            "client_pem", "required: client_pem, or client_cert + client_key, or aad = true"
+        )
+    ca = _file(table, "ca", base)
+    thumbprints = tuple(_thumbprint(table, t) for t in table.str_list("server_thumbprints", ()))
+    if ca and thumbprints:
+        raise table.fail("server_thumbprints", "give ca or server_thumbprints, not both")
+    profile = GatewayProfile(
+        endpoint=endpoint.rstrip("/"),
+        client_pem=pem,
+        client_cert=cert,
+        client_key=key,
+        ca=ca,
+        server_thumbprints=thumbprints,
+        aad=aad,
+        aad_scope=table.str("aad_scope", None),
+    )
+    table.done()
+    return profile
+
+
+def _read_arm(table: Table, base: Path) -> ArmProfile:
+    scale_sets_table = table.table("scale_sets", required=True)
+    scale_sets = {
+        node_type: scale_sets_table.str(node_type) for node_type in _keys(scale_sets_table)
+    }
+    if not scale_sets:
+        raise table.fail("scale_sets", "name the scale set of at least one node type")
+    credential = table.choice("credential", CREDENTIALS, "default")
+    token = table.str("token", None)
+    if token is not None and credential != "static-token":
+        raise table.fail("token", 'only used with credential = "static-token"')
+    endpoint = table.str("endpoint", None)
+    if endpoint is not None and not endpoint.startswith("https://"):
+        raise table.fail("endpoint", f"must be an https:// URL (got {endpoint!r})")
+    profile = ArmProfile(
+        subscription=table.str("subscription"),
+        resource_group=table.str("resource_group"),
+        scale_sets=MappingProxyType(scale_sets),
+        credential=credential,
+        token=token,
+        endpoint=endpoint.rstrip("/") if endpoint else None,
+        ca=_file(table, "ca", base),
+    )
+    scale_sets_table.done()
+    table.done()
+    return profile
+
+
+def _read_docker(table: Table, base: Path) -> DockerProfile:
+    template = table.str("endpoint_template", DEFAULT_ENDPOINT_TEMPLATE)
+    try:
+        rendered = template.format(address="10.0.0.4")
+    except (KeyError, IndexError, ValueError):
+        raise table.fail(
+            "endpoint_template", f"only {{address}} may be substituted (got {template!r})"
+        ) from None
+    if "{address}" not in template or not rendered.startswith("tcp://"):
+        raise table.fail(
+            "endpoint_template", f"must look like tcp://{{address}}:2376 (got {template!r})"
+        )
+    cert = _file(table, "client_cert", base)
+    key = _file(table, "client_key", base)
+    if bool(cert) != bool(key):
+        raise table.fail(
+            "client_key" if cert else "client_cert", "client_cert and client_key go together"
+        )
+    profile = DockerProfile(template, _file(table, "ca", base), cert, key)
+    table.done()
+    return profile
+
+
+def _read_targets(table: Table) -> Mapping[str, WindowsVersion]:
+    targets = {}
+    for node_type in _keys(table):
+        text = table.str(node_type)
+        try:
+            version = parse_version(text)
+        except UsageError:
+            raise table.fail(
+                node_type, f"not a Windows version (got {text!r}, e.g. 10.0.14393.1944)"
+            ) from None
+        if version.revision is None:
+            raise table.fail(
+                node_type, f"needs the revision too (got {text!r}, e.g. 10.0.14393.1944)"
+            )
+        targets[node_type] = version
+    table.done()
+    return MappingProxyType(targets)
+
+
+def _read_inventory(table: Table) -> InventorySettings:
+    settings = InventorySettings(
+        concurrency=table.int("concurrency", DEFAULT_CONCURRENCY, minimum=1),
+        timeout=float(table.number("timeout", DEFAULT_TIMEOUT, minimum=0.1)),
+        retries=table.int("retries", DEFAULT_RETRIES, minimum=0),
+    )
+    table.done()
+    return settings
+
+
+def _keys(table: Table) -> list[str]:
+    return list(table._data)  # noqa: SLF001  (a table of free-form keys such as node types)
+
+
+def _file(table: Table, key: str, base: Path) -> Path | None:
+    text = table.str(key, None)
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    if not path.is_file():
+        raise table.fail(key, f"no such file: {path}")
+    return path
+
+
+def _thumbprint(table: Table, text: str) -> str:
+    cleaned = text.replace(":", "").replace(" ", "").lower()
+    if len(cleaned) != 40 or any(c not in "0123456789abcdef" for c in cleaned):
+        raise table.fail("server_thumbprints", f"not a SHA-1 thumbprint (40 hex digits): {text!r}")
+    return cleaned
+
+
+def render_profile(profile: ClusterProfile) -> str:
+    """The profile as a `[clusters.NAME]` TOML section that `load_profiles` reads back."""
+    section = f"clusters.{_toml_key(profile.name)}"
+    g = profile.gateway
+    lines = [f"[{section}.gateway]", f"endpoint = {_toml_str(g.endpoint)}"]
+    lines += _path_lines(
+        client_pem=g.client_pem, client_cert=g.client_cert, client_key=g.client_key
+    )
+    lines += _path_lines(ca=g.ca)
+    if g.server_thumbprints:
+        lines.append(f"server_thumbprints = [{', '.join(map(_toml_str, g.server_thumbprints))}]")
+    if g.aad:
+        lines.append("aad = true")
+    if g.aad_scope:
+        lines.append(f"aad_scope = {_toml_str(g.aad_scope)}")
+    if profile.arm is not None:
+        a = profile.arm
+        lines += ["", f"[{section}.arm]", f"subscription = {_toml_str(a.subscription)}"]
+        lines.append(f"resource_group = {_toml_str(a.resource_group)}")
+        lines.append(f"scale_sets = {_inline(a.scale_sets)}")
+        lines.append(f"credential = {_toml_str(a.credential)}")
+        if a.token is not None:
+            lines.append(f"token = {_toml_str(a.token)}")
+        if a.endpoint is not None:
+            lines.append(f"endpoint = {_toml_str(a.endpoint)}")
+        lines += _path_lines(ca=a.ca)
+    if profile.docker is not None:
+        d = profile.docker
+        lines += [
+            "",
+            f"[{section}.docker]",
+            f"endpoint_template = {_toml_str(d.endpoint_template)}",
+        ]
+        lines += _path_lines(ca=d.ca, client_cert=d.client_cert, client_key=d.client_key)
+    if profile.patch_targets:
+        targets = {k: str(v) for k, v in profile.patch_targets.items()}
+        lines += ["", f"[{section}.patch_targets]"]
+        lines += [f"{_toml_key(k)} = {_toml_str(v)}" for k, v in targets.items()]
+    i = profile.inventory
+    lines += ["", f"[{section}.inventory]", f"concurrency = {i.concurrency}"]
+    lines += [f"timeout = {i.timeout}", f"retries = {i.retries}"]
+    return "\n".join(lines) + "\n"
+
+
+def _path_lines(**paths: Path | None) -> list[str]:
+    return [f"{key} = {_toml_str(str(path))}" for key, path in paths.items() if path is not None]
+
+
+def _inline(mapping: Mapping[str, str]) -> str:
+    return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_str(v)}" for k, v in mapping.items()) + " }"
+
+
+def _toml_key(key: str) -> str:
+    bare = key.replace("-", "").replace("_", "").isalnum() and key.isascii()
+    return key if bare else _toml_str(key)
+
+
+def _toml_str(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid TOML basic string
