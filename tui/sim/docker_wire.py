@@ -1,0 +1,646 @@
+"""The Docker Engine API's JSON as a Windows engine (20.10, API 1.41) renders it.
+
+Pure functions from simulator state to wire dicts, so the shapes live in one place and can be
+read without a server. Field names and formats follow shared/research/compute-docker-windows.md
+section 3 and moby's v1.41 swagger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from tui.sim.scenario import ImageSpec
+from tui.sim.state import SimContainer, SimNode
+from tui.winver import WindowsVersion, operating_system_text
+
+# Mirantis Container Runtime 20.10 is what Windows Server "with Containers" images ship.
+ENGINE_VERSION = "20.10.9"
+API_VERSION = "1.41"
+MIN_API_VERSION = "1.24"
+GIT_COMMIT = "591094d"
+GO_VERSION = "go1.16.12m2"
+BUILD_TIME = "12/21/2021 21:34:30"
+ZERO_TIME = "0001-01-01T00:00:00Z"
+ROOT_DIR = "C:\\ProgramData\\docker"
+
+# BuildLabEx of each LTSC's RTM build: KernelVersion carries it, not the patch level.
+BUILD_LABS = {
+    14393: "14393.0.amd64fre.rs1_release.160715-1616",
+    17763: "17763.1.amd64fre.rs5_release.180914-1434",
+    20348: "20348.1.amd64fre.fe_release.210507-1500",
+    26100: "26100.1.amd64fre.ge_release.240331-1435",
+}
+HEADERS = {
+    "Api-Version": API_VERSION,
+    "Docker-Experimental": "false",
+    "Ostype": "windows",
+    "Server": f"Docker/{ENGINE_VERSION} (windows)",
+}
+PING_HEADERS = {
+    "Builder-Version": "1",
+    "Swarm": "inactive",
+    "Cache-Control": "no-cache, no-store, must-revalidate",
+    "Pragma": "no-cache",
+}
+CONTAINER_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def version_tuple(text: str) -> tuple[int, ...] | None:
+    """'1.41' -> (1, 41); None when it is not a dotted number."""
+    parts = text.split(".")
+    if not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def api_version_error(requested: str) -> str | None:
+    """The daemon's 400 message for an API version it does not serve, or None when it does."""
+    wanted = version_tuple(requested)
+    if wanted is None:
+        return f"invalid API version {requested!r}"
+    if wanted < version_tuple(MIN_API_VERSION):  # type: ignore[operator]
+        return (
+            f"client version {requested} is too old. Minimum supported API version is "
+            f"{MIN_API_VERSION}, please upgrade your client to a newer version"
+        )
+    if wanted > version_tuple(API_VERSION):  # type: ignore[operator]
+        return (
+            f"client version {requested} is too new. Maximum supported API version is {API_VERSION}"
+        )
+    return None
+
+
+def rfc3339nano(moment: datetime | None) -> str:
+    """Go's time.RFC3339Nano: trailing zeros of the fraction dropped, Z for UTC."""
+    if moment is None:
+        return ZERO_TIME
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return f"{text}.{fraction}Z" if fraction else f"{text}Z"
+
+
+def parse_created(text: str) -> datetime:
+    """A scenario's image 'created' timestamp (RFC 3339) as a datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def human_duration(seconds: float) -> str:
+    """docker/go-units HumanDuration, as `docker ps` shows it in STATUS."""
+    whole = int(seconds)
+    minutes = whole // 60
+    hours = int(round(seconds / 3600))
+    if whole < 1:
+        return "Less than a second"
+    if whole == 1:
+        return "1 second"
+    if whole < 60:
+        return f"{whole} seconds"
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{whole // 3600 // 24 // 365} years"
+
+
+def _sha256(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def image_id(spec: ImageSpec) -> str:
+    """A stable content-address for a scenario image: 'sha256:<hex>'."""
+    return "sha256:" + _sha256("image", spec.ref, str(spec.os_version))
+
+
+def repository(ref: str) -> str:
+    """'contoso/web:4.1' -> 'contoso/web' (a registry port's colon is not a tag)."""
+    name, _, tag = ref.rpartition(":")
+    return name if name and "/" not in tag else ref
+
+
+def repo_digest(spec: ImageSpec) -> str:
+    return f"{repository(spec.ref)}@sha256:{_sha256('manifest', spec.ref)}"
+
+
+def normalize_reference(name: str) -> str:
+    """The familiar form of an image reference: no docker.io/library/ prefix, ':latest' added."""
+    for prefix in ("docker.io/", "index.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    name = name.removeprefix("library/")
+    if "@" not in name and repository(name) == name:
+        name += ":latest"
+    return name
+
+
+# ------------------------------------------------------------------ system
+
+
+def kernel_version(version: WindowsVersion) -> str:
+    lab = BUILD_LABS.get(version.build, f"{version.build}.1.amd64fre.release.000000-0000")
+    return f"{version.major}.{version.minor} {version.build} ({lab})"
+
+
+def computer_name(node: SimNode) -> str:
+    """A scale set VM's computer name: the prefix and the instance number in 6 base-36 digits."""
+    digits, n = "", node.index
+    while True:
+        n, rest = divmod(n, 36)
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[rest] + digits
+        if n == 0:
+            break
+    return f"{node.node_type}{digits.rjust(6, '0')}"
+
+
+def version_body(node: SimNode) -> dict[str, Any]:
+    """GET /version."""
+    kernel = kernel_version(node.host_version)
+    details = {
+        "ApiVersion": API_VERSION,
+        "Arch": "amd64",
+        "BuildTime": BUILD_TIME,
+        "Experimental": "false",
+        "GitCommit": GIT_COMMIT,
+        "GoVersion": GO_VERSION,
+        "KernelVersion": kernel,
+        "MinAPIVersion": MIN_API_VERSION,
+        "Os": "windows",
+    }
+    return {
+        "Platform": {"Name": "Mirantis Container Runtime"},
+        "Components": [{"Name": "Engine", "Version": ENGINE_VERSION, "Details": details}],
+        "Version": ENGINE_VERSION,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": GIT_COMMIT,
+        "GoVersion": GO_VERSION,
+        "Os": "windows",
+        "Arch": "amd64",
+        "KernelVersion": kernel,
+        "BuildTime": BUILD_TIME,
+    }
+
+
+def info_body(node: SimNode, now: datetime) -> dict[str, Any]:
+    """GET /info as a Windows Server host reports it; OperatingSystem carries the revision."""
+    host = node.host_version
+    running = sum(c.running for c in node.containers)
+    engine_id = _sha256("engine", node.node_id).upper()
+    return {
+        "ID": ":".join(engine_id[i : i + 4] for i in range(0, 48, 4)),
+        "Containers": len(node.containers),
+        "ContainersRunning": running,
+        "ContainersPaused": 0,
+        "ContainersStopped": len(node.containers) - running,
+        "Images": len(node.images),
+        "Driver": "windowsfilter",
+        "DriverStatus": None,
+        "Plugins": {
+            "Volume": ["local"],
+            "Network": ["ics", "internal", "l2bridge", "l2tunnel", "nat", "null", "overlay"]
+            + ["private", "transparent"],
+            "Authorization": None,
+            "Log": ["awslogs", "etwlogs", "fluentd", "gcplogs", "gelf", "json-file", "local"]
+            + ["logentries", "splunk", "syslog"],
+        },
+        "MemoryLimit": False,
+        "SwapLimit": False,
+        "KernelMemory": False,
+        "KernelMemoryTCP": False,
+        "CpuCfsPeriod": False,
+        "CpuCfsQuota": False,
+        "CPUShares": False,
+        "CPUSet": False,
+        "PidsLimit": False,
+        "IPv4Forwarding": True,
+        "BridgeNfIptables": True,
+        "BridgeNfIp6tables": True,
+        "Debug": False,
+        "NFd": -1,
+        "OomKillDisable": False,
+        "NGoroutines": 38,
+        "SystemTime": now.astimezone().isoformat(timespec="microseconds"),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "",
+        "CgroupVersion": "",
+        "NEventsListener": 0,
+        "KernelVersion": kernel_version(host),
+        "OperatingSystem": operating_system_text(host),
+        "OSVersion": f"{host.major}.{host.minor}.{host.build}",
+        "OSType": "windows",
+        "Architecture": "x86_64",
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {
+            "AllowNondistributableArtifactsCIDRs": [],
+            "AllowNondistributableArtifactsHostnames": [],
+            "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+            "IndexConfigs": {
+                "docker.io": {
+                    "Name": "docker.io",
+                    "Mirrors": [],
+                    "Secure": True,
+                    "Official": True,
+                }
+            },
+            "Mirrors": [],
+        },
+        "NCPU": 4,
+        "MemTotal": 17_179_332_608,
+        "GenericResources": None,
+        "DockerRootDir": ROOT_DIR,
+        "HttpProxy": "",
+        "HttpsProxy": "",
+        "NoProxy": "",
+        "Name": computer_name(node),
+        "Labels": [],
+        "ExperimentalBuild": False,
+        "ServerVersion": ENGINE_VERSION,
+        "Runtimes": {},
+        "DefaultRuntime": "",
+        "Swarm": {
+            "NodeID": "",
+            "NodeAddr": "",
+            "LocalNodeState": "inactive",
+            "ControlAvailable": False,
+            "Error": "",
+            "RemoteManagers": None,
+        },
+        "LiveRestoreEnabled": False,
+        "Isolation": "process",
+        "InitBinary": "",
+        "ContainerdCommit": {"ID": "", "Expected": ""},
+        "RuncCommit": {"ID": "", "Expected": ""},
+        "InitCommit": {"ID": "", "Expected": ""},
+        "SecurityOptions": None,
+        "Warnings": None,
+    }
+
+
+# ------------------------------------------------------------------ containers
+
+
+def container_state(container: SimContainer) -> str:
+    return "running" if container.running else "exited"
+
+
+def container_status(container: SimContainer, now: datetime) -> str:
+    """The STATUS text `docker ps` shows: 'Up 12 days', 'Exited (3221684481) 2 minutes ago'."""
+    if container.running:
+        since = container.started_at or container.created
+        return f"Up {human_duration((now - since).total_seconds())}"
+    ended = container.finished_at or now
+    ago = human_duration((now - ended).total_seconds())
+    return f"Exited ({container.exit_code}) {ago} ago"
+
+
+def _command(container: SimContainer) -> list[str]:
+    return ["cmd", "/S", "/C", f"C:\\app\\{container.name.split('-')[1]}.exe"]
+
+
+def _network(container: SimContainer) -> dict[str, Any]:
+    octet = int(container.id[:2], 16) % 250 + 2
+    return {
+        "nat": {
+            "IPAMConfig": None,
+            "Links": None,
+            "Aliases": None,
+            "NetworkID": _sha256("network", "nat"),
+            "EndpointID": _sha256("endpoint", container.id) if container.running else "",
+            "Gateway": "172.24.16.1" if container.running else "",
+            "IPAddress": f"172.24.16.{octet}" if container.running else "",
+            "IPPrefixLen": 20 if container.running else 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": f"00:15:5d:1a:{octet:02x}:0b" if container.running else "",
+            "DriverOpts": None,
+        }
+    }
+
+
+def _config(
+    hostname: str = "",
+    env: list[str] | None = None,
+    cmd: list[str] | None = None,
+    image: str = "",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A container or image Config block (ContainerConfig in the API's schema)."""
+    return {
+        "Hostname": hostname,
+        "Domainname": "",
+        "User": "",
+        "AttachStdin": False,
+        "AttachStdout": False,
+        "AttachStderr": False,
+        "Tty": False,
+        "OpenStdin": False,
+        "StdinOnce": False,
+        "Env": env,
+        "Cmd": cmd,
+        "Image": image,
+        "Volumes": None,
+        "WorkingDir": "",
+        "Entrypoint": None,
+        "OnBuild": None,
+        "Labels": labels,
+    }
+
+
+def container_summary(
+    container: SimContainer, images: dict[str, ImageSpec], now: datetime
+) -> dict[str, Any]:
+    """One entry of GET /containers/json."""
+    return {
+        "Id": container.id,
+        "Names": [f"/{container.name}"],
+        "Image": container.image,
+        "ImageID": image_id(images[container.image]),
+        "Command": " ".join(_command(container)),
+        "Created": int(container.created.timestamp()),
+        "Ports": [],
+        "Labels": {},
+        "State": container_state(container),
+        "Status": container_status(container, now),
+        "HostConfig": {"NetworkMode": "nat"},
+        "NetworkSettings": {"Networks": _network(container)},
+        "Mounts": [],
+    }
+
+
+def container_inspect(container: SimContainer, images: dict[str, ImageSpec]) -> dict[str, Any]:
+    """GET /containers/{id}/json: State, HostConfig.Isolation and Config.Image included."""
+    command = _command(container)
+    log = f"{ROOT_DIR}\\containers\\{container.id}\\{container.id}-json.log"
+    return {
+        "Id": container.id,
+        "Created": rfc3339nano(container.created),
+        "Path": command[0],
+        "Args": command[1:],
+        "State": {
+            "Status": container_state(container),
+            "Running": container.running,
+            "Paused": False,
+            "Restarting": False,
+            "OOMKilled": False,
+            "Dead": False,
+            "Pid": (int(container.id[:4], 16) % 9000 + 1000) * 4 if container.running else 0,
+            "ExitCode": 0 if container.running else container.exit_code,
+            "Error": container.error,
+            "StartedAt": rfc3339nano(container.started_at),
+            "FinishedAt": rfc3339nano(None if container.running else container.finished_at),
+        },
+        "Image": image_id(images[container.image]),
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "HostsPath": "",
+        "LogPath": log,
+        "Name": f"/{container.name}",
+        "RestartCount": 0,
+        "Driver": "windowsfilter",
+        "Platform": "windows",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": None,
+        "HostConfig": {
+            "Binds": None,
+            "ContainerIDFile": "",
+            "LogConfig": {"Type": "json-file", "Config": {}},
+            "NetworkMode": "nat",
+            "PortBindings": {},
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "AutoRemove": False,
+            "VolumeDriver": "",
+            "VolumesFrom": None,
+            "CapAdd": None,
+            "CapDrop": None,
+            "CgroupnsMode": "",
+            "Dns": [],
+            "DnsOptions": [],
+            "DnsSearch": [],
+            "ExtraHosts": None,
+            "GroupAdd": None,
+            "IpcMode": "",
+            "Cgroup": "",
+            "Links": None,
+            "OomScoreAdj": 0,
+            "PidMode": "",
+            "Privileged": False,
+            "PublishAllPorts": False,
+            "ReadonlyRootfs": False,
+            "SecurityOpt": None,
+            "UTSMode": "",
+            "UsernsMode": "",
+            "ShmSize": 0,
+            "ConsoleSize": [0, 0],
+            "Isolation": container.isolation,
+            "CpuShares": 0,
+            "Memory": 0,
+            "NanoCpus": 0,
+            "CpuCount": 0,
+            "CpuPercent": 0,
+            "MaximumIOps": 0,
+            "MaximumIOBps": 0,
+        },
+        "GraphDriver": {
+            "Data": {"dir": f"{ROOT_DIR}\\windowsfilter\\{container.id}"},
+            "Name": "windowsfilter",
+        },
+        "Mounts": [],
+        "Config": _config(
+            hostname=container.id[:12],
+            env=[f"Fabric_ApplicationName={container.application}"],
+            cmd=command,
+            image=container.image,
+            labels={},
+        ),
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": container.id if container.running else "",
+            "HairpinMode": False,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "Ports": {},
+            "SandboxKey": container.id if container.running else "",
+            "SecondaryIPAddresses": None,
+            "SecondaryIPv6Addresses": None,
+            "EndpointID": "",
+            "Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "MacAddress": "",
+            "Networks": _network(container),
+        },
+    }
+
+
+def find_container(containers: Iterable[SimContainer], name: str) -> SimContainer | None:
+    """By full id, name (with or without '/'), or a unique id prefix, as the daemon looks up."""
+    containers = list(containers)
+    wanted = name.removeprefix("/")
+    for container in containers:
+        if container.id == name or container.name == wanted:
+            return container
+    matches = [c for c in containers if c.id.startswith(name)] if name else []
+    return matches[0] if len(matches) == 1 else None
+
+
+def _filters(raw: str | None) -> dict[str, list[str]]:
+    """The `filters` query: {"key": ["v"]} or the older {"key": {"v": true}}."""
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid filter: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("invalid filter: expected a JSON object")
+    result = {}
+    for key, value in parsed.items():
+        result[key] = list(value.keys() if isinstance(value, dict) else value)
+    return result
+
+
+CONTAINER_FILTERS = ("id", "name", "status", "ancestor", "isolation", "label")
+
+
+def list_containers(
+    node: SimNode, query: dict[str, str], images: dict[str, ImageSpec], now: datetime
+) -> list[dict[str, Any]]:
+    """GET /containers/json with all, limit and filters; raises ValueError for a bad filter."""
+    filters = _filters(query.get("filters"))
+    for key in filters:
+        if key not in CONTAINER_FILTERS:
+            raise ValueError(f"invalid filter '{key}'")
+    for status in filters.get("status", []):
+        if status not in CONTAINER_STATUSES:
+            raise ValueError(f"invalid filter 'status={status}'")
+    show_all = query.get("all", "0") not in ("0", "false", "") or bool(filters.get("status"))
+    limit = int(query.get("limit", "-1") or -1)
+    chosen = []
+    for container in sorted(node.containers, key=lambda c: c.created, reverse=True):
+        if not (show_all or limit > 0 or container.running):
+            continue
+        if not _container_matches(container, filters):
+            continue
+        chosen.append(container_summary(container, images, now))
+    return chosen[:limit] if limit > 0 else chosen
+
+
+def _container_matches(container: SimContainer, filters: dict[str, list[str]]) -> bool:
+    checks = {
+        "id": lambda v: container.id.startswith(v),
+        "name": lambda v: v.removeprefix("/") in container.name,
+        "status": lambda v: v == container_state(container),
+        "ancestor": lambda v: normalize_reference(v) == normalize_reference(container.image),
+        "isolation": lambda v: v == container.isolation,
+        "label": lambda v: False,
+    }
+    return all(any(checks[key](v) for v in values) for key, values in filters.items() if values)
+
+
+# ------------------------------------------------------------------ images
+
+
+def image_summary(spec: ImageSpec) -> dict[str, Any]:
+    """One entry of GET /images/json (Created is unix seconds here, RFC 3339 in inspect)."""
+    return {
+        "Containers": -1,
+        "Created": int(parse_created(spec.created).timestamp()),
+        "Id": image_id(spec),
+        "Labels": None,
+        "ParentId": "",
+        "RepoDigests": [repo_digest(spec)],
+        "RepoTags": [spec.ref],
+        "SharedSize": -1,
+        "Size": spec.size,
+        "VirtualSize": spec.size,
+    }
+
+
+def image_inspect(spec: ImageSpec) -> dict[str, Any]:
+    """GET /images/{name}/json: Os and OsVersion (with revision) are what the rules read."""
+    ident = image_id(spec)
+    config = _config(cmd=["c:\\windows\\system32\\cmd.exe"])
+    return {
+        "Id": ident,
+        "RepoTags": [spec.ref],
+        "RepoDigests": [repo_digest(spec)],
+        "Parent": "",
+        "Comment": "",
+        "Created": rfc3339nano(parse_created(spec.created)),
+        "Container": "",
+        "ContainerConfig": _config(),
+        "DockerVersion": "",
+        "Author": "",
+        "Config": config,
+        "Architecture": "amd64",
+        "Os": "windows",
+        "OsVersion": str(spec.os_version),
+        "Size": spec.size,
+        "VirtualSize": spec.size,
+        "GraphDriver": {
+            "Data": {"dir": f"{ROOT_DIR}\\windowsfilter\\{ident.removeprefix('sha256:')}"},
+            "Name": "windowsfilter",
+        },
+        "RootFS": {"Type": "layers", "Layers": ["sha256:" + _sha256("layer", spec.ref)]},
+        "Metadata": {"LastTagTime": ZERO_TIME},
+    }
+
+
+def find_image(specs: Iterable[ImageSpec], name: str) -> ImageSpec | None:
+    """By reference (docker.io/ and :latest normalized), digest, full id or unique id prefix."""
+    specs = list(specs)
+    wanted = normalize_reference(name)
+    for spec in specs:
+        if wanted == normalize_reference(spec.ref) or name in (image_id(spec), repo_digest(spec)):
+            return spec
+    hexpart = name.removeprefix("sha256:")
+    if len(hexpart) < 1 or any(ch not in "0123456789abcdef" for ch in hexpart):
+        return None
+    matches = [s for s in specs if image_id(s).removeprefix("sha256:").startswith(hexpart)]
+    return matches[0] if len(matches) == 1 else None
+
+
+IMAGE_FILTERS = ("reference", "dangling", "label")
+
+
+def list_images(
+    node: SimNode, query: dict[str, str], images: dict[str, ImageSpec]
+) -> list[dict[str, Any]]:
+    """GET /images/json with the reference and dangling filters; ValueError for a bad filter."""
+    filters = _filters(query.get("filters"))
+    for key in filters:
+        if key not in IMAGE_FILTERS:
+            raise ValueError(f"invalid filter '{key}'")
+    specs = [images[ref] for ref in node.images]
+    result = []
+    for spec in specs:
+        refs = filters.get("reference", [])
+        if refs and not any(
+            fnmatchcase(spec.ref, pattern) or fnmatchcase(repository(spec.ref), pattern)
+            for pattern in refs
+        ):
+            continue
+        if "true" in filters.get("dangling", []) or filters.get("label"):
+            continue  # every simulated image is tagged and unlabelled
+        result.append(image_summary(spec))
+    return sorted(result, key=lambda s: s["Created"], reverse=True)
