@@ -134,6 +134,14 @@ class Instance:
     image_version: str = ""
 
 
+@dataclass(frozen=True)
+class CommandOutput:
+    """What a run command (RunPowerShellScript) printed on a VM."""
+
+    stdout: str = ""
+    stderr: str = ""
+
+
 # ---------------------------------------------------------------- Docker engines
 
 
