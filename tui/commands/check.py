@@ -1,0 +1,200 @@
+"""`sfpatch check`: gather a snapshot, print the findings, and exit non-zero when they are bad.
+
+Meant for a pipeline before a change: exit 0 clean, 1 a finding at or above --fail-on (or the
+gateway unreachable), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tui.errors import ClusterError, UsageError
+from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding
+
+if TYPE_CHECKING:
+    from tui.config import ClusterProfile
+    from tui.winver import WindowsVersion
+
+UNAVAILABLE = "inventory.source-unavailable"
+EXAMPLES = """\
+examples:
+  sfpatch check --profile contoso-prod
+  sfpatch check --profile contoso-prod --target Legacy=10.0.14393.1944 --fail-on warning
+  sfpatch check --scenario seed --json
+
+exit status: 0 no finding at or above --fail-on, 1 there is one (or the gateway cannot be
+read), 2 bad input (unknown profile, bad profile file, malformed --target)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `check` subcommand."""
+    parser = subparsers.add_parser(
+        "check",
+        help="gather a cluster snapshot and report its findings (for pipelines)",
+        description=(
+            "Read the cluster (Service Fabric gateway, scale sets, Docker engines), run the "
+            "compatibility, settings and staleness rules, and print the findings by severity."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--profile", metavar="NAME", help="a cluster profile from the config file")
+    source.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="start the simulator on this scenario in-process and check it",
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="profiles file (default: profiles.toml in "
+        "the sfpatch config dir)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NODETYPE=VERSION",
+        help="the version a node type will be patched to (repeatable; overrides the profile)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    parser.add_argument(
+        "--fail-on",
+        choices=("warning", "error"),
+        default="error",
+        help="exit 1 when a finding at or above this severity exists (default: error)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Gather, evaluate, print; the exit status follows --fail-on."""
+    from tui.config import load_profile, parse_target
+
+    targets = dict(parse_target(text) for text in args.target)
+    if args.scenario and args.config:
+        raise UsageError("--config goes with --profile (a --scenario writes its own profile)")
+    if args.profile:
+        profile = load_profile(args.profile, args.config)
+        snapshot = _gather(profile, None)
+    else:
+        with _simulated(args.scenario) as (profile, clock):
+            snapshot = _gather(profile, clock)
+    if not snapshot.nodes:
+        reason = next((e.message for e in snapshot.errors if e.source == "fabric"), "no nodes")
+        raise ClusterError(f"cannot read the cluster's nodes from {snapshot.endpoint}: {reason}")
+    findings = _evaluate(snapshot, {**profile.patch_targets, **targets})
+    failed = any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[args.fail_on] for f in findings)
+    if args.json:
+        print(json.dumps(report_json(snapshot, findings, args.fail_on, failed), indent=2))
+    else:
+        print(report_text(snapshot, findings), end="")
+    return 1 if failed else 0
+
+
+def _gather(profile: ClusterProfile, now: Callable[[], datetime] | None) -> ClusterSnapshot:
+    from tui.cluster.inventory import connect, gather
+
+    inventory = connect(profile, now)
+    progress = _progress_line if sys.stderr.isatty() else None
+    try:
+        return gather(inventory, progress)
+    finally:
+        if progress is not None:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _progress_line(done: int, total: int, what: str) -> None:
+    sys.stderr.write(f"\r\033[Kgathering: {done}/{total} {what}"[:120])
+    sys.stderr.flush()
+
+
+@contextmanager
+def _simulated(
+    scenario_name: str,
+) -> Iterator[tuple[ClusterProfile, Callable[[], datetime]]]:
+    """The simulator on a temporary state dir (clock frozen), the profile it writes, its clock."""
+    import tempfile
+
+    from tui.config import load_profile
+    from tui.sim.scenario import load_scenario
+    from tui.sim.server import SimServer
+
+    scenario = load_scenario(scenario_name)
+    with (
+        tempfile.TemporaryDirectory(prefix="sfpatch-check-") as tmp,
+        SimServer(scenario, Path(tmp), speed=0) as server,
+    ):
+        yield load_profile(scenario.cluster_name, server.profile_path), server.clock.now
+
+
+def _evaluate(
+    snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion]
+) -> tuple[Finding, ...]:
+    from tui.cluster.inventory import node_patch_targets
+    from tui.rules import evaluate, sort_findings
+
+    by_node = node_patch_targets(snapshot.nodes, targets) if targets else None
+    # The snapshot's own date, so a simulated cluster's staleness does not drift with real time.
+    findings = evaluate(snapshot, patch_targets=by_node, today=snapshot.taken_at.date())
+    return sort_findings(list(findings) + unavailable_findings(snapshot))
+
+
+def unavailable_findings(snapshot: ClusterSnapshot) -> list[Finding]:
+    """Each part of the snapshot that could not be read, as a warning: the rules did not see it."""
+    return [
+        Finding(
+            rule_id=UNAVAILABLE,
+            severity="warning",
+            subject=e.subject or e.source,
+            message=f"{e.source}: {e.message}",
+            source=e.source,
+            node=e.subject if e.subject.startswith("_") else None,
+        )
+        for e in snapshot.errors
+    ]
+
+
+def report_text(snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> str:
+    """Findings grouped by severity, most severe first, under a one-line summary."""
+    counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
+    lines = [
+        f"{snapshot.cluster_name} ({snapshot.endpoint}): {len(snapshot.nodes)} nodes, "
+        f"{len(snapshot.scale_sets)} scale sets, {len(snapshot.engines)} engines; "
+        f"findings: {summary}"
+    ]
+    for severity in ("error", "warning", "info"):
+        group = [f for f in findings if f.severity == severity]
+        if not group:
+            continue
+        lines += ["", f"{severity.upper()} ({len(group)})"]
+        lines += [f"  {f.subject}: {f.message} [{f.rule_id}]" for f in group]
+    return "\n".join(lines) + "\n"
+
+
+def report_json(
+    snapshot: ClusterSnapshot, findings: tuple[Finding, ...], fail_on: str, failed: bool
+) -> dict[str, object]:
+    """The same report as a JSON-ready dict."""
+    return {
+        "cluster": snapshot.cluster_name,
+        "endpoint": snapshot.endpoint,
+        "taken_at": snapshot.taken_at.isoformat(),
+        "nodes": len(snapshot.nodes),
+        "scale_sets": len(snapshot.scale_sets),
+        "engines": len(snapshot.engines),
+        "fail_on": fail_on,
+        "failed": failed,
+        "findings": [asdict(f) for f in findings],
+        "errors": [asdict(e) for e in snapshot.errors],
+    }
