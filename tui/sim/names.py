@@ -144,8 +144,8 @@ class NameStore:
         elif kind == "Get":
             if current is None:
                 raise BatchFailed(index, "FABRIC_E_PROPERTY_DOES_NOT_EXIST")
-            include = op.get("IncludeValue", True)
-            results[str(index)] = current if include is not False else replace(current, data=None)
+            include = op.get("IncludeValue", False)
+            results[str(index)] = current if include is True else replace(current, data=None)
         elif kind == "Delete":
             if current is None:
                 raise BatchFailed(index, "FABRIC_E_PROPERTY_DOES_NOT_EXIST")

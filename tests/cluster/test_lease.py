@@ -1,0 +1,58 @@
+"""The lease record format and the who-may-take-it decision (no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tui.cluster import lease
+
+NOW = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+
+
+def test_record_round_trips_through_its_json_value():
+    record = lease.new_record("alice@jumpbox", "7f3a", NOW, 300)
+    assert record.expires_at == NOW + timedelta(seconds=300)
+    text = lease.encode(record)
+    assert '"expires_at":"2026-11-26T22:05:00Z"' in text
+    assert lease.decode(text) == record
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"holder": "a"}',
+        '{"holder":"a","session_id":"s","expires_at":"yesterday"}',
+    ],
+)
+def test_a_value_that_is_not_a_record_decodes_to_none(text):
+    assert lease.decode(text) is None
+
+
+def test_naive_times_are_taken_as_utc():
+    naive = lease.new_record("a", "s", NOW.replace(tzinfo=None), 60)
+    assert naive.expires_at == NOW + timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(
+    "record, session, seconds_later, may",
+    [
+        (None, "s-2", 0, True),  # free
+        (lease.LeaseRecord("a", "s-1", NOW + timedelta(seconds=60)), "s-2", 59, False),
+        (lease.LeaseRecord("a", "s-1", NOW + timedelta(seconds=60)), "s-2", 60, True),  # expired
+        (lease.LeaseRecord("a", "s-1", NOW + timedelta(seconds=60)), "s-1", 0, True),  # ours
+    ],
+)
+def test_may_take(record, session, seconds_later, may):
+    assert lease.may_take(record, session, NOW + timedelta(seconds=seconds_later)) is may
+
+
+def test_names():
+    assert lease.lease_name("contoso-prod") == "fabric:/sfpatch/contoso-prod"
+    assert lease.name_id("fabric:/sfpatch/contoso-prod") == "sfpatch~contoso-prod"
+    with pytest.raises(ValueError):
+        lease.lease_name("a/b")
