@@ -241,3 +241,56 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.year <= 1:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def server_certificate_sha256(conn: FabricConnection) -> str:
+    """SHA-256 of the certificate the gateway presents, for the transcript header."""
+    import hashlib
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(conn.endpoint)
+    if parts.scheme != "https":
+        return ""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # we only read the certificate; the client validates it
+    if conn.client_pem:
+        context.load_cert_chain(str(conn.client_pem))
+    elif conn.client_cert and conn.client_key:
+        context.load_cert_chain(str(conn.client_cert), str(conn.client_key))
+    try:
+        address = (parts.hostname, parts.port or 443)
+        with (
+            socket.create_connection(address, SOCKET_TIMEOUT) as raw,
+            context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True) or b""
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the gateway at {conn.endpoint}: {exc}") from exc
+    return hashlib.sha256(der).hexdigest()
+
+
+def fabric_snapshot(client: ServiceFabricClientAPIs, cluster: str, endpoint: str):
+    """A snapshot from the gateway alone: nodes, health, upgrade domains, version."""
+    from tui.model import ClusterSnapshot
+
+    return ClusterSnapshot(
+        taken_at=datetime.now(UTC),
+        cluster_name=cluster,
+        endpoint=endpoint,
+        code_version=cluster_version(client),
+        nodes=list_nodes(client),
+        health=cluster_health(client),
+        upgrade_domain_states=upgrade_domain_states(client),
+    )
+
+
+def cluster_name_hint(endpoints: dict) -> str:
+    """The cluster name the simulator announces in endpoints.json (or the endpoint's host)."""
+    from urllib.parse import urlsplit
+
+    return (
+        endpoints.get("cluster") or urlsplit(endpoints["fabric"]["endpoint"]).hostname or "cluster"
+    )

@@ -1,0 +1,143 @@
+"""The console driven through Textual's Pilot against the simulator (frozen clock)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tui.app.app import SfpatchApp
+from tui.app.widgets.nodes_table import NodesTable
+from tui.commands.demo import build_session
+
+SIZE = (160, 48)
+
+
+@pytest.fixture
+def session(sim, tmp_path):
+    # Polls are triggered by the tests (refresh), not by the timer.
+    made = build_session(sim.endpoints, tmp_path / "transcripts", "CHG-42", poll=3600)
+    yield made
+    made.close()
+
+
+async def refresh(app: SfpatchApp, pilot) -> None:
+    """Run one poll to completion; polls are never timed in tests."""
+    before = app.polls_completed
+    app.poll_now()
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if app.polls_completed > before:
+            return
+    raise AssertionError("poll did not finish")
+
+
+def status_cell(app: SfpatchApp, node: str) -> str:
+    return str(app.query_one(NodesTable).get_cell(node, "status"))
+
+
+async def select(app: SfpatchApp, pilot, node: str) -> None:
+    app.query_one(NodesTable).select_node(node)
+    await pilot.pause()
+    assert app.query_one(NodesTable).selected_node == node
+
+
+def transcript_kinds(session) -> list[tuple[str, str | None]]:
+    lines = session.transcript_path.read_text().splitlines()
+    return [(r["kind"], r.get("node")) for r in map(json.loads, lines)]
+
+
+async def test_disable_then_enable_a_node(sim, session):
+    app = SfpatchApp(session)
+    timing = sim.cluster.scenario.timing
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        assert app.query_one(NodesTable).row_count == 8
+        await select(app, pilot, "_Legacy_0")
+
+        await pilot.press("d")
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        assert app.screen.focused.id == "cancel"
+        await pilot.press("y")
+        await refresh(app, pilot)
+        assert status_cell(app, "_Legacy_0") == "Disabling"
+
+        sim.clock.advance(timing.safety_checks + timing.replica_close)
+        await refresh(app, pilot)
+        assert status_cell(app, "_Legacy_0") == "Disabled"
+
+        await pilot.press("e")
+        await pilot.press("y")
+        await refresh(app, pilot)
+        assert status_cell(app, "_Legacy_0") == "Enabling"
+        sim.clock.advance(timing.activate)
+        await refresh(app, pilot)
+        assert status_cell(app, "_Legacy_0") == "Up"
+
+    kinds = transcript_kinds(session)
+    assert ("intent", "_Legacy_0") in kinds and ("result", "_Legacy_0") in kinds
+    intents = [k for k in kinds if k[0] in ("confirm", "intent", "result")]
+    assert intents[:3] == [
+        ("confirm", "_Legacy_0"),
+        ("intent", "_Legacy_0"),
+        ("result", "_Legacy_0"),
+    ]
+
+
+@pytest.mark.parametrize("key", ["n", "escape"])
+async def test_cancel_sends_nothing(sim, session, key):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_FrontEnd_2")
+        await pilot.press("d")
+        await pilot.press(key)
+        await refresh(app, pilot)
+        assert status_cell(app, "_FrontEnd_2") == "Up"
+    assert sim.cluster.nodes["_FrontEnd_2"].intent == "Invalid"
+    assert ("intent", "_FrontEnd_2") not in transcript_kinds(session)
+
+
+async def test_enter_on_the_focused_cancel_button_does_not_disable(sim, session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_FrontEnd_2")
+        await pilot.press("d")
+        await pilot.press("enter")
+        await pilot.pause()
+    assert sim.cluster.nodes["_FrontEnd_2"].intent == "Invalid"
+
+
+async def test_health_pane_shows_a_down_node(sim, session, fabric_client):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        fabric_client.restart_node("_FrontEnd_4")
+        await refresh(app, pilot)
+        pane = str(app.query_one("#health").render())
+        assert "Error" in pane and "_FrontEnd_4" in pane and "Fabric node is down" in pane
+        assert status_cell(app, "_FrontEnd_4") == "Down"
+
+
+async def test_help_lists_the_keys(session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "disable the selected node" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "HelpScreen"
+
+
+async def test_quit_closes_the_transcript(session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await pilot.press("q")
+    session.close()
+    assert transcript_kinds(session)[-1][0] == "checkpoint"
+    assert ("end", None) in transcript_kinds(session)

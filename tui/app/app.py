@@ -1,0 +1,201 @@
+"""The sfpatch console: live nodes, upgrade domains and health; disable and enable with a confirm.
+
+Blocking SDK calls run in thread workers and come back as messages. Polls never overlap: the
+next one is scheduled only when the last has finished.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Label
+
+from tui.app.messages import ActionFinished, PollFailed, SnapshotReady
+from tui.app.screens.confirm import ConfirmScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.widgets.header_bar import HeaderBar
+from tui.app.widgets.health_pane import HealthPane
+from tui.app.widgets.nodes_table import NodesTable
+from tui.app.widgets.upgrade_domains import UpgradeDomainTable
+from tui.errors import SfpatchError
+from tui.model import ClusterSnapshot, Finding
+from tui.session import Session
+
+MUTATING_ACTIONS = {"disable", "enable"}
+
+
+class SfpatchApp(App[None]):
+    """One session against one cluster."""
+
+    CSS_PATH = "sfpatch.tcss"
+    TITLE = "sfpatch"
+    BINDINGS = [
+        Binding("d", "disable", "Disable", id="node.disable"),
+        Binding("e", "enable", "Enable", id="node.enable"),
+        Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.snapshot: ClusterSnapshot | None = None
+        self.findings: tuple[Finding, ...] = ()
+        self._polling = False
+        self._poll_again = False
+        self._poll_timer = None
+        self.polls_completed = 0
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        s = self.session
+        yield HeaderBar(
+            s.cluster_name,
+            s.endpoint,
+            "READ-ONLY" if s.read_only else "OPERATE",
+            str(s.transcript_path or "none (read-only)"),
+        )
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Label("Nodes (by upgrade domain)", classes="pane-title")
+                yield NodesTable()
+            with Vertical(id="right"):
+                yield Label("Upgrade domains", classes="pane-title")
+                yield UpgradeDomainTable()
+                yield Label("Health", classes="pane-title")
+                yield HealthPane("Waiting for the first poll ...", id="health")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(NodesTable).focus()
+        self.poll_now()
+
+    # ------------------------------------------------------------------ polling
+
+    def poll_now(self) -> None:
+        """Start a poll unless one is running; then one more runs right after it."""
+        if self._polling:
+            self._poll_again = True
+            return
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        self._polling = True
+        self._poll()
+
+    @work(thread=True, group="poll")
+    def _poll(self) -> None:
+        try:
+            snapshot = self.session.fetch_snapshot(self.snapshot)
+            findings = self.session.evaluate(snapshot)
+            self.session.record_snapshot(snapshot, findings)
+        except SfpatchError as exc:
+            self.post_message(PollFailed(str(exc)))
+            return
+        except Exception as exc:  # a poll must never take the console down
+            self.post_message(PollFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(SnapshotReady(snapshot, findings))
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        self.snapshot = message.snapshot
+        self.findings = message.findings
+        with self.batch_update():
+            self.query_one(NodesTable).show(message.snapshot)
+            self.query_one(UpgradeDomainTable).show(message.snapshot)
+            self.query_one(HealthPane).show(message.snapshot)
+        self._poll_finished()
+
+    def on_poll_failed(self, message: PollFailed) -> None:
+        self.notify(message.error, title="Refresh failed", severity="error", timeout=8)
+        self._poll_finished()
+
+    def _poll_finished(self) -> None:
+        self._polling = False
+        self.polls_completed += 1
+        if self._poll_again:
+            self._poll_again = False
+            self.poll_now()
+        else:
+            self._poll_timer = self.set_timer(self.session.poll_seconds, self.poll_now)
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Hidden and blocked: a read-only session has no way to act.
+        return not (action in MUTATING_ACTIONS and self.session.read_only)
+
+    def action_refresh(self) -> None:
+        self.poll_now()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.session.read_only))
+
+    def action_disable(self) -> None:
+        self._ask("disable")
+
+    def action_enable(self) -> None:
+        self._ask("enable")
+
+    def _ask(self, action: str) -> None:
+        name = self.query_one(NodesTable).selected_node
+        node = self.snapshot.node(name) if (self.snapshot and name) else None
+        if node is None:
+            self.notify("Select a node first.", severity="warning")
+            return
+        if action == "disable":
+            if node.status in ("Disabling", "Disabled"):
+                self.notify(f"{name} is already {node.status}.", severity="warning")
+                return
+            title = f"Disable {name} with intent Restart?"
+            details = (
+                f"Upgrade domain {node.upgrade_domain}, node type {node.node_type}, "
+                f"now {node.status}.\nService Fabric moves or closes its replicas; "
+                "patch it once it shows Disabled."
+            )
+            if node.is_seed:
+                details += "\nThis is a SEED node: disabling waits for seed quorum."
+        else:
+            if node.status not in ("Disabling", "Disabled", "Down"):
+                self.notify(f"{name} is {node.status}: nothing to enable.", severity="warning")
+                return
+            title = f"Enable {name}?"
+            details = f"Now {node.status}. Service Fabric places replicas on it again."
+        self.push_screen(
+            ConfirmScreen(title, details, action.capitalize()),
+            callback=lambda yes: self._act(action, name) if yes else None,
+        )
+
+    @work(thread=True, group="action")
+    def _act(self, action: str, node: str) -> None:
+        operator = self.session.operator
+        try:
+            if operator is None:
+                raise SfpatchError("this session is read-only")
+            getattr(operator, action)(node)
+        except SfpatchError as exc:
+            self.post_message(ActionFinished(action, node, str(exc)))
+            return
+        except Exception as exc:
+            self.post_message(ActionFinished(action, node, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ActionFinished(action, node))
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        if message.error:
+            self.notify(
+                message.error,
+                title=f"{message.action} {message.node} failed",
+                severity="error",
+                timeout=12,
+            )
+        else:
+            self.notify(f"{message.action} {message.node}: sent", timeout=4)
+        self.poll_now()
+
+    async def action_quit(self) -> None:
+        self.exit()

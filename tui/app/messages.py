@@ -1,0 +1,34 @@
+"""Messages the app's workers post back to the UI thread."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from tui.model import ClusterSnapshot, Finding
+
+
+class SnapshotReady(Message):
+    """A poll finished with a new snapshot and its findings."""
+
+    def __init__(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.findings = findings
+
+
+class PollFailed(Message):
+    """A poll failed as a whole; the last snapshot stays on screen."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ActionFinished(Message):
+    """A node action (disable, enable) ended; error is "" on success."""
+
+    def __init__(self, action: str, node: str, error: str = "") -> None:
+        super().__init__()
+        self.action = action
+        self.node = node
+        self.error = error

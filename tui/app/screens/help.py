@@ -1,0 +1,43 @@
+"""The keys, on `?`."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+KEYS = (
+    ("up/down", "select a node"),
+    ("d", "disable the selected node (intent Restart), after a confirmation"),
+    ("e", "enable the selected node, after a confirmation"),
+    ("r", "refresh now"),
+    ("?", "this help"),
+    ("q", "quit (the transcript is closed and signed)"),
+    ("", ""),
+    ("in a confirmation", "y confirms; n or Escape cancels; Cancel is focused"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close"),
+    ]
+
+    def __init__(self, read_only: bool) -> None:
+        super().__init__()
+        self._read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog"):
+            yield Label("sfpatch keys", id="help-title")
+            lines = []
+            for key, what in KEYS:
+                if self._read_only and key in ("d", "e"):
+                    continue
+                lines.append(f"  {key:<18} {what}" if key else "")
+            if self._read_only:
+                lines.append("\n  read-only session: nothing here can change the cluster")
+            yield Static("\n".join(lines))
+            yield Label("Escape or ? closes", classes="dim")
