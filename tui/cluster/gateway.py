@@ -6,12 +6,13 @@ command or bug can mutate a cluster an observer is watching.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from azure.servicefabric import models
 
-from tui.cluster import fabric, lease
+from tui.cluster import compute, fabric, lease
 from tui.errors import ClusterError, ReadOnlyError
 
 DISABLE_INTENT = "Restart"  # the intent for patching: replicas close gracefully and come back
@@ -22,8 +23,10 @@ class Gateway:
 
     read_only = False
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, compute_client: Any = None, resource_group: str = "") -> None:
         self._client = client
+        self._compute = compute_client
+        self._resource_group = resource_group
 
     def disable_node(self, name: str, intent: str = DISABLE_INTENT) -> None:
         fabric.call(f"disable {name}", self._client.disable_node, name, deactivation_intent=intent)
@@ -35,6 +38,92 @@ class Gateway:
         fabric.call(
             f"restart {name}", self._client.restart_node, name, node_instance_id=instance_id
         )
+
+    # ------------------------------------------------------------------ scale sets (ARM)
+    # Each starts a long-running operation and returns at once; wait with .result().
+
+    def restart_instance(self, scale_set: str, instance_id: str) -> compute.ComputeOperation:
+        """Reboot one VM: its Service Fabric node goes Down and returns."""
+        return self._begin(
+            f"restart {scale_set}/{instance_id}",
+            lambda vms, rg: vms.begin_restart(rg, scale_set, instance_id),
+        )
+
+    def reimage_instance(
+        self, scale_set: str, instance_id: str, exact_version: str | None = None
+    ) -> compute.ComputeOperation:
+        """Reimage one VM's OS disk, to `exact_version` (e.g. 17763.6189.240811) if given."""
+        body = {"exactVersion": exact_version} if exact_version else None
+        return self._begin(
+            f"reimage {scale_set}/{instance_id}",
+            lambda vms, rg: vms.begin_reimage(
+                rg, scale_set, instance_id, vm_scale_set_vm_reimage_input=body
+            ),
+        )
+
+    def upgrade_instances(
+        self, scale_set: str, instance_ids: Sequence[str]
+    ) -> compute.ComputeOperation:
+        """Manual upgrade: bring the VMs to the scale set's latest model."""
+        ids = {"instanceIds": list(instance_ids)}
+        return self._begin(
+            f"upgrade {scale_set}/{','.join(instance_ids)} to the latest model",
+            lambda vms, rg: self._compute.virtual_machine_scale_sets.begin_update_instances(
+                rg, scale_set, ids
+            ),
+        )
+
+    def run_powershell(
+        self, scale_set: str, instance_id: str, script: str | Sequence[str]
+    ) -> compute.ComputeOperation:
+        """RunPowerShellScript on one VM; .result() is a CommandOutput."""
+        lines = script.splitlines() if isinstance(script, str) else list(script)
+        body = {"commandId": "RunPowerShellScript", "script": lines}
+        return self._begin(
+            f"run command on {scale_set}/{instance_id}",
+            lambda vms, rg: vms.begin_run_command(rg, scale_set, instance_id, body),
+            convert=compute.command_output,
+        )
+
+    def start_os_rolling_upgrade(self, scale_set: str) -> compute.ComputeOperation:
+        """Move every VM to the latest platform image, upgrade domain by upgrade domain."""
+        return self._begin(
+            f"OS rolling upgrade of {scale_set}",
+            lambda vms, rg: (
+                self._compute.virtual_machine_scale_set_rolling_upgrades.begin_start_os_upgrade(
+                    rg, scale_set
+                )
+            ),
+        )
+
+    def set_image_version(self, scale_set: str, version: str) -> compute.ComputeOperation:
+        """PATCH the model's imageReference.version ("latest" or e.g. 17763.6189.240811)."""
+        body = {
+            "properties": {
+                "virtualMachineProfile": {
+                    "storageProfile": {"imageReference": {"version": version}}
+                }
+            }
+        }
+        return self._begin(
+            f"set the image of {scale_set} to {version}",
+            lambda vms, rg: self._compute.virtual_machine_scale_sets.begin_update(
+                rg, scale_set, body
+            ),
+            convert=compute.scale_set_from_sdk,
+        )
+
+    def _begin(
+        self,
+        what: str,
+        start: Callable[[Any, str], Any],
+        convert: Callable[[Any], Any] | None = None,
+    ) -> compute.ComputeOperation:
+        if self._compute is None:
+            raise ClusterError(f"{what}: this profile has no [arm] section")
+        vms = self._compute.virtual_machine_scale_set_vms
+        poller = compute.call(what, start, vms, self._resource_group)
+        return compute.ComputeOperation(what, poller, convert)
 
     # ------------------------------------------------------------------ lease (see lease.py)
 
@@ -152,6 +241,8 @@ class ReadOnlyGateway:
 
     disable_node = enable_node = restart_node = _refuse
     acquire_lease = renew_lease = release_lease = _refuse
+    restart_instance = reimage_instance = upgrade_instances = _refuse
+    run_powershell = start_os_rolling_upgrade = set_image_version = _refuse
 
 
 def _check_sequence(sequence_number: str) -> Any:

@@ -1,0 +1,289 @@
+"""VM scale sets through azure-mgmt-compute: the client and the read calls.
+
+Mutations live in tui/cluster/gateway.py and start long-running operations that come back
+wrapped as ComputeOperation. What leaves this module is tui.model values, never SDK objects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.mgmt.compute import ComputeManagementClient
+
+from tui.config import ArmProfile
+from tui.errors import ClusterError, ConfigError
+from tui.model import CommandOutput, Instance, ScaleSet
+
+# The SDK's default is 30 s between status polls when ARM sends no Retry-After.
+POLLING_INTERVAL = 30.0
+SOCKET_TIMEOUT = 30
+SF_EXTENSION_TYPE = "ServiceFabricNode"
+SIMULATOR_TOKEN = "sfpatch-simulator"
+
+
+@dataclass(frozen=True)
+class ComputeConnection:
+    """How to reach ARM for one cluster's scale sets."""
+
+    subscription: str
+    resource_group: str
+    endpoint: str | None = None  # None: the public cloud's ARM endpoint
+    ca: Path | None = None
+    credential: str = "default"  # default | azure-cli | static-token
+    token: str | None = None  # the bearer token for credential = "static-token"
+    polling_interval: float = POLLING_INTERVAL
+
+
+def connection_from_endpoints(
+    arm: dict[str, str], polling_interval: float = POLLING_INTERVAL
+) -> ComputeConnection:
+    """The simulator's endpoints.json "arm" entry as a connection (it takes any token)."""
+    return ComputeConnection(
+        subscription=arm["subscription"],
+        resource_group=arm["resource_group"],
+        endpoint=arm["endpoint"],
+        ca=Path(arm["ca"]) if arm.get("ca") else None,
+        credential="static-token",
+        token=SIMULATOR_TOKEN,
+        polling_interval=polling_interval,
+    )
+
+
+def connection_from_profile(
+    arm: ArmProfile, polling_interval: float = POLLING_INTERVAL
+) -> ComputeConnection:
+    """A cluster profile's [arm] table as a connection."""
+    return ComputeConnection(
+        subscription=arm.subscription,
+        resource_group=arm.resource_group,
+        endpoint=arm.endpoint,
+        ca=arm.ca,
+        credential=arm.credential,
+        token=arm.token,
+        polling_interval=polling_interval,
+    )
+
+
+class StaticTokenCredential(TokenCredential):
+    """A credential that always presents the same bearer token."""
+
+    def __init__(self, token: str, lifetime: int = 3600) -> None:
+        self._token = token
+        self._lifetime = lifetime
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + self._lifetime)
+
+
+def make_credential(conn: ComputeConnection) -> TokenCredential:
+    """The azure-identity credential the connection names, or the static token."""
+    if conn.credential == "static-token":
+        if not conn.token:
+            raise ConfigError('arm: credential = "static-token" needs a token')
+        return StaticTokenCredential(conn.token)
+    if conn.credential == "azure-cli":
+        from azure.identity import AzureCliCredential
+
+        return AzureCliCredential()
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def build_client(conn: ComputeConnection) -> ComputeManagementClient:
+    """A ComputeManagementClient for the connection (CA pinned when given, no retries)."""
+    kwargs: dict[str, Any] = {
+        "polling_interval": conn.polling_interval,
+        "connection_timeout": SOCKET_TIMEOUT,
+        "read_timeout": SOCKET_TIMEOUT,
+        # One attempt per call: POSTs must not repeat, and the poll loops retry on their own.
+        "retry_total": 0,
+    }
+    if conn.endpoint:
+        kwargs["base_url"] = conn.endpoint
+    if conn.ca:
+        kwargs["connection_verify"] = str(conn.ca)
+    return ComputeManagementClient(make_credential(conn), conn.subscription, **kwargs)
+
+
+def describe_error(exc: Exception) -> str:
+    """One line for an SDK or transport failure."""
+    if isinstance(exc, HttpResponseError):
+        error = getattr(exc, "error", None)
+        if error is not None and getattr(error, "code", None):
+            return f"{error.code}: {error.message}"
+        status = getattr(exc, "status_code", None) or "?"
+        return f"HTTP {status}: {str(exc).splitlines()[0][:160]}"
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "the ARM endpoint's certificate is not trusted (check ca)"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:200]
+
+
+def call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one SDK call; any failure becomes a ClusterError naming what was attempted."""
+    try:
+        return fn(*args, **kwargs)
+    except AzureError as exc:
+        raise ClusterError(f"{what}: {describe_error(exc)}") from exc
+
+
+class ComputeOperation:
+    """A started ARM long-running operation: poll it with done(), collect it with result()."""
+
+    def __init__(self, what: str, poller: Any, convert: Callable[[Any], Any] | None = None):
+        self.what = what
+        self._poller = poller
+        self._convert = convert
+
+    def done(self) -> bool:
+        return bool(call(self.what, self._poller.done))
+
+    def status(self) -> str:
+        """InProgress, Succeeded, Failed or Canceled, as ARM last reported it."""
+        return str(call(self.what, self._poller.status))
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the end; a Failed operation raises ClusterError with ARM's error code."""
+        value = call(self.what, self._poller.result, timeout)
+        return self._convert(value) if self._convert else value
+
+
+# ------------------------------------------------------------------ reads
+
+
+def list_scale_sets(client: ComputeManagementClient, resource_group: str) -> tuple[ScaleSet, ...]:
+    """Every scale set in the resource group."""
+    items = call(
+        f"list scale sets in {resource_group}",
+        lambda: list(client.virtual_machine_scale_sets.list(resource_group)),
+    )
+    return tuple(scale_set_from_sdk(item) for item in items)
+
+
+def get_scale_set(client: ComputeManagementClient, resource_group: str, name: str) -> ScaleSet:
+    item = call(
+        f"get scale set {name}", client.virtual_machine_scale_sets.get, resource_group, name
+    )
+    return scale_set_from_sdk(item)
+
+
+def list_instances(
+    client: ComputeManagementClient, resource_group: str, scale_set: ScaleSet
+) -> tuple[Instance, ...]:
+    """The scale set's VMs with their instance view, following nextLink to the last page."""
+    items = call(
+        f"list instances of {scale_set.name}",
+        lambda: list(
+            client.virtual_machine_scale_set_vms.list(
+                resource_group, scale_set.name, expand="instanceView"
+            )
+        ),
+    )
+    return tuple(instance_from_sdk(item, scale_set) for item in items)
+
+
+def get_instance(
+    client: ComputeManagementClient, resource_group: str, scale_set: ScaleSet, instance_id: str
+) -> Instance:
+    """One VM, with its instance view."""
+    item = call(
+        f"get instance {scale_set.name}/{instance_id}",
+        client.virtual_machine_scale_set_vms.get,
+        resource_group,
+        scale_set.name,
+        instance_id,
+        expand="instanceView",
+    )
+    return instance_from_sdk(item, scale_set)
+
+
+def scale_set_from_sdk(item: Any) -> ScaleSet:
+    props = item.properties
+    policy = props.upgrade_policy if props else None
+    auto = policy.automatic_os_upgrade_policy if policy else None
+    profile = props.virtual_machine_profile if props else None
+    windows = profile.os_profile.windows_configuration if profile and profile.os_profile else None
+    image = profile.storage_profile.image_reference if profile and profile.storage_profile else None
+    extension = _sf_extension(profile)
+    ext_props = extension.properties if extension else None
+    settings = (ext_props.settings if ext_props else None) or {}
+    return ScaleSet(
+        name=item.name,
+        node_type=settings.get("nodeTypeRef") or item.name,
+        location=item.location or "",
+        upgrade_mode=_text(policy.mode if policy else None) or "Manual",
+        automatic_os_upgrade=bool(auto and auto.enable_automatic_os_upgrade),
+        disable_automatic_rollback=bool(auto and auto.disable_automatic_rollback),
+        enable_automatic_updates=windows.enable_automatic_updates if windows else None,
+        patch_mode=(
+            _text(windows.patch_settings.patch_mode) if windows and windows.patch_settings else None
+        ),
+        image_publisher=(image.publisher if image else None) or "",
+        image_offer=(image.offer if image else None) or "",
+        image_sku=(image.sku if image else None) or "",
+        image_version=(image.version if image else None) or "",
+        image_exact_version=(image.exact_version if image else None) or "",
+        sf_extension_version=ext_props.type_handler_version if ext_props else None,
+        sf_durability=settings.get("durabilityLevel"),
+        capacity=int(item.sku.capacity or 0) if item.sku else 0,
+    )
+
+
+def _text(value: Any) -> str:
+    """An SDK enum member or plain string, as its wire text."""
+    return str(getattr(value, "value", value) or "")
+
+
+def _sf_extension(profile: Any) -> Any:
+    extensions = (
+        profile.extension_profile.extensions
+        if profile and profile.extension_profile and profile.extension_profile.extensions
+        else []
+    )
+    for extension in extensions:
+        props = extension.properties
+        if props and (props.type or "").lower() == SF_EXTENSION_TYPE.lower():
+            return extension
+    return None
+
+
+def instance_from_sdk(item: Any, scale_set: ScaleSet) -> Instance:
+    props = item.properties
+    view = props.instance_view if props else None
+    codes = [s.code or "" for s in (view.statuses or [])] if view else []
+    image = props.storage_profile.image_reference if props and props.storage_profile else None
+    return Instance(
+        scale_set=scale_set.name,
+        instance_id=item.instance_id or "",
+        node_name=f"_{scale_set.node_type}_{item.instance_id}",
+        latest_model_applied=props.latest_model_applied if props else None,
+        os_name=(view.os_name if view else None) or "",
+        os_version=(view.os_version if view else None) or "",
+        power_state=_status_value(codes, "PowerState/"),
+        provisioning_state=(props.provisioning_state if props else None) or "",
+        image_version=(image.exact_version if image else None) or "",
+    )
+
+
+def _status_value(codes: list[str], prefix: str) -> str:
+    return next((c[len(prefix) :] for c in codes if c.startswith(prefix)), "")
+
+
+def command_output(result: Any) -> CommandOutput:
+    """RunCommandResult -> the two streams, from the ComponentStatus/StdOut|StdErr entries."""
+    stdout = stderr = ""
+    for status in (result.value if result is not None else None) or []:
+        code = (status.code or "").lower()
+        if "/stdout/" in code:
+            stdout = status.message or ""
+        elif "/stderr/" in code:
+            stderr = status.message or ""
+    return CommandOutput(stdout=stdout, stderr=stderr)
