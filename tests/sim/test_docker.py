@@ -1,0 +1,415 @@
+"""The simulated Docker engines, driven by the docker SDK and the official docker CLI over
+mutual TLS on each node's own loopback address."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+import trustme
+
+from tui.cluster import engines, fabric
+from tui.cluster.engines import EngineConnection, ImageCache, fetch_engine
+from tui.errors import ClusterError
+from tui.rules.compat import CONTAINER_OS_MISMATCH
+from tui.sim import docker_api, docker_wire
+from tui.sim.faults import Fault
+from tui.sim.scenario import load_scenario
+from tui.sim.server import SimServer
+from tui.winver import parse_version
+
+DOCKER_CLI = Path("/usr/local/bin/docker")
+LEGACY = "_Legacy_0"
+BILLING_IMAGE = "contoso/billing-api:2.3"
+
+
+def connection(sim: SimServer, node: str, **overrides) -> EngineConnection:
+    d = sim.endpoints["docker"]
+    fields = {
+        "endpoint": d["nodes"][node],
+        "ca": Path(d["ca"]),
+        "client_cert": Path(d["client_cert"]),
+        "client_key": Path(d["client_key"]),
+        **overrides,
+    }
+    return EngineConnection(**fields)
+
+
+def sdk_client(sim: SimServer, node: str) -> docker.DockerClient:
+    return engines.build_client(connection(sim, node))
+
+
+def raw_session(sim: SimServer) -> requests.Session:
+    d = sim.endpoints["docker"]
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = d["ca"]
+    session.cert = (d["client_cert"], d["client_key"])
+    return session
+
+
+def https(sim: SimServer, node: str, path: str) -> str:
+    return sim.endpoints["docker"]["nodes"][node].replace("tcp://", "https://") + path
+
+
+def logged(sim: SimServer) -> list[dict]:
+    lines = (sim.state_dir / "requests.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["protocol"] == "docker"]
+
+
+# ------------------------------------------------------------------ endpoints
+
+
+def test_endpoints_json_lists_every_node_on_one_port(sim, fabric_client):
+    on_disk = json.loads(sim.endpoints_path.read_text())["docker"]
+    assert on_disk == sim.endpoints["docker"]
+    port = on_disk["port"]
+    gateway_addresses = {n.name: n.ip_address for n in fabric.list_nodes(fabric_client)}
+    assert on_disk["nodes"] == {
+        name: f"tcp://{address}:{port}" for name, address in gateway_addresses.items()
+    }
+    assert len(set(gateway_addresses.values())) == len(gateway_addresses) == 8
+    for key in ("ca", "client_cert", "client_key"):
+        assert Path(on_disk[key]).is_file()
+
+
+def test_a_second_simulator_picks_another_port(sim, tmp_path):
+    with SimServer(load_scenario("seed"), tmp_path / "other", speed=0) as other:
+        assert other.endpoints["docker"]["port"] != sim.endpoints["docker"]["port"]
+        assert fetch_engine(LEGACY, connection(other, LEGACY)).os_version == "10.0.14393.1770"
+    assert fetch_engine(LEGACY, connection(sim, LEGACY)).os_version == "10.0.14393.1770"
+
+
+def test_a_port_taken_on_one_node_address_is_skipped(tmp_path, monkeypatch):
+    blocker = socket.socket()
+    blocker.bind(("127.2.0.8", 0))  # _Legacy_1's address in the seed scenario
+    blocker.listen()
+    taken = blocker.getsockname()[1]
+    offers = iter([taken])
+    real = docker_api.free_port
+    monkeypatch.setattr(docker_api, "free_port", lambda host: next(offers, None) or real(host))
+    try:
+        with SimServer(load_scenario("seed"), tmp_path / "sim", speed=0) as server:
+            port = server.endpoints["docker"]["port"]
+            assert port != taken
+            assert fetch_engine("_Legacy_1", connection(server, "_Legacy_1")).containers
+    finally:
+        blocker.close()
+
+
+# ------------------------------------------------------------------ the docker SDK
+
+
+def test_sdk_reads_every_engine(sim):
+    cache = ImageCache()
+    scenario = sim.cluster.scenario
+    for name, node in sim.cluster.nodes.items():
+        engine = fetch_engine(name, connection(sim, name), cache)
+        assert engine.os_version == str(node.host_version)  # the revision, from OperatingSystem
+        assert f"(OS Build {node.host_version.build}.{node.host_version.revision})" in (
+            engine.operating_system
+        )
+        assert engine.isolation == "process"
+        assert engine.server_version == docker_wire.ENGINE_VERSION
+        assert {(c.name, c.image, c.isolation, c.state) for c in engine.containers} == {
+            (c.name, c.image, c.isolation, "running") for c in node.containers
+        }
+        assert {i.repo_tags[0]: i.os_version for i in engine.images} == {
+            ref: str(scenario.images[ref].os_version) for ref in node.images
+        }
+        assert all(i.os == "windows" and i.size > 0 and i.created for i in engine.images)
+    assert len(cache) == len(scenario.images)  # each image Id inspected once for all nodes
+
+
+def test_sdk_sees_the_missed_patch_and_hyperv_container(sim):
+    assert fetch_engine("_FrontEnd_4", connection(sim, "_FrontEnd_4")).os_version == (
+        "10.0.17763.5576"
+    )
+    reports = [
+        c
+        for c in fetch_engine("_FrontEnd_2", connection(sim, "_FrontEnd_2")).containers
+        if c.image == "contoso/reports:1.2"
+    ]
+    assert [c.isolation for c in reports] == ["hyperv"]
+
+
+def test_sdk_high_level_models(sim):
+    client = sdk_client(sim, LEGACY)
+    assert client.ping() is True
+    info = client.info()
+    assert (info["OSType"], info["OSVersion"], info["Isolation"]) == (
+        "windows",
+        "10.0.14393",
+        "process",
+    )
+    assert info["OperatingSystem"].endswith("(OS Build 14393.1770)")
+    assert info["KernelVersion"].startswith("10.0 14393 (14393.")
+    listed = client.containers.list(all=True)
+    assert len(listed) == 3
+    for container in listed:
+        assert container.status == "running"
+        assert container.attrs["HostConfig"]["Isolation"] == "process"
+        assert container.attrs["Config"]["Image"] == container.image.tags[0]
+        assert container.image.attrs["OsVersion"] == "10.0.14393.1770"
+    image = client.images.get(BILLING_IMAGE)
+    assert image.attrs["Os"] == "windows"
+    assert image.attrs["RepoDigests"][0].startswith("contoso/billing-api@sha256:")
+    assert client.images.get(image.id).id == image.id
+    assert client.images.get(image.id.removeprefix("sha256:")[:12]).tags == [BILLING_IMAGE]
+    assert [i.tags for i in client.images.list(name="contoso/billing-api")] == [[BILLING_IMAGE]]
+    assert client.containers.list(filters={"status": "exited"}) == []
+    assert client.version()["Os"] == "windows"
+
+
+def test_sdk_negotiates_the_api_version(sim, monkeypatch):
+    # With version negotiation the constructor calls /version at once, before trust_env can be
+    # switched off, so REQUESTS_CA_BUNDLE has to be out of the way.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    d = sim.endpoints["docker"]
+    tls = docker.tls.TLSConfig(
+        client_cert=(d["client_cert"], d["client_key"]), ca_cert=d["ca"], verify=True
+    )
+    client = docker.DockerClient(base_url=d["nodes"][LEGACY], tls=tls, version="auto")
+    assert client.api.api_version == docker_wire.API_VERSION
+
+
+def test_missing_image_and_container_are_404_with_the_daemon_text(sim):
+    client = sdk_client(sim, LEGACY)
+    with pytest.raises(docker.errors.ImageNotFound, match="No such image: contoso/nope:1"):
+        client.images.get("contoso/nope:1")
+    with pytest.raises(docker.errors.NotFound, match="No such container: deadbeef"):
+        client.containers.get("deadbeef")
+
+
+def test_headers_versions_and_ping(sim):
+    session = raw_session(sim)
+    ping = session.head(https(sim, LEGACY, "/_ping"))
+    assert ping.status_code == 200
+    assert ping.headers["Api-Version"] == docker_wire.API_VERSION
+    assert ping.headers["Ostype"] == "windows"
+    assert ping.headers["Server"] == f"Docker/{docker_wire.ENGINE_VERSION} (windows)"
+    assert session.get(https(sim, LEGACY, "/_ping")).text == "OK"
+    unversioned = session.get(https(sim, LEGACY, "/version"))
+    assert unversioned.json()["ApiVersion"] == docker_wire.API_VERSION
+    assert session.get(https(sim, LEGACY, "/info")).json()["OSType"] == "windows"
+    too_new = session.get(https(sim, LEGACY, "/v1.45/info"))
+    assert too_new.status_code == 400
+    assert too_new.json() == {
+        "message": "client version 1.45 is too new. Maximum supported API version is 1.41"
+    }
+    assert session.get(https(sim, LEGACY, "/v1.41/nope")).status_code == 404
+    bad_filter = session.get(https(sim, LEGACY, '/v1.41/containers/json?filters={"x":["1"]}'))
+    assert (bad_filter.status_code, bad_filter.json()) == (400, {"message": "invalid filter 'x'"})
+
+
+def test_every_request_is_logged_with_its_node(sim):
+    fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0"))
+    records = logged(sim)
+    assert {r["node"] for r in records} == {"_FrontEnd_0"}
+    assert {r["path"].split("?")[0] for r in records} >= {
+        "/v1.41/info",
+        "/v1.41/containers/json",
+        "/v1.41/images/json",
+    }
+    assert all(r["status"] == 200 and r["method"] == "GET" for r in records)
+
+
+# ------------------------------------------------------------------ refusals and outages
+
+
+def _foreign_client_cert(tmp_path: Path) -> tuple[Path, Path]:
+    cert = trustme.CA().issue_cert("intruder.contoso.test")
+    cert_path, key_path = tmp_path / "intruder.pem", tmp_path / "intruder-key.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    return cert_path, key_path
+
+
+def test_a_client_certificate_from_another_ca_is_refused(sim, tmp_path):
+    cert, key = _foreign_client_cert(tmp_path)
+    # TLS 1.3: the engine rejects the certificate after the client's handshake completes.
+    with pytest.raises(ClusterError, match=f"docker engine on {LEGACY}: (TLS failed|not answer)"):
+        fetch_engine(LEGACY, connection(sim, LEGACY, client_cert=cert, client_key=key))
+    with pytest.raises(ClusterError, match="TLS failed|not answering"):
+        fetch_engine(LEGACY, connection(sim, LEGACY, client_cert=None, client_key=None))
+    assert logged(sim) == []  # refused before any request was served
+
+
+def test_an_engine_signed_by_another_ca_is_not_trusted(sim, tmp_path):
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    with pytest.raises(ClusterError, match="TLS failed"):
+        fetch_engine(LEGACY, connection(sim, LEGACY, ca=other_ca))
+
+
+def test_engine_down_fault(sim):
+    fault = Fault("engine-down", "_FrontEnd_1")
+    sim.cluster.faults.add(fault)
+    with pytest.raises(ClusterError, match="_FrontEnd_1: not answering"):
+        fetch_engine("_FrontEnd_1", connection(sim, "_FrontEnd_1"))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        sdk_client(sim, "_FrontEnd_1").ping()
+    assert fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0")).containers
+    sim.cluster.faults.remove(fault)
+    assert fetch_engine("_FrontEnd_1", connection(sim, "_FrontEnd_1")).containers
+
+
+def test_engine_is_down_while_its_vm_reboots(sim):
+    sim.cluster.reboot_host("_FrontEnd_3", 0)
+    with pytest.raises(ClusterError, match="not answering"):
+        fetch_engine("_FrontEnd_3", connection(sim, "_FrontEnd_3"))
+    sim.clock.advance(sim.cluster.scenario.timing.restart + 1)
+    engine = fetch_engine("_FrontEnd_3", connection(sim, "_FrontEnd_3"))
+    assert {c.state for c in engine.containers} == {"running"}  # same build: all restart
+
+
+# ------------------------------------------------------------------ the headline
+
+
+def test_patching_legacy_0_stops_its_2016_containers(sim, fabric_client):
+    sim.cluster.reboot_host(LEGACY, 0, parse_version("10.0.14393.1944"))
+    sim.clock.advance(sim.cluster.scenario.timing.restart + 1)
+
+    engine = fetch_engine(LEGACY, connection(sim, LEGACY))
+    assert engine.os_version == "10.0.14393.1944"
+    assert len(engine.containers) == 3
+    for container in engine.containers:
+        assert container.state == "exited"
+        assert container.exit_code == 3221684481
+        assert container.error.endswith(CONTAINER_OS_MISMATCH)
+        assert container.status.startswith("Exited (3221684481) ")
+    assert {i.os_version for i in engine.images} == {"10.0.14393.1770"}
+
+    attrs = sdk_client(sim, LEGACY).containers.get("sf-billing-api-legacy-0").attrs
+    assert attrs["State"]["Status"] == "exited"
+    assert attrs["State"]["Running"] is False
+    assert "(0xc0370101)" in attrs["State"]["Error"]
+    assert attrs["State"]["FinishedAt"] != docker_wire.ZERO_TIME
+
+    untouched = fetch_engine("_Legacy_1", connection(sim, "_Legacy_1"))
+    assert {c.state for c in untouched.containers} == {"running"}
+
+    health = fabric.cluster_health(fabric_client)
+    billing = [
+        e
+        for e in health.evaluations
+        if e.application == "fabric:/Billing" and e.node_name == LEGACY
+    ]
+    assert billing and all(e.health_state == "Error" for e in billing)
+    assert health.application_states["fabric:/Billing"] == "Error"
+
+
+# ------------------------------------------------------------------ the docker CLI
+
+
+@pytest.fixture
+def docker_cli(sim, tmp_path):
+    if not DOCKER_CLI.exists():
+        pytest.skip(f"the docker CLI is not installed at {DOCKER_CLI}")
+    d = sim.endpoints["docker"]
+    base = [
+        str(DOCKER_CLI),
+        "-H",
+        d["nodes"][LEGACY],
+        "--tlsverify",
+        "--tlscacert",
+        d["ca"],
+        "--tlscert",
+        d["client_cert"],
+        "--tlskey",
+        d["client_key"],
+    ]
+    env = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([*base, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return run
+
+
+def test_cli_info(docker_cli, sim):
+    text = docker_cli("info")
+    expected = "Windows Server 2016 Datacenter Version 1607 (OS Build 14393.1770)"
+    assert f"Operating System: {expected}" in text
+    assert "OSType: windows" in text
+    assert "Default Isolation: process" in text
+    assert docker_cli("info", "--format", "{{.OSVersion}}").strip() == "10.0.14393"
+    paths = [(r["method"], r["path"]) for r in logged(sim)]
+    assert ("HEAD", "/_ping") in paths and ("GET", "/v1.41/info") in paths
+
+
+def test_cli_ps_and_images(docker_cli, sim):
+    sim.cluster.reboot_host(LEGACY, 0, parse_version("10.0.14393.1944"))
+    sim.clock.advance(sim.cluster.scenario.timing.restart + 1)
+    assert docker_cli("ps", "--format", "{{.Names}}") == ""
+    rows = docker_cli("ps", "-a", "--format", "{{.Names}}|{{.Image}}|{{.Status}}").splitlines()
+    assert sorted(r.split("|")[0] for r in rows) == [
+        "sf-batch-legacy-0",
+        "sf-billing-api-legacy-0",
+        "sf-ledger-worker-legacy-0",
+    ]
+    assert all("|Exited (3221684481) " in r for r in rows)
+    images = docker_cli("images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}").splitlines()
+    assert sorted(images) == [
+        "contoso/billing-api:2.3 11.1GB",
+        "contoso/ledger-worker:1.8 10.9GB",
+        "microsoft/windowsservercore:10.0.14393.1770 10.7GB",
+    ]
+    assert "REPOSITORY" in docker_cli("images")
+
+
+def test_cli_image_inspect(docker_cli):
+    inspected = json.loads(docker_cli("image", "inspect", BILLING_IMAGE))
+    assert [(i["Os"], i["OsVersion"], i["RepoTags"]) for i in inspected] == [
+        ("windows", "10.0.14393.1770", [BILLING_IMAGE])
+    ]
+    assert docker_cli("image", "inspect", "-f", "{{.OsVersion}}", BILLING_IMAGE).strip() == (
+        "10.0.14393.1770"
+    )
+
+
+# ------------------------------------------------------------------ wire helpers
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.2, "Less than a second"),
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (60, "About a minute"),
+        (300, "5 minutes"),
+        (3600, "About an hour"),
+        (5 * 3600, "5 hours"),
+        (12 * 86400, "12 days"),
+        (20 * 86400, "2 weeks"),
+        (90 * 86400, "3 months"),
+        (3 * 365 * 86400, "3 years"),
+    ],
+)
+def test_human_duration_matches_go_units(seconds, text):
+    assert docker_wire.human_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        ("contoso/web:4.1", True),
+        ("docker.io/contoso/web:4.1", True),
+        ("contoso/web", False),  # means contoso/web:latest
+        ("contoso/gateway", True),
+        ("contoso/web:4.2", False),
+    ],
+)
+def test_find_image_normalizes_references(sim, name, found):
+    specs = sim.cluster.scenario.images.values()
+    assert (docker_wire.find_image(specs, name) is not None) is found
