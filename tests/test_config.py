@@ -116,6 +116,8 @@ def test_render_profile_reads_back_the_same(config_dir: Path) -> None:
          "clusters.contoso-prod.arm.credential: must be one of default, azure-cli, static-token"),
         ('scale_sets = {', 'token = "t"\nscale_sets = {',
          'clusters.contoso-prod.arm.token: only used with credential = "static-token"'),
+        ('scale_sets = {', 'credential = "static-token"\nscale_sets = {',
+         'clusters.contoso-prod.arm.token: required with credential = "static-token"'),
         ('scale_sets = { FrontEnd = "FrontEnd", Legacy = "legacy-vmss" }', "",
          "clusters.contoso-prod.arm.scale_sets: required key is missing"),
         ('ca = "certs/docker-ca.pem"', 'endpoint_template = "tcp://{host}:2376"',

@@ -47,7 +47,7 @@ class ArmProfile:
     resource_group: str
     scale_sets: Mapping[str, str]  # node type -> scale set name
     credential: str = "default"
-    token: str | None = None  # only for credential = "static-token"
+    token: str | None = None  # the bearer token, only for credential = "static-token"
     endpoint: str | None = None  # None: the public cloud's ARM endpoint
     ca: Path | None = None
 
@@ -190,6 +190,8 @@ def _read_arm(table: Table, base: Path) -> ArmProfile:
     token = table.str("token", None)
     if token is not None and credential != "static-token":
         raise table.fail("token", 'only used with credential = "static-token"')
+    if token is None and credential == "static-token":
+        raise table.fail("token", 'required with credential = "static-token"')
     endpoint = table.str("endpoint", None)
     if endpoint is not None and not endpoint.startswith("https://"):
         raise table.fail("endpoint", f"must be an https:// URL (got {endpoint!r})")

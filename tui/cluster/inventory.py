@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from tui.cluster import fabric
+from tui.cluster import compute, engines, fabric
 from tui.config import ClusterProfile, InventorySettings
 from tui.errors import ClusterError
-from tui.model import ClusterSnapshot, Health, Node, SourceError
+from tui.model import ClusterSnapshot, Engine, Health, Instance, Node, ScaleSet, SourceError
 from tui.winver import WindowsVersion
 
 # progress(done, total, what): called from worker threads as each call finishes.
@@ -35,6 +36,8 @@ class Inventory:
 
     profile: ClusterProfile
     fabric: Any  # azure.servicefabric.ServiceFabricClientAPIs
+    compute: Any | None = None  # azure.mgmt.compute.ComputeManagementClient
+    images: engines.ImageCache = field(default_factory=engines.ImageCache)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
@@ -45,14 +48,22 @@ class Inventory:
 def connect(profile: ClusterProfile, now: Callable[[], datetime] | None = None) -> Inventory:
     """Build the SDK clients a profile describes; no network call is made except for AAD."""
     client = fabric.build_client(fabric_connection(profile))
+    if profile.gateway.aad:
+        token = _aad_token(profile, client)
+        client = fabric.build_client(fabric_connection(profile, token))
     client.config.connection.timeout = profile.inventory.timeout
-    inventory = Inventory(profile, client)
+    arm = (
+        compute.build_client(compute.connection_from_profile(profile.arm)) if profile.arm else None
+    )
+    inventory = Inventory(profile, client, arm)
     if now is not None:
         inventory.now = now
     return inventory
 
 
-def fabric_connection(profile: ClusterProfile) -> fabric.FabricConnection:
+def fabric_connection(
+    profile: ClusterProfile, aad_token: str | None = None
+) -> fabric.FabricConnection:
     """The gateway part of a profile as the fabric module's connection settings."""
     g = profile.gateway
     return fabric.FabricConnection(
@@ -62,32 +73,75 @@ def fabric_connection(profile: ClusterProfile) -> fabric.FabricConnection:
         client_key=g.client_key,
         ca=g.ca,
         server_thumbprints=g.server_thumbprints,
+        aad_token=aad_token,
+    )
+
+
+def engine_connection(profile: ClusterProfile, address: str) -> engines.EngineConnection:
+    """How to reach the engine of the node at `address`, from the profile's docker settings."""
+    d = profile.docker
+    assert d is not None
+    return engines.EngineConnection(
+        endpoint=engines.endpoint_for(d.endpoint_template, address),
+        ca=d.ca,
+        client_cert=d.client_cert,
+        client_key=d.client_key,
+        timeout=profile.inventory.timeout,
     )
 
 
 def gather(inventory: Inventory, progress: Progress | None = None) -> ClusterSnapshot:
     """A full snapshot: gateway, scale sets and engines, concurrently, failures kept as errors."""
     tracker = _Tracker(progress)
-    errors: list[SourceError] = []
+    profile = inventory.profile
     with ThreadPoolExecutor(inventory.settings.concurrency, "sfpatch-inventory") as pool:
-        fabric_part = pool.submit(_fabric_part, inventory, tracker, full=True)
-        nodes, health, ud_states, version, fabric_errors = fabric_part.result()
-    errors += fabric_errors
+        fabric_part = pool.submit(_fabric_part, inventory, tracker, True)
+        arm_parts = {
+            name: pool.submit(_arm_part, inventory, name, tracker)
+            for name in (profile.arm.scale_sets.values() if profile.arm else ())
+        }
+        nodes, health, ud_states, version, errors = fabric_part.result()
+        engine_parts: dict[str, Future[Engine]] = {}
+        if profile.docker is not None:
+            tracker.expect(len(nodes))
+            for node in nodes:
+                engine_parts[node.name] = pool.submit(_engine_part, inventory, node, tracker)
+        scale_sets: list[ScaleSet] = []
+        instances: list[Instance] = []
+        for name, part in arm_parts.items():
+            try:
+                scale_set, its_instances = part.result()
+            except ClusterError as exc:
+                errors.append(SourceError("arm", name, str(exc)))
+                continue
+            scale_sets.append(scale_set)
+            instances += its_instances
+        found: dict[str, Engine] = {}
+        for name, engine_part in engine_parts.items():
+            try:
+                found[name] = engine_part.result()
+            except ClusterError as exc:
+                errors.append(SourceError("docker", name, str(exc)))
     return ClusterSnapshot(
         taken_at=inventory.now(),
-        cluster_name=inventory.profile.name,
-        endpoint=inventory.profile.gateway.endpoint,
+        cluster_name=profile.name,
+        endpoint=profile.gateway.endpoint,
         code_version=version,
         nodes=nodes,
         health=health,
         upgrade_domain_states=ud_states,
+        scale_sets=tuple(scale_sets),
+        instances=tuple(instances),
+        engines=found,
         errors=tuple(errors),
     )
 
 
 def refresh_health(inventory: Inventory, last: ClusterSnapshot) -> ClusterSnapshot:
-    """Nodes and cluster health only; scale sets and engines are carried over from `last`."""
-    nodes, health, _, _, fabric_errors = _fabric_part(inventory, _Tracker(None), full=False)
+    """Nodes and cluster health only; scale sets and engines are carried over from `last`.
+
+    When the gateway cannot be read, the last nodes are kept and the error is recorded."""
+    nodes, health, _, _, fabric_errors = _fabric_part(inventory, _Tracker(None), False)
     kept = tuple(e for e in last.errors if e.source != "fabric")
     return replace(
         last,
@@ -103,6 +157,65 @@ def node_patch_targets(
 ) -> dict[str, WindowsVersion]:
     """Per-node-type patch targets spread to node names, as tui.rules.evaluate takes them."""
     return {n.name: by_node_type[n.node_type] for n in nodes if n.node_type in by_node_type}
+
+
+def _aad_token(profile: ClusterProfile, client: Any) -> str:
+    """A bearer token for the gateway: scope from the profile or the cluster's AAD metadata."""
+    scope = profile.gateway.aad_scope
+    if scope is None:
+        metadata = fabric.call("get AAD metadata", client.get_aad_metadata)
+        cluster_app = getattr(getattr(metadata, "metadata", None), "cluster", None)
+        if not cluster_app:
+            raise ClusterError(
+                f"{profile.gateway.endpoint} publishes no AAD metadata: set aad_scope in the "
+                f"profile, or use a client certificate"
+            )
+        scope = f"{cluster_app}/.default"
+    from azure.core.exceptions import ClientAuthenticationError
+
+    if profile.arm is not None:
+        credential = compute.make_credential(compute.connection_from_profile(profile.arm))
+    else:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    try:
+        return credential.get_token(scope).token
+    except ClientAuthenticationError as exc:
+        raise ClusterError(f"AAD token for {scope}: {str(exc).splitlines()[0]}") from exc
+
+
+# ------------------------------------------------------------------ ARM and engines
+
+
+def _arm_part(
+    inventory: Inventory, scale_set_name: str, tracker: _Tracker
+) -> tuple[ScaleSet, tuple[Instance, ...]]:
+    """One scale set's model and its instances (with instance view)."""
+    client = inventory.compute
+    group = inventory.profile.arm.resource_group  # type: ignore[union-attr]
+    retries = inventory.settings.retries
+    tracker.expect(2)
+    try:
+        scale_set = _with_retries(retries, compute.get_scale_set, client, group, scale_set_name)
+    finally:
+        tracker.done(f"scale set {scale_set_name}")
+    try:
+        instances = _with_retries(retries, compute.list_instances, client, group, scale_set)
+    finally:
+        tracker.done(f"instances of {scale_set_name}")
+    return scale_set, instances
+
+
+def _engine_part(inventory: Inventory, node: Node, tracker: _Tracker) -> Engine:
+    """One node's engine; tried once, since an engine that is down stays down for a while."""
+    try:
+        if not node.ip_address:
+            raise ClusterError(f"docker engine on {node.name}: the gateway gives no address")
+        conn = engine_connection(inventory.profile, node.ip_address)
+        return engines.fetch_engine(node.name, conn, inventory.images)
+    finally:
+        tracker.done(f"engine {node.name}")
 
 
 # ------------------------------------------------------------------ the gateway
@@ -151,8 +264,17 @@ def _with_retries(retries: int, fn: Callable[..., T], *args: Any) -> T:
 def _transient(cause: BaseException | None) -> bool:
     if isinstance(cause, HttpOperationError):
         status = getattr(cause.response, "status_code", 0) or 0
-        return status >= 500 or status in (408, 429)
-    return isinstance(cause, ClientRequestError | requests.RequestException)
+    elif isinstance(cause, HttpResponseError):
+        status = cause.status_code or 0
+    else:
+        return isinstance(
+            cause,
+            ClientRequestError
+            | requests.RequestException
+            | ServiceRequestError
+            | ServiceResponseError,
+        )
+    return status >= 500 or status in (408, 429)
 
 
 class _Tracker:
