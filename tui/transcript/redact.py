@@ -7,13 +7,14 @@ certificate blobs are masked wherever they appear in a string.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from tui.transcript.schema import format_ts
 
 REDACTED = "[redacted]"
+_MIN_SECRET = 6  # shorter values would mask ordinary words
 
 # Substrings of a normalised key name (lower case, no separators) that mark a secret.
 _SECRET_KEY_PARTS = (
@@ -62,25 +63,63 @@ def mask_text(text: str) -> str:
     return text
 
 
+class Redactor:
+    """Cleans values for the transcript and remembers every secret it has seen under a secret key,
+    so that the same secret is masked later even inside free text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._known: set[str] = set()
+        self.add(*secrets)
+
+    def add(self, *secrets: str) -> None:
+        """Mask these exact strings wherever they appear from now on."""
+        self._known.update(s for s in secrets if isinstance(s, str) and len(s) >= _MIN_SECRET)
+
+    def clean(self, value: Any) -> Any:
+        """A JSON-safe copy of value with secrets removed; floats become strings, tuples lists."""
+        if value is None or isinstance(value, bool | int):
+            return value
+        if isinstance(value, str):
+            return self._mask(value)
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                name = str(key)
+                if is_secret_key(name) and item:
+                    self._remember(item)
+                    out[name] = REDACTED
+                else:
+                    out[name] = self.clean(item)
+            return out
+        if isinstance(value, list | tuple | set | frozenset):
+            items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
+            return [self.clean(item) for item in items]
+        if isinstance(value, bytes | bytearray):
+            return f"[{len(value)} bytes]"
+        if isinstance(value, datetime):
+            return format_ts(value)
+        return self._mask(str(value))
+
+    def _remember(self, value: Any) -> None:
+        if isinstance(value, str):
+            self.add(value, *(line.strip() for line in value.splitlines()))
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                self._remember(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self._remember(item)
+
+    def _mask(self, text: str) -> str:
+        text = mask_text(text)
+        for secret in sorted(self._known, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
 def clean(value: Any) -> Any:
-    """A JSON-safe copy of value with secrets removed; floats become strings, tuples lists."""
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = str(key)
-            out[name] = REDACTED if is_secret_key(name) and item else clean(item)
-        return out
-    if isinstance(value, list | tuple | set | frozenset):
-        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [clean(item) for item in items]
-    if isinstance(value, bytes | bytearray):
-        return f"[{len(value)} bytes]"
-    if isinstance(value, datetime):
-        return format_ts(value)
-    return mask_text(str(value))
+    """clean() of a fresh Redactor: structure-based redaction only."""
+    return Redactor().clean(value)

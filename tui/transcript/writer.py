@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -31,7 +31,7 @@ from tui.transcript.errors import TranscriptBroken
 from tui.transcript.keys import SigningKey
 from tui.transcript.lock import lock_exclusive, unlock
 from tui.transcript.reader import iter_lines, open_transcript
-from tui.transcript.redact import clean
+from tui.transcript.redact import Redactor
 
 T = TypeVar("T")
 DEFAULT_CHECKPOINT_EVERY = 100
@@ -112,6 +112,7 @@ class TranscriptWriter:
         self._failure: TranscriptError | None = None
         self._closed = False
         self._mutex = threading.Lock()
+        self._redactor = Redactor()
 
     # ------------------------------------------------------------------ opening
 
@@ -122,6 +123,7 @@ class TranscriptWriter:
         directory: Path | None = None,
         key: SigningKey | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        secrets: Iterable[str] = (),
     ) -> TranscriptWriter:
         """Start a new transcript under directory (default: default_transcript_dir())."""
         path = transcript_path(header, directory)
@@ -134,6 +136,7 @@ class TranscriptWriter:
                 f"cannot create transcript {path}: {exc.strerror or exc}"
             ) from None
         writer = cls(path, fd, header.session, key, checkpoint_every)
+        writer.add_secrets(*secrets)
         try:
             lock_exclusive(fd, path)
             data = {k: v for k, v in asdict(header).items() if k != "extra"}
@@ -160,6 +163,7 @@ class TranscriptWriter:
         path: Path,
         key: SigningKey | None = None,
         checkpoint_every: int | None = None,
+        secrets: Iterable[str] = (),
     ) -> TranscriptWriter:
         """Reopen a transcript after a crash: set a torn tail aside, append `resume`, go on."""
         path = Path(path)
@@ -175,6 +179,7 @@ class TranscriptWriter:
             header = chain.header["data"] if chain.header else {}
             every = checkpoint_every or header.get("checkpoint_every") or DEFAULT_CHECKPOINT_EVERY
             writer = cls(path, fd, header["session"], key, every, chain.count, chain.head)
+            writer.add_secrets(*secrets)
             torn_info = writer._set_aside(good_end, torn) if torn else None
             writer._append(
                 schema.RESUME,
@@ -242,6 +247,10 @@ class TranscriptWriter:
         """The hash of the last record written."""
         return self._head
 
+    def add_secrets(self, *secrets: str) -> None:
+        """Mask these exact strings (a profile's passwords, tokens, keys) in every later record."""
+        self._redactor.add(*secrets)
+
     @staticmethod
     def new_op() -> str:
         """A fresh id that ties an intent to its result."""
@@ -283,8 +292,8 @@ class TranscriptWriter:
             "mono_ms": time.monotonic_ns() // 1_000_000,
             "kind": kind,
             "op": None if op is None else str(op),
-            "node": None if node is None else clean(str(node)),
-            "data": clean(data or {}),
+            "node": None if node is None else self._redactor.clean(str(node)),
+            "data": self._redactor.clean(data or {}),
             "prev": self._head,
         }
         line, digest = schema.encode_record(fields)
