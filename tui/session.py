@@ -6,12 +6,13 @@ SDKs, simulators or files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.model import ClusterSnapshot, Finding
 from tui.runbook.operator import Operator
+from tui.winver import WindowsVersion
 
 OPERATE = "operate"
 READ_ONLY = "read-only"
@@ -30,6 +31,8 @@ class Session:
     transcript_path: Path | None = None
     poll_seconds: float = 2.0
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    after_action: list[Callable[[], None]] = field(default_factory=list)
+    patch_targets: Mapping[str, WindowsVersion] = field(default_factory=dict)  # by node type
     _last_recorded: tuple = field(default=(), repr=False)
 
     @property
@@ -56,3 +59,81 @@ class Session:
         for fn in reversed(self.on_close):
             fn()
         self.on_close.clear()
+
+
+class SnapshotSource:
+    """Full inventories now and then, health-only refreshes in between.
+
+    Health (nodes, cluster health) changes by the second during a change window; scale sets,
+    engines and containers change when a node is patched, so they are re-read every
+    `full_every` seconds and right after an action (`want_full`).
+    """
+
+    def __init__(self, inventory, full_every: float = 30.0, clock=None) -> None:
+        import time
+
+        self._inventory = inventory
+        self._full_every = full_every
+        self._clock = clock or time.monotonic
+        self._last_full: float | None = None
+        self._want_full = True
+
+    def want_full(self) -> None:
+        self._want_full = True
+
+    def __call__(self, previous: ClusterSnapshot | None) -> ClusterSnapshot:
+        from tui.cluster.inventory import gather, refresh_health
+
+        now = self._clock()
+        stale = self._last_full is None or now - self._last_full >= self._full_every
+        if previous is None or self._want_full or stale:
+            self._want_full = False
+            self._last_full = now
+            return gather(self._inventory)
+        return refresh_health(self._inventory, previous)
+
+
+def open_session(
+    profile,
+    *,
+    transcript_dir: Path | None = None,
+    ticket: str = "",
+    poll_seconds: float = 2.0,
+    read_only: bool = False,
+    transcript_key=None,
+) -> Session:
+    """Connect to the cluster a profile describes; in operate mode, start the transcript."""
+    from tui.cluster import fabric
+    from tui.cluster.gateway import Gateway
+    from tui.cluster.inventory import connect, fabric_connection
+    from tui.findings import findings_for
+    from tui.transcript.writer import SessionHeader, TranscriptWriter
+
+    inventory = connect(profile)
+    source = SnapshotSource(inventory)
+    session = Session(
+        cluster_name=profile.name,
+        endpoint=profile.gateway.endpoint,
+        mode=READ_ONLY if read_only else OPERATE,
+        fetch_snapshot=source,
+        evaluate=lambda snapshot: findings_for(snapshot, profile.patch_targets),
+        poll_seconds=poll_seconds,
+        patch_targets=profile.patch_targets,
+    )
+    session.after_action.append(source.want_full)
+    if read_only:
+        return session
+    header = SessionHeader(
+        cluster=profile.name,
+        endpoint=profile.gateway.endpoint,
+        server_cert_sha256=fabric.server_certificate_sha256(fabric_connection(profile)),
+        ticket=ticket,
+        mode=OPERATE,
+    )
+    transcript = TranscriptWriter.create(header, directory=transcript_dir, key=transcript_key)
+    resource_group = profile.arm.resource_group if profile.arm else ""
+    gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
+    session.operator = Operator(gateway, transcript)
+    session.transcript_path = transcript.path
+    session.on_close.append(lambda: transcript.close("session ended"))
+    return session

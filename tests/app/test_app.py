@@ -16,7 +16,7 @@ SIZE = (160, 48)
 @pytest.fixture
 def session(sim, tmp_path):
     # Polls are triggered by the tests (refresh), not by the timer.
-    made = build_session(sim.endpoints, tmp_path / "transcripts", "CHG-42", poll=3600)
+    made = build_session(sim, tmp_path / "transcripts", "CHG-42", poll=3600)
     yield made
     made.close()
 

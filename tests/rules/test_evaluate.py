@@ -13,10 +13,15 @@ def by_rule(rule_id: str) -> list[Finding]:
     return [f for f in FINDINGS if f.rule_id == rule_id]
 
 
-def test_sorted_most_severe_first_then_subject() -> None:
-    keys = [(-SEVERITY_RANK[f.severity], f.subject) for f in FINDINGS]
+def test_sorted_most_severe_first_then_predictions_then_subject() -> None:
+    order = ("predict", "compat", "config", "staleness")
+    keys = [
+        (-SEVERITY_RANK[f.severity], order.index(f.rule_id.partition(".")[0]), f.subject)
+        for f in FINDINGS
+    ]
     assert keys == sorted(keys)
     assert FINDINGS[0].severity == "error"
+    assert FINDINGS[0].rule_id == "predict.patch-stops-containers"
 
 
 def test_every_finding_names_a_known_source() -> None:

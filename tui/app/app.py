@@ -10,15 +10,18 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Label
+from textual.widgets import Footer, Label, Static
 
 from tui.app.messages import ActionFinished, PollFailed, SnapshotReady
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.widgets.containers_pane import ContainersPane
 from tui.app.widgets.header_bar import HeaderBar
 from tui.app.widgets.health_pane import HealthPane
+from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
 from tui.app.widgets.upgrade_domains import UpgradeDomainTable
+from tui.app.widgets.warnings_pane import WarningsPane
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
 from tui.session import Session
@@ -35,6 +38,7 @@ class SfpatchApp(App[None]):
         Binding("d", "disable", "Disable", id="node.disable"),
         Binding("e", "enable", "Enable", id="node.enable"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("tab", "focus_next", "Next pane", show=False),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -59,15 +63,29 @@ class SfpatchApp(App[None]):
             "READ-ONLY" if s.read_only else "OPERATE",
             str(s.transcript_path or "none (read-only)"),
         )
-        with Horizontal(id="main"):
+        with Vertical(id="top"):
+            yield Label("Nodes (by upgrade domain)", classes="pane-title")
+            yield NodesTable()
+            yield NodeDetail("", id="node-detail")
+        with Horizontal(id="middle"):
             with Vertical(id="left"):
-                yield Label("Nodes (by upgrade domain)", classes="pane-title")
-                yield NodesTable()
+                yield Label(
+                    "Containers on the selected node", classes="pane-title", id="containers-title"
+                )
+                yield ContainersPane()
             with Vertical(id="right"):
                 yield Label("Upgrade domains", classes="pane-title")
                 yield UpgradeDomainTable()
                 yield Label("Health", classes="pane-title")
                 yield HealthPane("Waiting for the first poll ...", id="health")
+        with Vertical(id="bottom"):
+            yield Label(
+                "Warnings (most severe first; Enter selects the node)",
+                classes="pane-title",
+                id="warnings-title",
+            )
+            yield WarningsPane()
+            yield Static("", id="finding-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -105,10 +123,49 @@ class SfpatchApp(App[None]):
         self.snapshot = message.snapshot
         self.findings = message.findings
         with self.batch_update():
-            self.query_one(NodesTable).show(message.snapshot)
+            self.query_one(NodesTable).show(message.snapshot, message.findings)
             self.query_one(UpgradeDomainTable).show(message.snapshot)
             self.query_one(HealthPane).show(message.snapshot)
+            self.query_one(WarningsPane).show(message.findings)
+            self._show_selected()
         self._poll_finished()
+
+    def _target_for(self, name: str | None):
+        node = self.snapshot.node(name) if (self.snapshot and name) else None
+        return self.session.patch_targets.get(node.node_type) if node else None
+
+    def _show_selected(self) -> None:
+        if self.snapshot is None:
+            return
+        name = self.query_one(NodesTable).selected_node
+        target = self._target_for(name)
+        self.query_one(NodeDetail).show(self.snapshot, name, target)
+        pane = self.query_one(ContainersPane)
+        pane.show(self.snapshot, name, target)
+        title = f"Containers on {name}" if name else "Containers"
+        if name and name not in self.snapshot.engines:
+            title += " (engine not read)"
+        elif target is not None:
+            title += f"; Patched = after patching to {target}"
+        self.query_one("#containers-title", Label).update(title)
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        if event.data_table.id == "nodes":
+            self._show_selected()
+        elif event.data_table.id == "warnings":
+            pane = self.query_one(WarningsPane)
+            finding = pane.findings[int(event.row_key.value)] if pane.findings else None
+            detail = (
+                ""
+                if finding is None
+                else (f"[{finding.rule_id}, from {finding.source}] {finding.message}")
+            )
+            self.query_one("#finding-detail", Static).update(detail)
+
+    def on_warnings_pane_node_chosen(self, message: WarningsPane.NodeChosen) -> None:
+        table = self.query_one(NodesTable)
+        table.select_node(message.node)
+        table.focus()
 
     def on_poll_failed(self, message: PollFailed) -> None:
         self.notify(message.error, title="Refresh failed", severity="error", timeout=8)
@@ -186,6 +243,8 @@ class SfpatchApp(App[None]):
         self.post_message(ActionFinished(action, node))
 
     def on_action_finished(self, message: ActionFinished) -> None:
+        for hook in self.session.after_action:
+            hook()
         if message.error:
             self.notify(
                 message.error,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import humanize
 from rich.text import Text
 
+from tui.model import Engine
+
 STATUS_STYLE = {
     "Up": "green",
     "Enabling": "yellow",
@@ -32,3 +34,19 @@ def uptime_text(seconds: int, status: str) -> str:
 
 def severity_text(severity: str) -> Text:
     return Text(severity, style=SEVERITY_STYLE.get(severity, ""))
+
+
+def host_text(engine: Engine | None) -> Text:
+    """The host's build.revision as its engine reports it ('?' when the engine was not read)."""
+    if engine is None or not engine.os_version:
+        return Text("?", style="dim")
+    return Text(engine.os_version.removeprefix("10.0."))
+
+
+def containers_text(engine: Engine | None) -> Text:
+    """Running/total containers; red when some are not running."""
+    if engine is None:
+        return Text("?", style="dim")
+    running = sum(c.state == "running" for c in engine.containers)
+    total = len(engine.containers)
+    return Text(f"{running}/{total}", style="" if running == total else "bold red")

@@ -270,27 +270,3 @@ def server_certificate_sha256(conn: FabricConnection) -> str:
     except OSError as exc:
         raise ClusterError(f"cannot reach the gateway at {conn.endpoint}: {exc}") from exc
     return hashlib.sha256(der).hexdigest()
-
-
-def fabric_snapshot(client: ServiceFabricClientAPIs, cluster: str, endpoint: str):
-    """A snapshot from the gateway alone: nodes, health, upgrade domains, version."""
-    from tui.model import ClusterSnapshot
-
-    return ClusterSnapshot(
-        taken_at=datetime.now(UTC),
-        cluster_name=cluster,
-        endpoint=endpoint,
-        code_version=cluster_version(client),
-        nodes=list_nodes(client),
-        health=cluster_health(client),
-        upgrade_domain_states=upgrade_domain_states(client),
-    )
-
-
-def cluster_name_hint(endpoints: dict) -> str:
-    """The cluster name the simulator announces in endpoints.json (or the endpoint's host)."""
-    from urllib.parse import urlsplit
-
-    return (
-        endpoints.get("cluster") or urlsplit(endpoints["fabric"]["endpoint"]).hostname or "cluster"
-    )

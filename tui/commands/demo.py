@@ -63,36 +63,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_session(endpoints: dict, transcript_dir: Path | None, ticket: str, poll: float):
-    """A read-write session on the simulator's gateway, recorded to a new transcript."""
-    from tui.cluster import fabric
-    from tui.cluster.gateway import Gateway
-    from tui.runbook.operator import Operator
-    from tui.session import OPERATE, Session
-    from tui.transcript.writer import SessionHeader, TranscriptWriter
+def build_session(
+    server, transcript_dir: Path | None, ticket: str, poll: float, read_only: bool = False
+):
+    """A session on the simulator through the profile it wrote, as against a real cluster."""
+    from tui.config import load_profile
+    from tui.session import open_session
 
-    f = endpoints["fabric"]
-    conn = fabric.FabricConnection(
-        f["endpoint"], client_pem=Path(f["client_pem"]), ca=Path(f["ca"])
-    )
-    client = fabric.build_client(conn)
-    name = fabric.cluster_name_hint(endpoints)
-    header = SessionHeader(
-        cluster=name,
-        endpoint=conn.endpoint,
-        server_cert_sha256=fabric.server_certificate_sha256(conn),
+    profile = load_profile(server.cluster.scenario.cluster_name, server.profile_path)
+    return open_session(
+        profile,
+        transcript_dir=transcript_dir,
         ticket=ticket,
-        mode=OPERATE,
-    )
-    transcript = TranscriptWriter.create(header, directory=transcript_dir)
-    session = Session(
-        cluster_name=name,
-        endpoint=conn.endpoint,
-        mode=OPERATE,
-        fetch_snapshot=lambda previous: fabric.fabric_snapshot(client, name, conn.endpoint),
-        operator=Operator(Gateway(client), transcript),
-        transcript_path=transcript.path,
         poll_seconds=poll,
+        read_only=read_only,
     )
-    session.on_close.append(lambda: transcript.close("session ended"))
-    return session

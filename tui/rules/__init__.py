@@ -76,9 +76,15 @@ def model_patch_targets(snapshot: ClusterSnapshot) -> dict[str, WindowsVersion]:
 
 
 def sort_findings(findings: list[Finding]) -> tuple[Finding, ...]:
-    """Most severe first, then by subject and rule id."""
-    return tuple(
-        sorted(
-            findings, key=lambda f: (-SEVERITY_RANK[f.severity], f.subject, f.rule_id, f.message)
-        )
-    )
+    """Most severe first; then predictions, compatibility, settings, staleness; then subject."""
+    return tuple(sorted(findings, key=_finding_order))
+
+
+# Within a severity, what breaks containers on patching comes first: it is why sfpatch exists.
+_CATEGORY_ORDER = ("predict", "compat", "config", "staleness")
+
+
+def _finding_order(f: Finding) -> tuple:
+    category = f.rule_id.partition(".")[0]
+    rank = _CATEGORY_ORDER.index(category) if category in _CATEGORY_ORDER else len(_CATEGORY_ORDER)
+    return (-SEVERITY_RANK[f.severity], rank, f.subject, f.rule_id, f.message)

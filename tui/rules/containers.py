@@ -157,3 +157,19 @@ def _version(text: str) -> WindowsVersion | None:
         return parse_version(text) if text else None
     except UsageError:
         return None
+
+
+def container_verdicts(
+    engine: Engine, target: WindowsVersion | None = None
+) -> list[tuple[Container, Image | None, Verdict | None, Verdict | None]]:
+    """Per container: its image, whether it may run on the host now, and after `target`."""
+    host = host_version(engine)
+    rows = []
+    for container in engine.containers:
+        image = find_image(engine, container)
+        version = image_version(image)
+        isolation = _isolation(engine, container)
+        now = check(host, version, isolation) if host and version else None
+        after = check(target, version, isolation) if target and version else None
+        rows.append((container, image, now, after))
+    return rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -9,7 +11,7 @@ from textual.widgets import Static
 class HeaderBar(Static):
     """Who and where this session is: never scrolled away."""
 
-    DEFAULT_CSS = "HeaderBar { height: 1; }"
+    DEFAULT_CSS = "HeaderBar { height: auto; }"
 
     def __init__(self, cluster: str, endpoint: str, mode: str, transcript: str) -> None:
         super().__init__(id="header-bar")
@@ -17,6 +19,9 @@ class HeaderBar(Static):
 
     def on_mount(self) -> None:
         cluster, endpoint, mode, transcript = self._parts
+        home = str(Path.home())
+        if transcript.startswith(home + "/"):
+            transcript = "~" + transcript[len(home) :]
         mode_style = "bold black on yellow" if mode == "OPERATE" else "bold black on cyan"
         text = Text.assemble(
             (" sfpatch ", "bold"),

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.app.format import health_text, status_text, uptime_text
-from tui.model import ClusterSnapshot, Node
+from tui.app.format import containers_text, health_text, host_text, status_text, uptime_text
+from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding, Node
+
+WARN_STYLE = {2: "bold red", 1: "yellow", 0: "dim"}
 
 COLUMNS = (
-    ("node", "Node", 14),
+    ("node", "Node", 13),
     ("type", "Type", 9),
-    ("ud", "UD", 3),
-    ("fd", "FD", 6),
+    ("ud", "UD", 2),
+    ("fd", "FD", 5),
     ("status", "Status", 9),
     ("health", "Health", 7),
     ("seed", "Seed", 4),
-    ("address", "Address", 13),
+    ("address", "Address", 11),
     ("version", "Code version", 14),
-    ("uptime", "Uptime", 12),
+    ("uptime", "Uptime", 9),
+    ("host", "Host OS", 11),
+    ("containers", "Ctrs", 5),
+    ("warnings", "Warn", 4),
 )
 
 
@@ -26,7 +32,10 @@ def node_sort_key(node: Node) -> tuple:
     return (ud, node.upgrade_domain, node.node_type, node.instance_index or 0, node.name)
 
 
-def node_row(node: Node) -> tuple:
+def node_row(node: Node, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> tuple:
+    engine = snapshot.engines.get(node.name)
+    mine = [f for f in findings if f.node == node.name]
+    worst = max((SEVERITY_RANK[f.severity] for f in mine), default=-1)
     return (
         node.name,
         node.node_type,
@@ -38,6 +47,9 @@ def node_row(node: Node) -> tuple:
         node.ip_address,
         node.code_version,
         uptime_text(node.uptime_seconds, node.status),
+        host_text(engine),
+        containers_text(engine),
+        Text(str(len(mine)) if mine else "", style=WARN_STYLE.get(worst, "")),
     )
 
 
@@ -56,7 +68,7 @@ class NodesTable(DataTable):
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return row_key.value
 
-    def show(self, snapshot: ClusterSnapshot) -> None:
+    def show(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...] = ()) -> None:
         """Bring the table in line with the snapshot, touching only cells that changed."""
         nodes = sorted(snapshot.nodes, key=node_sort_key)
         wanted = [n.name for n in nodes]
@@ -65,13 +77,14 @@ class NodesTable(DataTable):
             selected = self.selected_node
             self.clear()
             for node in nodes:
-                self.add_row(*node_row(node), key=node.name)
+                self.add_row(*node_row(node, snapshot, findings), key=node.name)
             if selected in wanted:
                 self.move_cursor(row=wanted.index(selected))
             return
         for node in nodes:
             old = self.get_row(node.name)
-            for (column, _, _), new, before in zip(COLUMNS, node_row(node), old, strict=True):
+            row = node_row(node, snapshot, findings)
+            for (column, _, _), new, before in zip(COLUMNS, row, old, strict=True):
                 if str(new) != str(before) or getattr(new, "style", None) != getattr(
                     before, "style", None
                 ):

@@ -1,0 +1,49 @@
+"""Two lines about the selected node: its deactivation state and its VM."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.app.format import status_text
+from tui.model import ClusterSnapshot
+from tui.winver import WindowsVersion
+
+
+def node_detail(snapshot: ClusterSnapshot, name: str | None, target: WindowsVersion | None) -> Text:
+    """What the engineer needs before acting on a node, from all three sources."""
+    node = snapshot.node(name) if name else None
+    if node is None:
+        return Text("No node selected.", style="dim")
+    d = node.deactivation
+    text = Text.assemble((node.name, "bold"), "  ", status_text(node.status))
+    if d.intent != "Invalid":
+        text.append(f"  intent {d.intent}, {d.status}")
+    if d.pending_safety_checks:
+        counts: dict[str, int] = {}
+        for check in d.pending_safety_checks:
+            counts[check] = counts.get(check, 0) + 1
+        pending = ", ".join(f"{k} x{v}" if v > 1 else k for k, v in counts.items())
+        text.append(f"  pending: {pending}", style="yellow")
+    text.append(f"  instance {node.instance_id}", style="dim")
+    instance = next((i for i in snapshot.instances if i.node_name == node.name), None)
+    engine = snapshot.engines.get(node.name)
+    text.append("\n")
+    if instance is not None:
+        latest = {True: "yes", False: "NO", None: "?"}[instance.latest_model_applied]
+        text.append(
+            f"VM {instance.scale_set}/{instance.instance_id}: {instance.power_state}, "
+            f"latest model {latest}"
+        )
+    else:
+        text.append("VM: not read", style="dim")
+    if engine is not None and engine.os_version:
+        text.append(f"  host {engine.os_version} ({engine.operating_system})")
+    if target is not None:
+        text.append(f"  patch target {target}", style="bold")
+    return text
+
+
+class NodeDetail(Static):
+    def show(self, snapshot: ClusterSnapshot, name: str | None, target) -> None:
+        self.update(node_detail(snapshot, name, target))
