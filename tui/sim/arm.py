@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from aiohttp import web
@@ -19,6 +19,9 @@ from aiohttp import web
 from tui.sim import arm_wire
 from tui.sim.arm_state import ArmError, ArmScaleSet, ArmState, Operation
 from tui.sim.state import SimError
+
+if TYPE_CHECKING:
+    from tui.sim.server import ServeContext
 
 # VMs per page of virtualMachines; tests lower it to exercise nextLink.
 PAGE_SIZE = 100
@@ -376,7 +379,7 @@ def make_app(state: ArmState, log_request: Callable[..., None]) -> web.Applicati
     return app
 
 
-async def serve(ctx: Any) -> dict[str, Any]:
+async def serve(ctx: ServeContext) -> dict[str, Any]:
     """Start the ARM listener (TLS, bearer token, no client certificate)."""
     state = ArmState(ctx.cluster)
     port = await ctx.listen(make_app(state, ctx.log_request), client_cert_required=False)

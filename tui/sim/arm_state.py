@@ -275,9 +275,8 @@ class ArmState:
                 f"OS rolling upgrade needs imageReference.version 'latest' on {scale_set.name} "
                 f"(it is {scale_set.image_version!r}).",
             )
-        if scale_set.rolling and self.operations[scale_set.rolling.operation].status == (
-            "InProgress"
-        ):
+        running = scale_set.rolling and self.operations[scale_set.rolling.operation]
+        if running and running.status == "InProgress":
             raise ArmError(
                 409,
                 "OperationNotAllowed",
