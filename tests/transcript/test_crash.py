@@ -17,7 +17,7 @@ from tui.transcript.reader import iter_records, verify_file
 from tui.transcript.writer import TranscriptWriter
 
 SECRET = b"crash-test-secret-0123456789"
-KILLS = 40
+KILLS = 32
 
 # The child appends forever (some records large, so kills land inside write()), and prints each
 # record's seq and hash only after append() has returned, i.e. after fsync.
@@ -36,7 +36,7 @@ else:
                                 checkpoint_every=7)
 rng = random.Random(seed)
 while True:
-    size = rng.choice([10, 100, 1000, 100_000, 400_000])
+    size = rng.choice([10, 100, 1000, 50_000, 250_000])
     rec = w.append("note", data={"text": "x" * size})
     sys.stdout.write(f"{rec['seq']} {rec['hash']}\n")
     sys.stdout.flush()
