@@ -41,8 +41,18 @@ def connection(sim: SimServer, node: str, **overrides) -> EngineConnection:
     return EngineConnection(**fields)
 
 
-def sdk_client(sim: SimServer, node: str) -> docker.DockerClient:
-    return engines.build_client(connection(sim, node))
+@pytest.fixture
+def sdk_client(sim: SimServer):
+    """Builds docker SDK clients for nodes; closes them before the simulator stops."""
+    made: list[docker.DockerClient] = []
+
+    def build(node: str) -> docker.DockerClient:
+        made.append(engines.build_client(connection(sim, node)))
+        return made[-1]
+
+    yield build
+    for client in made:
+        client.close()
 
 
 def raw_session(sim: SimServer) -> requests.Session:
@@ -139,8 +149,8 @@ def test_sdk_sees_the_missed_patch_and_hyperv_container(sim):
     assert [c.isolation for c in reports] == ["hyperv"]
 
 
-def test_sdk_high_level_models(sim):
-    client = sdk_client(sim, LEGACY)
+def test_sdk_high_level_models(sim, sdk_client):
+    client = sdk_client(LEGACY)
     assert client.ping() is True
     info = client.info()
     assert (info["OSType"], info["OSVersion"], info["Isolation"]) == (
@@ -177,11 +187,14 @@ def test_sdk_negotiates_the_api_version(sim, monkeypatch):
         client_cert=(d["client_cert"], d["client_key"]), ca_cert=d["ca"], verify=True
     )
     client = docker.DockerClient(base_url=d["nodes"][LEGACY], tls=tls, version="auto")
-    assert client.api.api_version == docker_wire.API_VERSION
+    try:
+        assert client.api.api_version == docker_wire.API_VERSION
+    finally:
+        client.close()
 
 
-def test_missing_image_and_container_are_404_with_the_daemon_text(sim):
-    client = sdk_client(sim, LEGACY)
+def test_missing_image_and_container_are_404_with_the_daemon_text(sim, sdk_client):
+    client = sdk_client(LEGACY)
     with pytest.raises(docker.errors.ImageNotFound, match="No such image: contoso/nope:1"):
         client.images.get("contoso/nope:1")
     with pytest.raises(docker.errors.NotFound, match="No such container: deadbeef"):
@@ -189,7 +202,11 @@ def test_missing_image_and_container_are_404_with_the_daemon_text(sim):
 
 
 def test_headers_versions_and_ping(sim):
-    session = raw_session(sim)
+    with raw_session(sim) as session:
+        _check_headers_versions_and_ping(sim, session)
+
+
+def _check_headers_versions_and_ping(sim: SimServer, session: requests.Session) -> None:
     ping = session.head(https(sim, LEGACY, "/_ping"))
     assert ping.status_code == 200
     assert ping.headers["Api-Version"] == docker_wire.API_VERSION
@@ -249,13 +266,13 @@ def test_an_engine_signed_by_another_ca_is_not_trusted(sim, tmp_path):
         fetch_engine(LEGACY, connection(sim, LEGACY, ca=other_ca))
 
 
-def test_engine_down_fault(sim):
+def test_engine_down_fault(sim, sdk_client):
     fault = Fault("engine-down", "_FrontEnd_1")
     sim.cluster.faults.add(fault)
     with pytest.raises(ClusterError, match="_FrontEnd_1: not answering"):
         fetch_engine("_FrontEnd_1", connection(sim, "_FrontEnd_1"))
     with pytest.raises(requests.exceptions.ConnectionError):
-        sdk_client(sim, "_FrontEnd_1").ping()
+        sdk_client("_FrontEnd_1").ping()
     assert fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0")).containers
     sim.cluster.faults.remove(fault)
     assert fetch_engine("_FrontEnd_1", connection(sim, "_FrontEnd_1")).containers
@@ -273,7 +290,7 @@ def test_engine_is_down_while_its_vm_reboots(sim):
 # ------------------------------------------------------------------ the headline
 
 
-def test_patching_legacy_0_stops_its_2016_containers(sim, fabric_client):
+def test_patching_legacy_0_stops_its_2016_containers(sim, sdk_client, fabric_client):
     sim.cluster.reboot_host(LEGACY, 0, parse_version("10.0.14393.1944"))
     sim.clock.advance(sim.cluster.scenario.timing.restart + 1)
 
@@ -287,7 +304,7 @@ def test_patching_legacy_0_stops_its_2016_containers(sim, fabric_client):
         assert container.status.startswith("Exited (3221684481) ")
     assert {i.os_version for i in engine.images} == {"10.0.14393.1770"}
 
-    attrs = sdk_client(sim, LEGACY).containers.get("sf-billing-api-legacy-0").attrs
+    attrs = sdk_client(LEGACY).containers.get("sf-billing-api-legacy-0").attrs
     assert attrs["State"]["Status"] == "exited"
     assert attrs["State"]["Running"] is False
     assert "(0xc0370101)" in attrs["State"]["Error"]
