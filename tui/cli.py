@@ -14,7 +14,7 @@ from tui import __version__
 from tui.errors import SfpatchError
 
 # Order here is the order in `sfpatch --help`.
-COMMANDS = ("demo", "sim", "check", "compat", "verify", "report")
+COMMANDS = ("demo", "run", "sim", "check", "compat", "verify", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -141,3 +141,59 @@ async def test_quit_closes_the_transcript(session):
     session.close()
     assert transcript_kinds(session)[-1][0] == "checkpoint"
     assert ("end", None) in transcript_kinds(session)
+
+
+async def test_containers_pane_shows_what_the_patch_would_break(sim, session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_Legacy_0")
+        pane = app.query_one("#containers")
+        assert pane.row_count == 3
+        patched = [str(pane.get_row_at(i)[-1]) for i in range(pane.row_count)]
+        assert patched == ["BLOCKED"] * 3
+        await select(app, pilot, "_FrontEnd_2")
+        images = [str(pane.get_row_at(i)[1]) for i in range(pane.row_count)]
+        assert "contoso/reports" in images
+        table = app.query_one(NodesTable)
+        assert str(table.get_cell("_Legacy_0", "host")) == "14393.1770"
+        assert str(table.get_cell("_FrontEnd_4", "host")) == "17763.5576"
+
+
+async def test_choosing_a_warning_selects_its_node(sim, session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        warnings = app.query_one("#warnings")
+        first = warnings.findings[0]
+        assert first.rule_id == "predict.patch-stops-containers"
+        warnings.focus()
+        warnings.move_cursor(row=0)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.query_one(NodesTable).selected_node == first.node
+        assert "will stop 3 containers" in str(app.query_one("#finding-detail").render())
+
+
+async def test_read_only_session_cannot_disable(sim, tmp_path):
+    read_only = build_session(sim, tmp_path / "t", "", poll=3600, read_only=True)
+    assert read_only.operator is None and read_only.transcript_path is None
+    app = SfpatchApp(read_only)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_Legacy_0")
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "ConfirmScreen"
+        assert "READ-ONLY" in str(app.query_one("#header-bar").render())
+    assert sim.cluster.nodes["_Legacy_0"].intent == "Invalid"
+    read_only.close()
+
+
+def test_run_with_an_unknown_profile_is_one_line(sim, capsys):
+    from tui.cli import main
+
+    code = main(["run", "--profile", "nope", "--config", str(sim.profile_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "nope" in err
