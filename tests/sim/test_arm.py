@@ -221,7 +221,10 @@ def test_lro_wire_202_status_monitor_and_location(sim):
     assert "api-version=2024-11-01" in status_url
     verify = sim.endpoints["arm"]["ca"]
     auth = {"Authorization": "Bearer t"}
-    assert requests.get(status_url, headers=auth, verify=verify).json()["status"] == "InProgress"
+    polled = requests.get(status_url, headers=auth, verify=verify)
+    assert polled.json()["status"] == "InProgress"
+    # frozen clock: 0 means "use the client's polling_interval"
+    assert started.headers["Retry-After"] == polled.headers["Retry-After"] == "0"
     assert requests.get(result_url, headers=auth, verify=verify).status_code == 202
     sim.clock.advance(timing(sim).restart)
     done = requests.get(status_url, headers=auth, verify=verify).json()

@@ -191,7 +191,10 @@ async def get_operation(call: Call) -> web.Response:
     """Status monitor, or with monitor=true the Location target (202 until done)."""
     operation = call.state.operation(call.args[0])
     if call.query.get("monitor", "").lower() != "true":
-        return web.json_response(arm_wire.operation_json(call.state, operation))
+        headers = {}
+        if operation.status == "InProgress":
+            headers["Retry-After"] = _retry_after(call, operation)
+        return web.json_response(arm_wire.operation_json(call.state, operation), headers=headers)
     if operation.status == "InProgress":
         headers = {
             "Location": str(call.request.url),
