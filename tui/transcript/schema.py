@@ -35,6 +35,8 @@ KINDS = frozenset(
 RECORD_FIELDS = ("seq", "ts", "mono_ms", "kind", "op", "node", "data", "prev")
 _MARK = b',"hash":"'
 _HASH_SUFFIX_LEN = len(_MARK) + 64 + len(b'"}\n')
+_FIELD_SET = frozenset(RECORD_FIELDS)
+_RAW_DECODE = json.JSONDecoder().raw_decode
 MAX_LINE = 16 * 1024 * 1024  # a record longer than this is refused by the writer and the reader
 
 
@@ -95,18 +97,19 @@ def decode_line(line: bytes) -> dict[str, Any]:
     if len(line) < _HASH_SUFFIX_LEN + 2 or line[-_HASH_SUFFIX_LEN : 9 - _HASH_SUFFIX_LEN] != _MARK:
         raise RecordError("no hash member at end of record")
     try:
-        record = json.loads(line)
+        text = line.decode("utf-8")
+        record, end = _RAW_DECODE(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise RecordError(f"not valid JSON: {exc}") from None
-    if not isinstance(record, dict):
-        raise RecordError("not a JSON object")
+    if end != len(text) - 1 or not isinstance(record, dict):
+        raise RecordError("not a single JSON object")
     body = line[:-_HASH_SUFFIX_LEN] + b"}"
     if hashlib.sha256(body).hexdigest() != record.get("hash"):
         raise RecordError("hash does not match the record's content")
-    for name in RECORD_FIELDS:
-        if name not in record:
-            raise RecordError(f"missing field {name!r}")
-    if not isinstance(record["seq"], int) or not isinstance(record["data"], dict):
+    if not record.keys() >= _FIELD_SET:
+        missing = sorted(_FIELD_SET - record.keys())
+        raise RecordError(f"missing field(s) {', '.join(missing)}")
+    if type(record["seq"]) is not int or type(record["data"]) is not dict:
         raise RecordError("seq must be an integer and data an object")
     return record
 
