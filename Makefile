@@ -22,8 +22,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check tui tests bench
-	$(BIN)/ruff format --check tui tests bench
+	$(BIN)/ruff check tui tests bench screenshots
+	$(BIN)/ruff format --check tui tests bench screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,0 +1,1 @@
+"""`make screenshots`: SVG and PNG pictures of the key screens, for README."""

@@ -1,0 +1,85 @@
+"""Drive the console on the seed scenario (frozen clock) and save its key screens.
+
+SVGs come from Textual; PNGs from cairosvg, which needs libcairo2 and looks right with the
+Fira Code font installed (Debian: fonts-firacode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from tui.app.app import SfpatchApp
+from tui.commands.demo import build_session
+from tui.sim.scenario import load_scenario
+from tui.sim.server import SimServer
+from tui.winver import parse_version
+
+OUT = Path(__file__).parent
+SIZE = (160, 48)
+
+
+async def _refresh(app: SfpatchApp, pilot) -> None:
+    before = app.polls_completed
+    app.poll_now()
+    while app.polls_completed == before:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def _shots(sim: SimServer, transcripts: Path) -> list[Path]:
+    session = build_session(sim, transcripts, "CHG-2026-1126", poll=3600)
+    app = SfpatchApp(session)
+    saved = []
+
+    def shot(name: str) -> None:
+        app.save_screenshot(f"{name}.svg", path=str(OUT))
+        saved.append(OUT / f"{name}.svg")
+
+    timing = sim.cluster.scenario.timing
+    async with app.run_test(size=SIZE) as pilot:
+        await _refresh(app, pilot)
+        app.query_one("#nodes").move_cursor(row=1)  # _Legacy_0
+        await pilot.pause()
+        shot("main")
+        await pilot.press("d")
+        await pilot.pause()
+        shot("confirm-disable")
+        await pilot.press("y")
+        await _refresh(app, pilot)
+        sim.clock.advance(timing.safety_checks + timing.replica_close)
+        # Patch the host the field way: Windows Update inside the VM, then a reboot.
+        sim.cluster.reboot_host("_Legacy_0", 0, parse_version("10.0.14393.1944"))
+        sim.clock.advance(timing.restart)
+        app.session.after_action[0]()  # a full inventory, as after an action
+        await _refresh(app, pilot)
+        shot("after-patch")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shot("help")
+    session.close()
+    return saved
+
+
+def main() -> int:
+    with (
+        tempfile.TemporaryDirectory(prefix="sfpatch-shots-") as tmp,
+        SimServer(load_scenario("seed"), Path(tmp) / "sim", speed=0) as sim,
+    ):
+        svgs = asyncio.run(_shots(sim, Path(tmp) / "transcripts"))
+    try:
+        import cairosvg
+    except (ImportError, OSError) as exc:
+        print(f"SVGs written; no PNGs ({exc})", file=sys.stderr)
+        return 0
+    for svg in svgs:
+        png = svg.with_suffix(".png")
+        cairosvg.svg2png(url=str(svg), write_to=str(png), output_width=1600)
+        print(f"wrote {png.relative_to(Path.cwd()) if png.is_relative_to(Path.cwd()) else png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
