@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tui.transcript.keys import add_key_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,19 +21,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", type=Path, help="the transcript (.jsonl)")
     parser.add_argument("--format", choices=("md", "html"), default="md", help="default: md")
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
-    parser.add_argument("--key", type=Path, help="HMAC secret file or Ed25519 public key PEM")
-    parser.add_argument(
-        "--no-key", action="store_true", help="ignore $SFPATCH_TRANSCRIPT_KEY; check the chain only"
-    )
+    add_key_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tui.errors import UsageError
-    from tui.transcript.keys import load_verify_key
+    from tui.transcript.keys import key_from_arguments
     from tui.transcript.report import build_report
 
-    key = None if args.no_key else load_verify_key(args.key)
+    key = key_from_arguments(args)
     text = build_report(args.file, args.format, key)
     if args.output is None:
         sys.stdout.write(text + "\n")

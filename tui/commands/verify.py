@@ -9,6 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tui.transcript.keys import add_key_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -22,20 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("file", type=Path, help="the transcript (.jsonl)")
-    parser.add_argument("--key", type=Path, help="HMAC secret file or Ed25519 public key PEM")
-    parser.add_argument(
-        "--no-key", action="store_true", help="ignore $SFPATCH_TRANSCRIPT_KEY; check the chain only"
-    )
+    add_key_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.transcript.keys import load_verify_key
+    from tui.transcript.keys import key_from_arguments
     from tui.transcript.reader import verify_file
     from tui.transcript.report import describe_verification
 
-    key = None if args.no_key else load_verify_key(args.key)
+    key = key_from_arguments(args)
     result = verify_file(args.file, key)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, sort_keys=True))

@@ -6,6 +6,7 @@ auditor verify with the public key alone.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import hmac
 import os
@@ -130,6 +131,19 @@ def load_verify_key(
 ) -> VerifyKey | None:
     """The key to verify with: Ed25519 public/private PEM, HMAC secret file, or the env var."""
     return _load(path, env, want_private=False)
+
+
+def add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    """The --key / --no-key options that verify and report share."""
+    parser.add_argument("--key", type=Path, help="HMAC secret file or Ed25519 public key PEM")
+    parser.add_argument(
+        "--no-key", action="store_true", help=f"ignore ${ENV_VAR}; check the chain only"
+    )
+
+
+def key_from_arguments(args: argparse.Namespace) -> VerifyKey | None:
+    """The verify key the options name: --key, else $SFPATCH_TRANSCRIPT_KEY unless --no-key."""
+    return None if args.no_key else load_verify_key(args.key)
 
 
 def _load(path: Path | None, env: Mapping[str, str] | None, want_private: bool) -> VerifyKey | None:
