@@ -154,3 +154,11 @@ def test_sim_refuses_a_bad_scenario_file_with_one_line(tmp_path, capsys):
     path = write(tmp_path, edited('durability = "Bronze"', 'durability = "Tin"'))
     code, err = sim_cli(capsys, "--state-dir", str(tmp_path / "sim"), "--scenario", str(path))
     assert code == 2 and f"{path}: node_types[1].durability" in err and "\n" not in err
+
+
+def test_sim_refuses_a_node_fault_without_the_leading_underscore(tmp_path, capsys):
+    from tui.cli import main
+
+    code = main(["sim", "--state-dir", str(tmp_path), "--fault", "no-return:FrontEnd_0"])
+    assert code == 2
+    assert "no node named FrontEnd_0" in capsys.readouterr().err

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.sim.faults import parse_fault
+    from tui.sim.faults import parse_fault, require_known_node
     from tui.sim.scenario import load_scenario
     from tui.sim.server import SimServer
 
@@ -46,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
     faults = tuple(parse_fault(text) for text in args.fault)
     scenario = load_scenario(args.scenario)
     for fault in faults:
-        if fault.arg.startswith("_") and fault.arg not in _node_names(scenario):
-            raise UsageError(f"fault {fault}: no node named {fault.arg} in {scenario.name}")
+        require_known_node(fault, _node_names(scenario))
     server = SimServer(scenario, args.state_dir, speed=args.speed, faults=faults, seed=args.seed)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: server.stop_from_signal())

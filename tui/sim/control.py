@@ -14,14 +14,13 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from tui.errors import UsageError
-from tui.sim.faults import FAULTS, Fault, parse_fault
+from tui.sim.faults import Fault, parse_fault, require_known_node
 from tui.sim.state import SimCluster
 
 
 def check_fault(cluster: SimCluster, fault: Fault) -> None:
     """Refuse a node fault on a node the cluster does not have (one-line UsageError)."""
-    if FAULTS[fault.name][0] == "node" and fault.arg not in cluster.nodes:
-        raise UsageError(f"fault {fault}: no node named {fault.arg}")
+    require_known_node(fault, cluster.nodes)
 
 
 def clock_state(cluster: SimCluster) -> dict[str, Any]:

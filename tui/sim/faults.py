@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tui.errors import UsageError
@@ -56,6 +57,12 @@ def parse_fault(text: str) -> Fault:
     if kind == "operation" and arg not in ARM_OPERATIONS:
         raise UsageError(f"fault {name}: operation must be one of {', '.join(ARM_OPERATIONS)}")
     return Fault(name, arg)
+
+
+def require_known_node(fault: Fault, node_names: Iterable[str]) -> None:
+    """Refuse a node fault on a node the cluster does not have (one-line UsageError)."""
+    if FAULTS[fault.name][0] == "node" and fault.arg not in set(node_names):
+        raise UsageError(f"fault {fault}: no node named {fault.arg}")
 
 
 class Faults:
