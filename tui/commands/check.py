@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -21,9 +21,7 @@ from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding
 
 if TYPE_CHECKING:
     from tui.config import ClusterProfile
-    from tui.winver import WindowsVersion
 
-UNAVAILABLE = "inventory.source-unavailable"
 EXAMPLES = """\
 examples:
   sfpatch check --profile contoso-prod
@@ -78,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Gather, evaluate, print; the exit status follows --fail-on."""
     from tui.config import load_profile, parse_target
+    from tui.findings import findings_for
 
     targets = dict(parse_target(text) for text in args.target)
     if args.scenario and args.config:
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if not snapshot.nodes:
         reason = next((e.message for e in snapshot.errors if e.source == "fabric"), "no nodes")
         raise ClusterError(f"cannot read the cluster's nodes from {snapshot.endpoint}: {reason}")
-    findings = _evaluate(snapshot, {**profile.patch_targets, **targets})
+    findings = findings_for(snapshot, {**profile.patch_targets, **targets})
     failed = any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[args.fail_on] for f in findings)
     if args.json:
         print(json.dumps(report_json(snapshot, findings, args.fail_on, failed), indent=2))
@@ -135,33 +134,6 @@ def _simulated(
         SimServer(scenario, Path(tmp), speed=0) as server,
     ):
         yield load_profile(scenario.cluster_name, server.profile_path), server.clock.now
-
-
-def _evaluate(
-    snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion]
-) -> tuple[Finding, ...]:
-    from tui.cluster.inventory import node_patch_targets
-    from tui.rules import evaluate, sort_findings
-
-    by_node = node_patch_targets(snapshot.nodes, targets) if targets else None
-    # The snapshot's own date, so a simulated cluster's staleness does not drift with real time.
-    findings = evaluate(snapshot, patch_targets=by_node, today=snapshot.taken_at.date())
-    return sort_findings(list(findings) + unavailable_findings(snapshot))
-
-
-def unavailable_findings(snapshot: ClusterSnapshot) -> list[Finding]:
-    """Each part of the snapshot that could not be read, as a warning: the rules did not see it."""
-    return [
-        Finding(
-            rule_id=UNAVAILABLE,
-            severity="warning",
-            subject=e.subject or e.source,
-            message=f"{e.source}: {e.message}",
-            source=e.source,
-            node=e.subject if e.subject.startswith("_") else None,
-        )
-        for e in snapshot.errors
-    ]
 
 
 def report_text(snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> str:
