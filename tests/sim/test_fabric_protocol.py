@@ -192,3 +192,24 @@ def test_fixture_connection_reads_endpoints_file(sim):
     written = json.loads(sim.endpoints_path.read_text())
     assert written["fabric"] == sim.endpoints["fabric"]
     assert fabric_connection(sim).endpoint == written["fabric"]["endpoint"]
+
+
+def test_several_thumbprints_pin_the_one_the_server_shows(sim):
+    f = sim.endpoints["fabric"]
+    rollover = ("CD" * 20, f["server_thumbprint"])  # old and new certificate during a rollover
+    client = build_client(
+        FabricConnection(
+            f["endpoint"], client_pem=Path(f["client_pem"]), server_thumbprints=rollover
+        )
+    )
+    assert len(client.get_node_info_list().items) == 8
+
+
+def test_a_503_is_a_fabric_error_not_a_retry_error(sim, fabric_client):
+    from tui.sim.faults import parse_fault
+
+    sim.cluster.faults.add(parse_fault("gateway-flaky:1"))
+    with pytest.raises(FabricErrorException) as err:
+        fabric_client.get_node_info_list()
+    assert err.value.response.status_code == 503
+    assert err.value.error.error.code == "FABRIC_E_SERVICE_TOO_BUSY"

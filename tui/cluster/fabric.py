@@ -72,7 +72,7 @@ def build_client(conn: FabricConnection) -> ServiceFabricClientAPIs:
     msrest passes `verify` per request, which overrides anything set on the session (the
     sfctl --no-verify bug), so server validation goes into config.connection.
     """
-    thumbprint = conn.server_thumbprints[0] if conn.server_thumbprints else None
+    thumbprint = _pinned_thumbprint(conn)
     if conn.aad_token and not thumbprint:
         auth: Authentication = BasicTokenAuthentication({"access_token": conn.aad_token})
     else:
@@ -89,7 +89,9 @@ def build_client(conn: FabricConnection) -> ServiceFabricClientAPIs:
         connection.verify = str(conn.ca)
     connection.timeout = SOCKET_TIMEOUT
     # One attempt per call: the poll loop retries on its own schedule, and POSTs must not repeat.
+    # With no status list a 503 comes back as its FabricError, not as "Max retries exceeded".
     client.config.retry_policy.retries = 0
+    client.config.retry_policy.policy.status_forcelist = None
     return client
 
 
@@ -105,6 +107,8 @@ def describe_error(exc: Exception) -> str:
         text = str(exc)
         if "CERTIFICATE_VERIFY_FAILED" in text or "Fingerprints did not match" in text:
             return "the gateway's server certificate is not trusted (check ca / thumbprint)"
+        if "Read timed out" in text:
+            return "the gateway did not answer in time (read timed out)"
         if "Connection refused" in text or "Max retries exceeded" in text:
             return f"cannot connect to the gateway: {text.splitlines()[0][:160]}"
         return text.splitlines()[0][:200]
@@ -243,19 +247,36 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _pinned_thumbprint(conn: FabricConnection) -> str | None:
+    """The thumbprint to pin. With several (a certificate rollover), the one the server shows."""
+    prints = [t.replace(":", "").lower() for t in conn.server_thumbprints]
+    if len(prints) <= 1:
+        return prints[0] if prints else None
+    import hashlib
+
+    shown = hashlib.sha1(_server_certificate_der(conn)).hexdigest()
+    return shown if shown in prints else prints[0]
+
+
 def server_certificate_sha256(conn: FabricConnection) -> str:
     """SHA-256 of the certificate the gateway presents, for the transcript header."""
     import hashlib
+
+    return hashlib.sha256(_server_certificate_der(conn)).hexdigest()
+
+
+def _server_certificate_der(conn: FabricConnection) -> bytes:
+    """The gateway's certificate, read (not validated) over a TLS handshake with our client cert."""
     import socket
     import ssl
     from urllib.parse import urlsplit
 
     parts = urlsplit(conn.endpoint)
     if parts.scheme != "https":
-        return ""
+        return b""
     context = ssl.create_default_context()
     context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # we only read the certificate; the client validates it
+    context.verify_mode = ssl.CERT_NONE  # only read here; the client validates it
     if conn.client_pem:
         context.load_cert_chain(str(conn.client_pem))
     elif conn.client_cert and conn.client_key:
@@ -266,7 +287,6 @@ def server_certificate_sha256(conn: FabricConnection) -> str:
             socket.create_connection(address, SOCKET_TIMEOUT) as raw,
             context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
         ):
-            der = tls.getpeercert(binary_form=True) or b""
+            return tls.getpeercert(binary_form=True) or b""
     except OSError as exc:
         raise ClusterError(f"cannot reach the gateway at {conn.endpoint}: {exc}") from exc
-    return hashlib.sha256(der).hexdigest()
