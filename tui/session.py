@@ -130,7 +130,10 @@ def open_session(
         ticket=ticket,
         mode=OPERATE,
     )
-    transcript = TranscriptWriter.create(header, directory=transcript_dir, key=transcript_key)
+    secrets = [profile.arm.token] if profile.arm and profile.arm.token else []
+    transcript = TranscriptWriter.create(
+        header, directory=transcript_dir, key=transcript_key, secrets=secrets
+    )
     resource_group = profile.arm.resource_group if profile.arm else ""
     gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
     session.operator = Operator(gateway, transcript)

@@ -197,3 +197,21 @@ def test_run_with_an_unknown_profile_is_one_line(sim, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "nope" in err
+
+
+def test_a_profiles_token_never_reaches_the_transcript(sim, tmp_path):
+    import dataclasses
+
+    from tui.config import load_profile
+    from tui.session import open_session
+
+    profile = load_profile(sim.cluster.scenario.cluster_name, sim.profile_path)
+    token = "s3cr3t-static-token-0123456789"
+    profile = dataclasses.replace(profile, arm=dataclasses.replace(profile.arm, token=token))
+    session = open_session(profile, transcript_dir=tmp_path, ticket="CHG-7")
+    session.operator.disable("_Legacy_2")
+    session.operator.transcript.note(f"pasted by mistake: {token}")
+    session.close()
+    text = session.transcript_path.read_text()
+    assert token not in text
+    assert '"action":"disable"' in text
