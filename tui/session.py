@@ -33,6 +33,8 @@ class Session:
     on_close: list[Callable[[], None]] = field(default_factory=list)
     after_action: list[Callable[[], None]] = field(default_factory=list)
     patch_targets: Mapping[str, WindowsVersion] = field(default_factory=dict)  # by node type
+    # After a resume: (action, node) intents the crashed session wrote but never saw end.
+    pending: list[tuple[str, str]] = field(default_factory=list)
     _last_recorded: tuple = field(default=(), repr=False)
 
     @property
@@ -54,6 +56,25 @@ class Session:
         from tui.transcript.snapshot import encode_snapshot
 
         self.operator.transcript.snapshot(encode_snapshot(snapshot, findings))
+
+    def reconcile(self, snapshot: ClusterSnapshot) -> list[str]:
+        """Compare what a crashed session left unfinished with the live cluster (once).
+
+        Nothing is replayed: each pending intent is noted with the node's state as it is now,
+        for the engineer to decide."""
+        messages = []
+        for action, node in self.pending:
+            found = snapshot.node(node)
+            now = found.status if found else "not in the cluster"
+            message = (
+                f"{action} {node} was started before the crash but has no recorded result; "
+                f"the cluster shows {node} {now}."
+            )
+            if self.operator is not None:
+                self.operator.transcript.note(f"reconciled after resume: {message}", node=node)
+            messages.append(message)
+        self.pending = []
+        return messages
 
     def close(self) -> None:
         for fn in reversed(self.on_close):
@@ -101,8 +122,10 @@ def open_session(
     poll_seconds: float = 2.0,
     read_only: bool = False,
     transcript_key=None,
+    resume: Path | None = None,
 ) -> Session:
-    """Connect to the cluster a profile describes; in operate mode, start the transcript."""
+    """Connect to the cluster a profile describes; in operate mode, start the transcript
+    (or, with `resume`, continue the one a crashed session left)."""
     from tui.cluster import fabric
     from tui.cluster.gateway import Gateway
     from tui.cluster.inventory import connect, fabric_connection
@@ -123,20 +146,43 @@ def open_session(
     session.after_action.append(source.want_full)
     if read_only:
         return session
-    header = SessionHeader(
-        cluster=profile.name,
-        endpoint=profile.gateway.endpoint,
-        server_cert_sha256=fabric.server_certificate_sha256(fabric_connection(profile)),
-        ticket=ticket,
-        mode=OPERATE,
-    )
     secrets = [profile.arm.token] if profile.arm and profile.arm.token else []
-    transcript = TranscriptWriter.create(
-        header, directory=transcript_dir, key=transcript_key, secrets=secrets
-    )
+    if resume is not None:
+        transcript, session.pending = _resume_transcript(
+            resume, profile.name, transcript_key, secrets
+        )
+    else:
+        header = SessionHeader(
+            cluster=profile.name,
+            endpoint=profile.gateway.endpoint,
+            server_cert_sha256=fabric.server_certificate_sha256(fabric_connection(profile)),
+            ticket=ticket,
+            mode=OPERATE,
+        )
+        transcript = TranscriptWriter.create(
+            header, directory=transcript_dir, key=transcript_key, secrets=secrets
+        )
     resource_group = profile.arm.resource_group if profile.arm else ""
     gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
     session.operator = Operator(gateway, transcript)
     session.transcript_path = transcript.path
     session.on_close.append(lambda: transcript.close("session ended"))
     return session
+
+
+def _resume_transcript(path: Path, cluster: str, key, secrets: list[str]):
+    """Reopen a crashed session's transcript; returns it and the actions left without a result."""
+    from tui.errors import UsageError
+    from tui.transcript.audit import summarize
+    from tui.transcript.reader import iter_records
+    from tui.transcript.writer import TranscriptWriter
+
+    header = next(iter_records(path), None)
+    if header is None or header.get("kind") != "start":
+        raise UsageError(f"{path}: not an sfpatch transcript (no start record)")
+    theirs = header.get("data", {}).get("cluster")
+    if theirs != cluster:
+        raise UsageError(f"{path} is a transcript of cluster {theirs!r}, not {cluster!r}")
+    transcript = TranscriptWriter.resume(path, key=key, secrets=secrets)
+    pending = [(step.action, step.node) for step in summarize(iter_records(path)).pending()]
+    return transcript, pending

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +216,68 @@ def test_a_profiles_token_never_reaches_the_transcript(sim, tmp_path):
     text = session.transcript_path.read_text()
     assert token not in text
     assert '"action":"disable"' in text
+
+
+CRASHING_SESSION = """
+import os, sys
+from pathlib import Path
+from tui.config import load_profile
+from tui.session import open_session
+profile = load_profile(sys.argv[1], Path(sys.argv[2]))
+session = open_session(profile, transcript_dir=Path(sys.argv[3]), ticket="CHG-9")
+t = session.operator.transcript
+op = t.new_op()
+t.intent(op, "disable", node="_Legacy_1", intent="Restart")
+session.operator.gateway.disable_node("_Legacy_1")
+print(t.path)
+os._exit(0)  # the jump box dies before the result is written
+"""
+
+
+async def test_resume_after_a_crash_reconciles_with_the_cluster(sim, tmp_path):
+    import subprocess
+    import sys
+
+    from tui.config import load_profile
+    from tui.session import open_session
+    from tui.transcript.reader import verify_file
+
+    name = sim.cluster.scenario.cluster_name
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASHING_SESSION, name, str(sim.profile_path), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    path = Path(crashed.stdout.strip())
+    sim.clock.advance(60)
+    profile = load_profile(name, sim.profile_path)
+    session = open_session(profile, resume=path, poll_seconds=3600)
+    assert session.pending == [("disable", "_Legacy_1")]
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        assert session.pending == []
+    session.close()
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    kinds = [r["kind"] for r in records]
+    assert "resume" in kinds
+    note = next(r for r in records if r["kind"] == "note")
+    assert "the cluster shows _Legacy_1 Disabled" in note["data"]["text"]
+    assert verify_file(path).exit_code == 0
+
+
+def test_resume_refuses_another_clusters_transcript(sim, tmp_path):
+    import dataclasses
+
+    from tui.config import load_profile
+    from tui.errors import UsageError
+    from tui.session import open_session
+
+    profile = load_profile(sim.cluster.scenario.cluster_name, sim.profile_path)
+    first = open_session(profile, transcript_dir=tmp_path)
+    first.close()
+    other = dataclasses.replace(profile, name="fabrikam-prod")
+    with pytest.raises(UsageError, match="contoso-prod"):
+        open_session(other, resume=first.transcript_path)

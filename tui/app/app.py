@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
-from tui.app.messages import ActionFinished, PollFailed, SnapshotReady
+from tui.app.messages import ActionFinished, PollFailed, Reconciled, SnapshotReady
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.containers_pane import ContainersPane
@@ -111,6 +111,8 @@ class SfpatchApp(App[None]):
             snapshot = self.session.fetch_snapshot(self.snapshot)
             findings = self.session.evaluate(snapshot)
             self.session.record_snapshot(snapshot, findings)
+            for message in self.session.reconcile(snapshot):
+                self.post_message(Reconciled(message))
         except SfpatchError as exc:
             self.post_message(PollFailed(str(exc)))
             return
@@ -166,6 +168,9 @@ class SfpatchApp(App[None]):
         table = self.query_one(NodesTable)
         table.select_node(message.node)
         table.focus()
+
+    def on_reconciled(self, message: Reconciled) -> None:
+        self.notify(message.text, title="Resumed session", severity="warning", timeout=30)
 
     def on_poll_failed(self, message: PollFailed) -> None:
         self.notify(message.error, title="Refresh failed", severity="error", timeout=8)

@@ -32,3 +32,11 @@ class ActionFinished(Message):
         self.action = action
         self.node = node
         self.error = error
+
+
+class Reconciled(Message):
+    """After a resume: an action the crashed session left without a result, and what is now."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

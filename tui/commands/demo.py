@@ -32,6 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--ticket", default="", help="change ticket recorded in the transcript")
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between refreshes")
+    parser.add_argument(
+        "--transcript-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="sign checkpoints with this HMAC secret or Ed25519 private key "
+        "(default: $SFPATCH_TRANSCRIPT_KEY if set)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -64,11 +72,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_session(
-    server, transcript_dir: Path | None, ticket: str, poll: float, read_only: bool = False
+    server,
+    transcript_dir: Path | None,
+    ticket: str,
+    poll: float,
+    read_only: bool = False,
+    key: Path | None = None,
 ):
     """A session on the simulator through the profile it wrote, as against a real cluster."""
     from tui.config import load_profile
     from tui.session import open_session
+    from tui.transcript.keys import load_signing_key
 
     profile = load_profile(server.cluster.scenario.cluster_name, server.profile_path)
     return open_session(
@@ -77,4 +91,5 @@ def build_session(
         ticket=ticket,
         poll_seconds=poll,
         read_only=read_only,
+        transcript_key=None if read_only else load_signing_key(key),
     )
