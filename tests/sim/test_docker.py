@@ -278,6 +278,24 @@ def test_engine_down_fault(sim, sdk_client):
     assert fetch_engine("_FrontEnd_1", connection(sim, "_FrontEnd_1")).containers
 
 
+def test_a_kept_alive_connection_is_reset_while_the_engine_is_down(sim, sdk_client):
+    client = sdk_client("_FrontEnd_1")
+    assert client.ping() is True  # the connection stays in the client's pool
+    fault = Fault("engine-down", "_FrontEnd_1")
+    sim.cluster.faults.add(fault)
+    served = len(logged(sim))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        client.api.info()
+    assert len(logged(sim)) == served  # reset, not answered
+    sim.cluster.faults.remove(fault)
+    assert client.api.info()["OSType"] == "windows"
+    sim.cluster.reboot_host("_FrontEnd_1", 0)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        client.api.info()
+    sim.clock.advance(sim.cluster.scenario.timing.restart)
+    assert client.api.info()["OSType"] == "windows"
+
+
 def test_engine_is_down_while_its_vm_reboots(sim):
     sim.cluster.reboot_host("_FrontEnd_3", 0)
     with pytest.raises(ClusterError, match="not answering"):

@@ -5,6 +5,8 @@ endpoint template `tcp://{address}:PORT` reaches every node. A down engine (the 
 or the `engine-down:NODE` fault) resets every connection before the TLS handshake: the docker
 SDK raises requests.exceptions.ConnectionError and the docker CLI prints "error during connect".
 That is how a host without a listening dockerd looks to a client (a refused or reset connect).
+A connection kept alive from before is reset at its next request, unanswered: a client that
+keeps one connection per engine sees the outage too, not the answers of a dead dockerd.
 """
 
 from __future__ import annotations
@@ -34,7 +36,20 @@ def engine_up(cluster: SimCluster, node: SimNode) -> bool:
     """Whether the node's engine answers: its VM is up and no engine-down fault is set."""
     with cluster.lock:
         cluster.advance()
-        return node.host_up and not cluster.faults.active("engine-down", node.name)
+        return _up(cluster, node)
+
+
+def _up(cluster: SimCluster, node: SimNode) -> bool:
+    """engine_up with the lock held and the clock already advanced."""
+    return node.host_up and not cluster.faults.active("engine-down", node.name)
+
+
+def _reset(transport: asyncio.BaseTransport) -> None:
+    """Drop a connection with a TCP reset (SO_LINGER 0), as a host with no dockerd does."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 # ------------------------------------------------------------------ HTTP
@@ -106,12 +121,20 @@ def make_app(cluster: SimCluster, log_request: Callable[..., None]) -> web.Appli
             return _error("page not found", 404)
         version, path = _split_version(unquote(request.raw_path.split("?", 1)[0]))
         problem = wire.api_version_error(version) if version else None
+        with cluster.lock:
+            cluster.advance()
+            up = _up(cluster, node)
+            if up and not problem:
+                response = _answer(cluster, node, request.method, path, dict(request.query))
+        if not up:
+            # A kept-alive connection outlives the engine: drop it at the next request,
+            # unanswered and unlogged, as a new connection is dropped in EngineSite.
+            # aiohttp then finds the transport closed and writes nothing.
+            if request.transport is not None:
+                _reset(request.transport)
+            return _error("engine down", 503)
         if problem:
             response = _error(problem, 400)
-        else:
-            with cluster.lock:
-                cluster.advance()
-                response = _answer(cluster, node, request.method, path, dict(request.query))
         log_request(PROTOCOL, request.method, request.path_qs, response.status, node=node.name)
         return response
 
@@ -127,10 +150,7 @@ class _Reset(asyncio.Protocol):
     """Answers a connection to a down engine with a TCP reset, before any TLS."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
+        _reset(transport)
 
 
 class EngineSite(web.BaseSite):
