@@ -144,6 +144,7 @@ def open_session(
         patch_targets=profile.patch_targets,
     )
     session.after_action.append(source.want_full)
+    session.on_close.append(inventory.close)
     if read_only:
         return session
     secrets = [profile.arm.token] if profile.arm and profile.arm.token else []

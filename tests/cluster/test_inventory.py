@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tui.cluster.inventory import connect, gather, node_patch_targets, refresh_health
+from tui.cluster import engines
+from tui.cluster.inventory import Inventory, gather, node_patch_targets, refresh_health
+from tui.cluster.inventory import connect as connect_inventory
 from tui.config import ClusterProfile, GatewayProfile, load_profile
 from tui.errors import ClusterError
-from tui.model import SourceError
+from tui.model import ClusterSnapshot, Container, Engine, Image, SourceError
+from tui.rules.compat import CONTAINER_OS_MISMATCH
 from tui.sim.faults import parse_fault
 from tui.sim.server import SimServer
+from tui.sim.state import SimContainer
 from tui.winver import parse_version
 
 
@@ -22,7 +29,24 @@ def profile(sim: SimServer) -> ClusterProfile:
     return load_profile("contoso-prod", sim.profile_path)
 
 
-def test_every_node_joins_its_instance_and_engine(sim: SimServer, profile: ClusterProfile) -> None:
+@pytest.fixture
+def connect(sim: SimServer) -> Iterator[Callable[..., Inventory]]:
+    """tui.cluster.inventory.connect, with each inventory closed before the simulator stops
+    (an inventory keeps its docker clients, and their connections, across gathers)."""
+    made: list[Inventory] = []
+
+    def build(profile: ClusterProfile, now: Callable[[], datetime] | None = None) -> Inventory:
+        made.append(connect_inventory(profile, now))
+        return made[-1]
+
+    yield build
+    for inventory in made:
+        inventory.close()
+
+
+def test_every_node_joins_its_instance_and_engine(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     snapshot = gather(connect(profile, sim.clock.now))
     names = [n.name for n in snapshot.nodes]
     assert sorted(names) == sorted(
@@ -55,7 +79,9 @@ def test_every_node_joins_its_instance_and_engine(sim: SimServer, profile: Clust
     assert snapshot.taken_at == sim.clock.now()
 
 
-def test_engine_down_degrades_only_that_node(sim: SimServer, profile: ClusterProfile) -> None:
+def test_engine_down_degrades_only_that_node(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     sim.cluster.faults.add(parse_fault("engine-down:_Legacy_1"))
     snapshot = gather(connect(profile))
     assert "_Legacy_1" not in snapshot.engines
@@ -65,7 +91,9 @@ def test_engine_down_degrades_only_that_node(sim: SimServer, profile: ClusterPro
     assert "_Legacy_1" in error.message and "\n" not in error.message
 
 
-def test_gateway_down_keeps_the_scale_sets(sim: SimServer, profile: ClusterProfile) -> None:
+def test_gateway_down_keeps_the_scale_sets(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     sim.cluster.faults.add(parse_fault("gateway-flaky:1"))
     snapshot = gather(connect(profile))
     assert snapshot.nodes == () and snapshot.engines == {}
@@ -80,7 +108,9 @@ def test_gateway_down_keeps_the_scale_sets(sim: SimServer, profile: ClusterProfi
     ]
 
 
-def test_flaky_gateway_is_retried(sim: SimServer, profile: ClusterProfile) -> None:
+def test_flaky_gateway_is_retried(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     # The simulator's flaky gateway draws from a seeded RNG and the gateway reads run in a fixed
     # order, so which calls fail is the same every run: with retries nothing is lost.
     sim.cluster.faults.add(parse_fault("gateway-flaky:0.5"))
@@ -95,7 +125,9 @@ def test_flaky_gateway_is_retried(sim: SimServer, profile: ClusterProfile) -> No
     assert gather(connect(without_retries)).nodes == ()
 
 
-def test_health_refresh_reuses_arm_and_docker(sim: SimServer, profile: ClusterProfile) -> None:
+def test_health_refresh_reuses_arm_and_docker(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     inventory = connect(profile, sim.clock.now)
     first = gather(inventory)
     sim.cluster.deactivate("_FrontEnd_1", "Restart")
@@ -111,7 +143,7 @@ def test_health_refresh_reuses_arm_and_docker(sim: SimServer, profile: ClusterPr
 
 
 def test_health_refresh_keeps_last_nodes_when_the_gateway_fails(
-    sim: SimServer, profile: ClusterProfile
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
 ) -> None:
     inventory = connect(profile)
     first = gather(inventory)
@@ -122,7 +154,9 @@ def test_health_refresh_keeps_last_nodes_when_the_gateway_fails(
     assert [e.source for e in second.errors] == ["fabric", "fabric"]
 
 
-def test_missing_scale_set_degrades_only_arm(sim: SimServer, profile: ClusterProfile) -> None:
+def test_missing_scale_set_degrades_only_arm(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     assert profile.arm is not None
     arm = replace(profile.arm, scale_sets={"FrontEnd": "FrontEnd", "Legacy": "legacy-vmss"})
     snapshot = gather(connect(replace(profile, arm=arm)))
@@ -132,7 +166,9 @@ def test_missing_scale_set_degrades_only_arm(sim: SimServer, profile: ClusterPro
     assert len(snapshot.engines) == 8
 
 
-def test_progress_counts_every_call(sim: SimServer, profile: ClusterProfile) -> None:
+def test_progress_counts_every_call(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     seen: list[tuple[int, int, str]] = []
     gather(connect(profile), lambda done, total, what: seen.append((done, total, what)))
     # 4 gateway reads, 2 per scale set, 1 per engine.
@@ -141,7 +177,9 @@ def test_progress_counts_every_call(sim: SimServer, profile: ClusterProfile) -> 
     assert {what for _, _, what in seen} >= {"nodes", "engine _Legacy_2", "instances of Legacy"}
 
 
-def test_pinned_server_thumbprint(sim: SimServer, profile: ClusterProfile) -> None:
+def test_pinned_server_thumbprint(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     thumbprint = sim.endpoints["fabric"]["server_thumbprint"]
     pinned = replace(
         profile, gateway=replace(profile.gateway, ca=None, server_thumbprints=(thumbprint,))
@@ -154,7 +192,7 @@ def test_pinned_server_thumbprint(sim: SimServer, profile: ClusterProfile) -> No
 
 
 def test_aad_token_needs_a_scope_the_cluster_does_not_publish(
-    sim: SimServer, profile: ClusterProfile
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
 ) -> None:
     aad = replace(profile, gateway=replace(profile.gateway, aad=True))
     with pytest.raises(ClusterError, match="publishes no AAD metadata: set aad_scope"):
@@ -164,7 +202,7 @@ def test_aad_token_needs_a_scope_the_cluster_does_not_publish(
 
 
 def test_profile_without_arm_or_docker_reads_the_gateway_only(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, connect: Callable[..., Inventory]
 ) -> None:
     f = sim.endpoints["fabric"]
     gateway = GatewayProfile(f["endpoint"], client_pem=Path(f["client_pem"]), ca=Path(f["ca"]))
@@ -173,7 +211,9 @@ def test_profile_without_arm_or_docker_reads_the_gateway_only(
     assert (snapshot.scale_sets, snapshot.engines, snapshot.errors) == ((), {}, ())
 
 
-def test_node_patch_targets_spreads_node_types(sim: SimServer, profile: ClusterProfile) -> None:
+def test_node_patch_targets_spreads_node_types(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
     snapshot = gather(connect(profile))
     legacy = parse_version("10.0.14393.1944")
     assert node_patch_targets(snapshot.nodes, {"Legacy": legacy, "Nope": legacy}) == {
@@ -185,3 +225,178 @@ def test_node_patch_targets_spreads_node_types(sim: SimServer, profile: ClusterP
 
 def test_source_error_is_kept_as_data() -> None:
     assert SourceError("docker", "_Legacy_1", "x") == SourceError("docker", "_Legacy_1", "x")
+
+
+# ------------------------------------------------------------------ repeated gathers
+
+
+def docker_requests(sim: SimServer) -> list[tuple[str, str]]:
+    """(node, path) of every Engine API request the simulator served so far."""
+    lines = (sim.state_dir / "requests.jsonl").read_text().splitlines()
+    records = [r for r in map(json.loads, lines) if r["protocol"] == "docker"]
+    return [(r["node"], r["path"].split("?")[0]) for r in records]
+
+
+def gather_counting(sim: SimServer, inventory: Inventory) -> tuple[ClusterSnapshot, list]:
+    """A gather and the Engine API requests it made."""
+    before = len(docker_requests(sim))
+    snapshot = gather(inventory)
+    return snapshot, docker_requests(sim)[before:]
+
+
+def test_warm_gather_lists_containers_only(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    cold, cold_requests = gather_counting(sim, inventory)
+    warm, warm_requests = gather_counting(sim, inventory)
+    assert warm.engines == cold.engines and warm.errors == ()
+    assert len(inventory.engine_cache) == 8  # one kept client per engine
+    assert sorted(warm_requests) == sorted(
+        (name, "/v1.41/containers/json") for name in cold.engines
+    )
+    assert len(warm_requests) < len(cold_requests)
+    assert {path for _, path in cold_requests} >= {"/v1.41/info", "/v1.41/images/json"}
+
+
+def test_warm_gather_sees_a_patched_host_and_its_exited_containers(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    first = gather(inventory)
+    gather(inventory)  # warm: every node's last read is cached
+    sim.cluster.reboot_host("_Legacy_0", 0, parse_version("10.0.14393.1944"))
+    sim.clock.advance(sim.cluster.scenario.timing.restart)
+    after, requests = gather_counting(sim, inventory)
+    assert after.node("_Legacy_0").instance_id != first.node("_Legacy_0").instance_id
+    patched = after.engines["_Legacy_0"]
+    assert patched.os_version == "10.0.14393.1944"
+    assert len(patched.containers) == 3
+    for container in patched.containers:
+        assert (container.state, container.exit_code) == ("exited", 3221684481)
+        assert container.error.endswith(CONTAINER_OS_MISMATCH)
+        assert container.status.startswith("Exited (3221684481) ")
+    assert ("_Legacy_0", "/v1.41/info") in requests  # a new node instance: read in full
+    assert [n for n, path in requests if path == "/v1.41/info"] == ["_Legacy_0"]
+    # The others were refreshed from their container list: their Status moved with the clock.
+    untouched = after.engines["_Legacy_1"]
+    assert untouched.os_version == "10.0.14393.1770"
+    assert {c.state for c in untouched.containers} == {"running"}
+    assert [c.status for c in untouched.containers] != [
+        c.status for c in first.engines["_Legacy_1"].containers
+    ]
+
+
+def test_warm_gather_inspects_a_new_container(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    gather(inventory)
+    node = sim.cluster.nodes["_FrontEnd_0"]
+    with sim.cluster.lock:
+        node.containers.append(
+            SimContainer(
+                id="ab" * 32,
+                name="sf-reports-frontend-0",
+                image="contoso/reports:1.2",
+                isolation="hyperv",
+                application="fabric:/Reports",
+                created=sim.clock.now(),
+                started_at=sim.clock.now(),
+            )
+        )
+        node.images = (*node.images, "contoso/reports:1.2")
+    snapshot, requests = gather_counting(sim, inventory)
+    engine = snapshot.engines["_FrontEnd_0"]
+    new = next(c for c in engine.containers if c.id == "ab" * 32)
+    assert (new.isolation, new.image, new.state) == ("hyperv", "contoso/reports:1.2", "running")
+    assert {i.repo_tags[0]: i.os_version for i in engine.images}["contoso/reports:1.2"] == (
+        "10.0.14393.2214"
+    )
+    assert sorted(path for n, path in requests if n == "_FrontEnd_0") == [
+        f"/v1.41/containers/{'ab' * 32}/json",
+        "/v1.41/containers/json",
+        "/v1.41/images/json",  # an image Id it did not have
+    ]
+
+
+def test_engine_down_on_a_kept_client_is_an_error(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    gather(inventory)
+    fault = parse_fault("engine-down:_Legacy_1")
+    sim.cluster.faults.add(fault)
+    down = gather(inventory)  # its kept-alive connection is reset at the request
+    assert "_Legacy_1" not in down.engines and len(down.engines) == 7
+    [error] = down.errors
+    assert (error.source, error.subject) == ("docker", "_Legacy_1")
+    assert "not answering" in error.message
+    sim.cluster.faults.remove(fault)
+    back, requests = gather_counting(sim, inventory)
+    assert back.errors == () and len(back.engines) == 8
+    assert [n for n, path in requests if path == "/v1.41/info"] == ["_Legacy_1"]  # read afresh
+
+
+def test_close_closes_the_kept_clients(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    with connect(profile) as inventory:
+        gather(inventory)
+        assert len(inventory.engine_cache) == 8
+    assert len(inventory.engine_cache) == 0
+    again, requests = gather_counting(sim, inventory)  # builds clients again, reads in full
+    assert len(again.engines) == 8
+    assert sum(path == "/v1.41/info" for _, path in requests) == 8
+
+
+# ------------------------------------------------------------------ the warm path's decisions
+
+
+def _listed(ident: str, state: str = "running", status: str = "Up 2 hours", **more) -> dict:
+    return {"Id": ident, "Names": [f"/c-{ident}"], "State": state, "Status": status, **more}
+
+
+def _known(ident: str, state: str = "running", exit_code: int | None = 0) -> Container:
+    return Container(id=ident, name=f"c-{ident}", image="i", state=state, exit_code=exit_code)
+
+
+@pytest.mark.parametrize(
+    ("summary", "inspect"),
+    [
+        (_listed("a"), False),  # unchanged; Status text moves on by itself
+        (_listed("a", status="Up 3 days"), False),
+        (_listed("new"), True),
+        (_listed("a", "exited", "Exited (3221684481) 1 second ago"), True),
+        (_listed("e", "exited", "Exited (1) 5 minutes ago"), False),
+        (_listed("e", "exited", "Exited (2) 1 second ago"), True),  # ran and exited again
+        ({**_listed("a"), "Names": ["/renamed"]}, True),
+        (_listed("a", "paused"), True),
+    ],
+)
+def test_containers_to_inspect(summary: dict, inspect: bool) -> None:
+    cached = {"a": _known("a"), "e": _known("e", "exited", 1)}
+    assert engines.containers_to_inspect(cached, [summary]) == ([summary["Id"]] if inspect else [])
+
+
+def test_image_list_is_read_again_only_for_an_unknown_image_id() -> None:
+    images = (Image(id="sha256:1"), Image(id="sha256:2"))
+    assert not engines.image_list_stale(images, [_listed("a", ImageID="sha256:2")])
+    assert engines.image_list_stale(images, [_listed("a", ImageID="sha256:3")])
+    assert not engines.image_list_stale(images, [])
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "endpoint", "reusable"),
+    [
+        ("133", "tcp://10.0.0.4:2376", True),
+        ("134", "tcp://10.0.0.4:2376", False),  # the node restarted: the host may have changed
+        ("133", "tcp://10.0.0.5:2376", False),
+        ("", "tcp://10.0.0.4:2376", False),  # no InstanceId: nothing proves it is the same host
+    ],
+)
+def test_last_read_is_reused_only_for_the_same_node_instance(
+    instance_id: str, endpoint: str, reusable: bool
+) -> None:
+    last = engines.LastRead("133", Engine("_N_0", "tcp://10.0.0.4:2376"))
+    assert engines.reusable(last, instance_id, endpoint) is reusable

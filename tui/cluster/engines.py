@@ -1,11 +1,19 @@
 """Each node's Docker engine through the docker SDK, over TLS; reads return tui.model.Engine.
 
-Per node an inventory costs /info, one container list, one inspect per container (only the
-inspect has HostConfig.Isolation, ExitCode and Error), and one image list. Image inspects (for
-OsVersion) are cached by image Id across nodes in an ImageCache: an Id is a content hash, so
-the same Id has the same OsVersion everywhere, and 1,000 nodes running the same few images
-cost a few image inspects in all. The low-level `client.api` calls are used, which is what
-`containers.list(sparse=True)` + `containers.get` would send, without building model objects.
+A full read of a node costs /info, one container list, one inspect per container (only the
+inspect has HostConfig.Isolation, Config.Image, ExitCode and Error), and one image list. Image
+inspects (for OsVersion) are cached by image Id across nodes in an ImageCache: an Id is a
+content hash, so the same Id has the same OsVersion everywhere, and 1,000 nodes running the
+same few images cost a few image inspects in all. The low-level `client.api` calls are used,
+which is what `containers.list(sparse=True)` + `containers.get` would send, without building
+model objects.
+
+Repeated reads go through an EngineCache: one client (and so one kept-alive TLS connection)
+per engine, and each node's last read. While the Service Fabric node's InstanceId is the same,
+the host has not rebooted (a reboot or patch restarts the node, which gives it a new
+InstanceId), so /info is not asked again and only the container list is: a container is
+inspected again only when it is new or the list shows it changed, and the image list is read
+again only when a container uses an image Id it does not have.
 
 The API version is pinned, so building a client makes no request and REQUESTS_CA_BUNDLE (which
 requests would merge over the TLS config's CA) is switched off before the first call.
@@ -14,7 +22,8 @@ requests would merge over the TLS config's CA) is switched off before the first 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +77,68 @@ class ImageCache:
             return len(self._facts)
 
 
+@dataclass(frozen=True)
+class LastRead:
+    """A node's last successful engine read, and the node instance it was made under."""
+
+    instance_id: str
+    engine: Engine
+
+
+class EngineCache:
+    """Docker clients kept across refreshes (by endpoint) and each node's last read.
+
+    Thread-safe; a node is read by one thread at a time, so a client is never shared."""
+
+    def __init__(self, build: Callable[[EngineConnection], docker.DockerClient] | None = None):
+        self._build = build or build_client
+        self._clients: dict[str, docker.DockerClient] = {}
+        self._reads: dict[str, LastRead] = {}
+        self._lock = threading.Lock()
+
+    def client(self, conn: EngineConnection) -> docker.DockerClient:
+        """The kept client for `conn.endpoint`, built on first use."""
+        with self._lock:
+            found = self._clients.get(conn.endpoint)
+        if found is not None:
+            return found
+        built = self._build(conn)
+        with self._lock:
+            found = self._clients.setdefault(conn.endpoint, built)
+        if found is not built:
+            built.close()
+        return found
+
+    def last(self, node_name: str) -> LastRead | None:
+        with self._lock:
+            return self._reads.get(node_name)
+
+    def remember(self, node_name: str, read: LastRead) -> None:
+        with self._lock:
+            self._reads[node_name] = read
+
+    def discard(self, node_name: str, endpoint: str) -> None:
+        """After a failed read: close the endpoint's client and forget the node's last read."""
+        with self._lock:
+            client = self._clients.pop(endpoint, None)
+            self._reads.pop(node_name, None)
+        if client is not None:
+            client.close()
+
+    def close(self) -> None:
+        """Close every client; the cache can still be used, and builds clients again."""
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+            self._reads.clear()
+        for client in clients:
+            client.close()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._clients)
+
+
 def build_client(conn: EngineConnection) -> docker.DockerClient:
     """A DockerClient over TLS that verifies the engine with `ca` and presents the client cert."""
     cert = (str(conn.client_cert), str(conn.client_key)) if conn.client_cert else None
@@ -114,6 +185,75 @@ def fetch_engine(
         client.close()
 
 
+def read_node(
+    cache: EngineCache,
+    node_name: str,
+    instance_id: str,
+    conn: EngineConnection,
+    image_cache: ImageCache | None = None,
+) -> Engine:
+    """One node's engine through its kept client: a full read, or a refresh of the last one
+    while the node instance is the same (see `reusable`). A failure raises ClusterError and
+    drops the client and the last read, so the next read starts afresh."""
+    client = cache.client(conn)
+    last = cache.last(node_name)
+    try:
+        if last is not None and reusable(last, instance_id, conn.endpoint):
+            engine = refresh_engine(client, last.engine, image_cache)
+        else:
+            engine = read_engine(client, node_name, conn.endpoint, image_cache)
+    except ClusterError:
+        cache.discard(node_name, conn.endpoint)
+        raise
+    cache.remember(node_name, LastRead(instance_id, engine))
+    return engine
+
+
+def reusable(last: LastRead, instance_id: str, endpoint: str) -> bool:
+    """Whether a node's last read can stand for its host facts: same node instance (a host
+    reboot restarts the node, which changes its InstanceId) and same endpoint."""
+    same_instance = bool(instance_id) and last.instance_id == instance_id
+    return same_instance and last.engine.endpoint == endpoint
+
+
+def containers_to_inspect(
+    cached: Mapping[str, Container], summaries: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Ids in a container list that need an inspect: new ones, and those whose State, exit
+    code (in Status) or name differ from what the cached inspect saw."""
+    wanted = []
+    for summary in summaries:
+        known = cached.get(summary["Id"])
+        if (
+            known is None
+            or known.state != (summary.get("State") or "")
+            or listed_exit_code(summary) not in (None, known.exit_code)
+            or listed_name(summary) not in ("", known.name)
+        ):
+            wanted.append(summary["Id"])
+    return wanted
+
+
+def image_list_stale(images: Iterable[Image], summaries: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a container list names an image Id the cached image list lacks."""
+    known = {image.id for image in images}
+    return any(s.get("ImageID") and s["ImageID"] not in known for s in summaries)
+
+
+def listed_exit_code(summary: Mapping[str, Any]) -> int | None:
+    """The exit code in a container list's Status ('Exited (3221684481) 2 minutes ago')."""
+    status = summary.get("Status") or ""
+    if not status.startswith("Exited ("):
+        return None
+    code = status[len("Exited (") :].partition(")")[0]
+    return int(code) if code.lstrip("-").isdigit() else None
+
+
+def listed_name(summary: Mapping[str, Any]) -> str:
+    names = summary.get("Names") or ()
+    return names[0].lstrip("/") if names else ""
+
+
 def read_engine(
     client: docker.DockerClient,
     node_name: str,
@@ -125,13 +265,7 @@ def read_engine(
     try:
         info = api.info()
         default_isolation = (info.get("Isolation") or "process").lower()
-        containers = tuple(
-            c
-            for c in (
-                _container(api, summary, default_isolation) for summary in api.containers(all=True)
-            )
-            if c is not None
-        )
+        containers = _containers(api, api.containers(all=True), default_isolation, {})
         cache = image_cache if image_cache is not None else ImageCache()
         images = tuple(_image(api, summary, cache) for summary in api.images())
     except (DockerException, requests.RequestException) as exc:
@@ -149,6 +283,25 @@ def read_engine(
     )
 
 
+def refresh_engine(
+    client: docker.DockerClient, last: Engine, image_cache: ImageCache | None = None
+) -> Engine:
+    """`last` brought up to date from the container list alone, plus an inspect per changed
+    container and an image list only for an unknown image Id; the host facts are kept."""
+    api = client.api
+    try:
+        summaries = api.containers(all=True)
+        cached = {c.id: c for c in last.containers}
+        containers = _containers(api, summaries, last.isolation, cached)
+        images = last.images
+        if image_list_stale(images, summaries):
+            cache = image_cache if image_cache is not None else ImageCache()
+            images = tuple(_image(api, summary, cache) for summary in api.images())
+    except (DockerException, requests.RequestException) as exc:
+        raise ClusterError(f"docker engine on {last.node_name}: {describe_error(exc)}") from exc
+    return replace(last, containers=containers, images=images)
+
+
 def host_version(info: dict[str, Any]) -> str:
     """'10.0.17763.6054' from /info: the revision comes from OperatingSystem's 'OS Build'."""
     try:
@@ -156,6 +309,26 @@ def host_version(info: dict[str, Any]) -> str:
     except UsageError:
         return ""
     return str(revision_from_operating_system(info.get("OperatingSystem") or "", base))
+
+
+def _containers(
+    api: Any,
+    summaries: list[dict[str, Any]],
+    default_isolation: str,
+    cached: Mapping[str, Container],
+) -> tuple[Container, ...]:
+    """The listed containers: inspected when `containers_to_inspect` says so, else the cached
+    one with the list's Status (its 'Up 3 hours' moves on without a change of State)."""
+    inspect = set(containers_to_inspect(cached, summaries))
+    found = []
+    for summary in summaries:
+        if summary["Id"] in inspect:
+            container = _container(api, summary, default_isolation)
+        else:
+            container = replace(cached[summary["Id"]], status=summary.get("Status") or "")
+        if container is not None:
+            found.append(container)
+    return tuple(found)
 
 
 def _container(api: Any, summary: dict[str, Any], default_isolation: str) -> Container | None:

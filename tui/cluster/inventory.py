@@ -32,17 +32,31 @@ T = TypeVar("T")
 
 @dataclass
 class Inventory:
-    """The clients for one cluster, built once by `connect` and reused by every refresh."""
+    """The clients for one cluster, built once by `connect` and reused by every refresh.
+
+    The docker clients (one per engine) and each node's last engine read are kept across
+    refreshes in `engine_cache`; `close()` (or leaving a `with` block) closes those clients."""
 
     profile: ClusterProfile
     fabric: Any  # azure.servicefabric.ServiceFabricClientAPIs
     compute: Any | None = None  # azure.mgmt.compute.ComputeManagementClient
     images: engines.ImageCache = field(default_factory=engines.ImageCache)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    engine_cache: engines.EngineCache = field(default_factory=engines.EngineCache)
 
     @property
     def settings(self) -> InventorySettings:
         return self.profile.inventory
+
+    def close(self) -> None:
+        """Close the kept docker clients; a later gather builds them again."""
+        self.engine_cache.close()
+
+    def __enter__(self) -> Inventory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def connect(profile: ClusterProfile, now: Callable[[], datetime] | None = None) -> Inventory:
@@ -208,12 +222,15 @@ def _arm_part(
 
 
 def _engine_part(inventory: Inventory, node: Node, tracker: _Tracker) -> Engine:
-    """One node's engine; tried once, since an engine that is down stays down for a while."""
+    """One node's engine, refreshed from its last read while the node instance is the same;
+    tried once, since an engine that is down stays down for a while."""
     try:
         if not node.ip_address:
             raise ClusterError(f"docker engine on {node.name}: the gateway gives no address")
         conn = engine_connection(inventory.profile, node.ip_address)
-        return engines.fetch_engine(node.name, conn, inventory.images)
+        return engines.read_node(
+            inventory.engine_cache, node.name, node.instance_id, conn, inventory.images
+        )
     finally:
         tracker.done(f"engine {node.name}")
 
