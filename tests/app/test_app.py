@@ -281,3 +281,23 @@ def test_resume_refuses_another_clusters_transcript(sim, tmp_path):
     other = dataclasses.replace(profile, name="fabrikam-prod")
     with pytest.raises(UsageError, match="contoso-prod"):
         open_session(other, resume=first.transcript_path)
+
+
+def test_demo_command_opens_the_console_and_closes_the_transcript(monkeypatch, tmp_path, capsys):
+    from tui.app import app as app_module
+    from tui.cli import main
+
+    opened = []
+
+    def fake_run(self):  # the terminal part only; session, simulator and transcript are real
+        opened.append(self.session)
+
+    monkeypatch.setattr(app_module.SfpatchApp, "run", fake_run)
+    code = main(["demo", "--transcript-dir", str(tmp_path), "--ticket", "CHG-5"])
+    assert code == 0
+    [session] = opened
+    assert session.cluster_name == "contoso-prod" and not session.read_only
+    records = [json.loads(line) for line in session.transcript_path.read_text().splitlines()]
+    assert records[0]["data"]["ticket"] == "CHG-5"
+    assert records[-1]["kind"] == "checkpoint" and records[-1]["data"]["final"] is True
+    assert str(session.transcript_path) in capsys.readouterr().err

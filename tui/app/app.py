@@ -6,6 +6,10 @@ next one is scheduled only when the last has finished.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -43,9 +47,10 @@ class SfpatchApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, handle_signals: bool = False) -> None:
         super().__init__()
         self.session = session
+        self._handle_signals = handle_signals
         self.snapshot: ClusterSnapshot | None = None
         self.findings: tuple[Finding, ...] = ()
         self._polling = False
@@ -90,7 +95,17 @@ class SfpatchApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one(NodesTable).focus()
+        if self._handle_signals:
+            self._quit_on_signals()
         self.poll_now()
+
+    def _quit_on_signals(self) -> None:
+        """SIGTERM, or SIGHUP when the ssh session to the jump box drops: quit cleanly, so the
+        transcript gets its end record and final checkpoint."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.exit)
 
     # ------------------------------------------------------------------ polling
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
+
+from tui.commands.console import (
+    add_session_arguments,
+    check_session_arguments,
+    run_console,
+    signing_key,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,22 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=10.0,
         help="simulated seconds per real second (default 10: a disable takes ~3 s)",
     )
-    parser.add_argument(
-        "--transcript-dir",
-        type=Path,
-        default=None,
-        help="where transcripts go (default: the user data dir)",
-    )
-    parser.add_argument("--ticket", default="", help="change ticket recorded in the transcript")
-    parser.add_argument("--poll", type=float, default=2.0, help="seconds between refreshes")
-    parser.add_argument(
-        "--transcript-key",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="sign checkpoints with this HMAC secret or Ed25519 private key "
-        "(default: $SFPATCH_TRANSCRIPT_KEY if set)",
-    )
+    add_session_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -48,27 +41,25 @@ def run(args: argparse.Namespace) -> int:
     from tui.sim.scenario import load_scenario
     from tui.sim.server import SimServer
 
-    if args.speed <= 0:
-        raise UsageError("--speed must be > 0 for the demo")
-    if args.poll <= 0:
-        raise UsageError("--poll must be > 0")
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        raise UsageError("--speed must be a number > 0 for the demo")
+    check_session_arguments(args)
     scenario = load_scenario(args.scenario)
     print(f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="sfpatch-demo-") as state_dir:
         server = SimServer(scenario, Path(state_dir), speed=args.speed).start()
         try:
-            session = build_session(server.endpoints, args.transcript_dir, args.ticket, args.poll)
-            try:
-                from tui.app.app import SfpatchApp
-
-                SfpatchApp(session).run()
-            finally:
-                session.close()
+            session = build_session(
+                server,
+                args.transcript_dir,
+                args.ticket,
+                args.poll,
+                read_only=args.read_only,
+                key=signing_key(args),
+            )
+            return run_console(session)
         finally:
             server.stop()
-    if session.transcript_path:
-        print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)
-    return 0
 
 
 def build_session(
@@ -77,12 +68,11 @@ def build_session(
     ticket: str,
     poll: float,
     read_only: bool = False,
-    key: Path | None = None,
+    key=None,
 ):
     """A session on the simulator through the profile it wrote, as against a real cluster."""
     from tui.config import load_profile
     from tui.session import open_session
-    from tui.transcript.keys import load_signing_key
 
     profile = load_profile(server.cluster.scenario.cluster_name, server.profile_path)
     return open_session(
@@ -91,5 +81,5 @@ def build_session(
         ticket=ticket,
         poll_seconds=poll,
         read_only=read_only,
-        transcript_key=None if read_only else load_signing_key(key),
+        transcript_key=key,
     )

@@ -6,6 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from tui.commands.console import (
+    add_session_arguments,
+    check_session_arguments,
+    run_console,
+    signing_key,
+)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -20,19 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--profile", required=True, help="cluster profile name")
     parser.add_argument("--config", type=Path, default=None, help="profiles file to read")
-    parser.add_argument("--ticket", default="", help="change ticket recorded in the transcript")
-    parser.add_argument(
-        "--transcript-dir",
-        type=Path,
-        default=None,
-        help="where transcripts go (default: the user data dir)",
-    )
-    parser.add_argument(
-        "--read-only",
-        action="store_true",
-        help="watch only: the session has no way to change the cluster",
-    )
-    parser.add_argument("--poll", type=float, default=2.0, help="seconds between refreshes")
     parser.add_argument(
         "--resume",
         type=Path,
@@ -40,14 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="TRANSCRIPT",
         help="continue the transcript of a session that crashed",
     )
-    parser.add_argument(
-        "--transcript-key",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="sign checkpoints with this HMAC secret or Ed25519 private key "
-        "(default: $SFPATCH_TRANSCRIPT_KEY if set)",
-    )
+    add_session_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -55,10 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from tui.config import load_profile
     from tui.errors import UsageError
     from tui.session import open_session
-    from tui.transcript.keys import load_signing_key
 
-    if args.poll <= 0:
-        raise UsageError("--poll must be > 0")
+    check_session_arguments(args)
     if args.resume and args.read_only:
         raise UsageError("--resume continues an operating session; it cannot be --read-only")
     if args.resume and not args.resume.is_file():
@@ -73,15 +58,7 @@ def run(args: argparse.Namespace) -> int:
         ticket=args.ticket,
         poll_seconds=args.poll,
         read_only=args.read_only,
-        transcript_key=None if args.read_only else load_signing_key(args.transcript_key),
+        transcript_key=signing_key(args),
         resume=args.resume,
     )
-    try:
-        from tui.app.app import SfpatchApp
-
-        SfpatchApp(session).run()
-    finally:
-        session.close()
-    if session.transcript_path:
-        print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)
-    return 0
+    return run_console(session)
