@@ -103,3 +103,31 @@ def test_secrets_given_up_front_are_masked_in_free_text(tmp_path: Path) -> None:
     writer.close()
     content = writer.path.read_text(encoding="utf-8")
     assert "s3cr3t-value" not in content and "another-one" not in content
+
+
+def test_values_after_secret_names_in_free_text_are_masked_names_kept() -> None:
+    cases = {
+        "password=hunter2 and Bearer opaque-abc": "password=[redacted] and Bearer [redacted]",
+        "pwd: abc123 ok": "pwd: [redacted] ok",
+        "secret=xyz token=t0k": "secret=[redacted] token=[redacted]",
+        "client_secret s3cr3tv then": "client_secret [redacted] then",
+        "Authorization: Bearer opaque123": "Authorization: Bearer [redacted]",
+        '{"password": "p w", "node": "n1"}': '{"password": "[redacted]", "node": "n1"}',
+        "AccountName=acct;AccountKey=abc+/==;EndpointSuffix=core": (
+            "AccountName=acct;AccountKey=[redacted];EndpointSuffix=core"
+        ),
+        "url: https://x?password=abc": "url: https://x?password=[redacted]",
+        # ordinary prose and non-secret pairs stay as they are
+        "token was renewed, node=_nt1_0 upgraded": "token was renewed, node=_nt1_0 upgraded",
+    }
+    for text, expected in cases.items():
+        assert mask_text(text) == expected, text
+
+
+def test_a_note_with_an_inline_password_keeps_only_the_name(tmp_path: Path) -> None:
+    writer = TranscriptWriter.create(header(), tmp_path)
+    writer.note("password=hunter2 and Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2lnbmF0dXJl")
+    writer.close()
+    content = writer.path.read_text(encoding="utf-8")
+    assert "hunter2" not in content and "eyJhdWQiOiJ4In0" not in content
+    assert "password=[redacted]" in content

@@ -1,7 +1,8 @@
 """The one choke point every value passes before it reaches a transcript: secrets out, JSON-safe in.
 
 Keys that name a secret have their value replaced; PEM blocks, JSON Web Tokens and base64
-certificate blobs are masked wherever they appear in a string.
+certificate blobs are masked wherever they appear in a string, and so is the value after a
+secret-looking name in free text (`password=..`, `pwd: ..`, `AccountKey=..;`), the name kept.
 """
 
 from __future__ import annotations
@@ -36,12 +37,25 @@ _SECRET_KEY_PARTS = (
     "connectionstring",
     "hmackey",
     "signingkey",
+    "accountkey",
+    "accesskey",
 )
+# Names too short or too common to mark a mapping key, but a secret when followed by a value.
+_FREE_TEXT_NAMES = frozenset({"pwd", "sig"})
+# Authorization schemes: the word stays visible, the credential after it is masked.
+_SCHEMES = frozenset({"bearer", "basic"})
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.DOTALL)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 _SAS_SIG = re.compile(r"(?i)([?&]sig=)[^&\s\"']+")
 # DER certificates and keys in base64 start with MII (a SEQUENCE with a two-byte length).
 _DER_B64 = re.compile(r"\bMII[A-Za-z0-9+/]{60,}={0,2}")
+# name, optional closing quote (JSON), separator, optional auth scheme, value. A value already
+# masked by an earlier pass is left alone.
+_NAMED_VALUE = re.compile(
+    r"""(?<![\w.-])(?P<name>[A-Za-z][\w.-]*)["']?(?P<sep>\s*[=:]\s*|\s+)"""
+    r"""(?P<scheme>(?i:bearer|basic)\s+)?(?!\[redacted)"""
+    r"""(?P<value>"[^"]*"|'[^']*'|[^\s;&,"']+)"""
+)
 
 
 def is_secret_key(key: str) -> bool:
@@ -60,7 +74,36 @@ def mask_text(text: str) -> str:
         text = _SAS_SIG.sub(r"\1[redacted]", text)
     if "MII" in text:
         text = _DER_B64.sub("[redacted certificate]", text)
-    return text
+    return _mask_named_values(text)
+
+
+def _names_secret(name: str, sep: str) -> bool:
+    lowered = name.lower()
+    if lowered in _SCHEMES:
+        return True
+    if not sep.strip():
+        # "client_secret abc" but not "token was": a bare space only follows compound names.
+        return ("_" in name or "-" in name) and is_secret_key(name)
+    return lowered in _FREE_TEXT_NAMES or is_secret_key(name)
+
+
+def _mask_named_values(text: str) -> str:
+    """Mask the value after each secret-looking name; a name that is not a secret consumes only
+    itself, so a secret later in its would-be value is still found."""
+    out: list[str] = []
+    pos = 0
+    while match := _NAMED_VALUE.search(text, pos):
+        if not _names_secret(match["name"], match["sep"]):
+            out.append(text[pos : match.end("name")])
+            pos = match.end("name")
+            continue
+        start, end = match.span("value")
+        if match["value"][0] in "\"'" and len(match["value"]) > 2:
+            start, end = start + 1, end - 1
+        out.append(text[pos:start] + REDACTED)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 class Redactor:
