@@ -95,3 +95,11 @@ def test_runtime_error_text() -> None:
     assert CONTAINER_OS_MISMATCH.endswith(
         "does not match the operating system of the host. (0xc0370101)"
     )
+
+
+def test_unknown_revision_is_undecided_and_says_which_is_missing() -> None:
+    verdict = check(parse_version("10.0.14393"), parse_version("10.0.14393.1770"))
+    assert not verdict.decided
+    assert verdict.reason.endswith("(no host revision)")
+    assert check(parse_version("10.0.14393.1944"), parse_version("10.0.14393.1770")).decided
+    assert check(parse_version("10.0.17763.6054"), parse_version("10.0.17763.5936")).decided

@@ -30,6 +30,18 @@ def test_hyperv_isolation_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert "compat.hyperv" in capsys.readouterr().out
 
 
+def test_unknown_2016_revision_cannot_be_decided_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["compat", "--host", "10.0.14393", "--image", "10.0.14393.1770"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert out.startswith("cannot be decided: image 10.0.14393.1770 on host 10.0.14393")
+    assert "compatible" not in out.splitlines()[0]
+    assert "rule compat.revision-unknown" in out
+    assert "cannot be checked without both revisions" in out and "(no host revision)" in out
+
+
 @pytest.mark.parametrize("bad", ["10.0.x", "", "17763", "10.0.17763.6054.1"])
 def test_malformed_version_exits_2_with_one_line(
     bad: str, capsys: pytest.CaptureFixture[str]

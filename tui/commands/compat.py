@@ -12,7 +12,10 @@ examples:
       Windows Server 2019 needs the same build only: compatible (exit 0)
   sfpatch compat --host 10.0.17763.6054 --image 10.0.14393.1770 --isolation hyperv
 
-exit status: 0 compatible, 1 not compatible, 2 malformed version
+  sfpatch compat --host 10.0.14393 --image 10.0.14393.1770
+      the 2016 rule needs both revisions: cannot be decided (exit 1)
+
+exit status: 0 compatible, 1 not compatible or cannot be decided, 2 malformed version
 """
 
 
@@ -47,14 +50,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the verdict; 0 when compatible, 1 when not (a bad version raises UsageError)."""
+    """Print the verdict; 0 when compatible, 1 when not or when a rule cannot be decided for
+    lack of a revision (a bad version raises UsageError)."""
     from tui.rules.compat import check
     from tui.winver import parse_version
 
     host = parse_version(args.host)
     image = parse_version(args.image)
     verdict = check(host, image, args.isolation)
-    label = "compatible" if verdict.compatible else "NOT compatible"
+    if not verdict.decided:
+        label = "cannot be decided"
+    else:
+        label = "compatible" if verdict.compatible else "NOT compatible"
     print(f"{label}: image {image} on host {host} ({args.isolation} isolation)")
     print(f"rule {verdict.rule_id}: {verdict.reason}")
-    return 0 if verdict.compatible else 1
+    return 0 if verdict.compatible and verdict.decided else 1

@@ -32,11 +32,16 @@ IMAGE_2B_REVISION = 1040
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether an image may start on a host, and the one rule that decided it."""
+    """Whether an image may start on a host, and the one rule that decided it.
+
+    `decided` is False when a rule needs a revision that one side lacks: nothing is known to
+    block the start (`compatible` stays True for the rule engine), but nor can it be promised.
+    """
 
     compatible: bool
     rule_id: str
     reason: str
+    decided: bool = True
 
 
 def normalize_isolation(text: str | None, default: Isolation = "process") -> Isolation:
@@ -177,11 +182,15 @@ def _check_2b_baseline(host: WindowsVersion, image: WindowsVersion) -> Verdict:
 
 
 def _revision_unknown(requirement: str, host: WindowsVersion, image: WindowsVersion) -> Verdict:
+    missing = " and ".join(
+        side for side, v in (("host", host), ("image", image)) if v.revision is None
+    )
     return Verdict(
         True,
         "compat.revision-unknown",
         f"{requirement}, which cannot be checked without both revisions: host {host}, "
-        f"image {image}",
+        f"image {image} (no {missing} revision)",
+        decided=False,
     )
 
 

@@ -90,7 +90,7 @@ def predict_patch(engine: Engine, target: WindowsVersion) -> list[Finding]:
         verdict = check(target, version, isolation)
         if not verdict.compatible:
             broken[(version, isolation)].append((container, verdict))
-        elif verdict.rule_id == "compat.revision-unknown":
+        elif not verdict.decided:
             unknown.append(container)
     findings = []
     for (version, isolation), items in sorted(broken.items(), key=lambda kv: str(kv[0][0])):
