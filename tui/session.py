@@ -1,6 +1,6 @@
 """What the app is given to run a session: where, how to read, how to act, where it is recorded.
 
-Built by the CLI (demo, run, observe); the app only calls these, so it needs no knowledge of
+Built by the CLI (demo, run); the app only calls these, so it needs no knowledge of
 SDKs, simulators or files.
 """
 
@@ -36,13 +36,14 @@ class Session:
     # After a resume: (action, node) intents the crashed session wrote but never saw end.
     pending: list[tuple[str, str]] = field(default_factory=list)
     _last_recorded: tuple = field(default=(), repr=False)
+    _warned: set = field(default_factory=set, repr=False)
 
     @property
     def read_only(self) -> bool:
-        return self.operator is None or self.mode == READ_ONLY
+        return self.operator is None or self.operator.read_only
 
     def record_snapshot(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> None:
-        """Write what the engineer was shown to the transcript when it changed (operate mode)."""
+        """Write what the engineer was shown to the transcript when it changed."""
         if self.operator is None:
             return
         signature = (
@@ -55,7 +56,14 @@ class Session:
         self._last_recorded = signature
         from tui.transcript.snapshot import encode_snapshot
 
-        self.operator.transcript.snapshot(encode_snapshot(snapshot, findings))
+        transcript = self.operator.transcript
+        transcript.snapshot(encode_snapshot(snapshot, findings))
+        # Each finding once, when first shown: the audit trail of what the engineer was warned of.
+        for f in findings:
+            key = (f.rule_id, f.subject, f.node)
+            if key not in self._warned:
+                self._warned.add(key)
+                transcript.warning(f.message, rule=f.rule_id, severity=f.severity, node=f.node)
 
     def reconcile(self, snapshot: ClusterSnapshot) -> list[str]:
         """Compare what a crashed session left unfinished with the live cluster (once).
@@ -124,10 +132,10 @@ def open_session(
     transcript_key=None,
     resume: Path | None = None,
 ) -> Session:
-    """Connect to the cluster a profile describes; in operate mode, start the transcript
-    (or, with `resume`, continue the one a crashed session left)."""
+    """Connect to the cluster a profile describes and start the session's transcript (or, with
+    `resume`, continue the one a crashed session left). Read-only sessions are recorded too."""
     from tui.cluster import fabric
-    from tui.cluster.gateway import Gateway
+    from tui.cluster.gateway import Gateway, ReadOnlyGateway
     from tui.cluster.inventory import connect, fabric_connection
     from tui.findings import findings_for
     from tui.transcript.writer import SessionHeader, TranscriptWriter
@@ -145,8 +153,6 @@ def open_session(
     )
     session.after_action.append(source.want_full)
     session.on_close.append(inventory.close)
-    if read_only:
-        return session
     secrets = [profile.arm.token] if profile.arm and profile.arm.token else []
     if resume is not None:
         transcript, session.pending = _resume_transcript(
@@ -158,13 +164,17 @@ def open_session(
             endpoint=profile.gateway.endpoint,
             server_cert_sha256=fabric.server_certificate_sha256(fabric_connection(profile)),
             ticket=ticket,
-            mode=OPERATE,
+            mode=session.mode,
         )
         transcript = TranscriptWriter.create(
             header, directory=transcript_dir, key=transcript_key, secrets=secrets
         )
-    resource_group = profile.arm.resource_group if profile.arm else ""
-    gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
+    if read_only:
+        # Built without the SDK clients: nothing this session holds can send a mutation.
+        gateway = ReadOnlyGateway()
+    else:
+        resource_group = profile.arm.resource_group if profile.arm else ""
+        gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
     session.operator = Operator(gateway, transcript)
     session.transcript_path = transcript.path
     session.on_close.append(lambda: transcript.close("session ended"))

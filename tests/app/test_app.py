@@ -78,11 +78,19 @@ async def test_disable_then_enable_a_node(sim, session):
 
     kinds = transcript_kinds(session)
     assert ("intent", "_Legacy_0") in kinds and ("result", "_Legacy_0") in kinds
-    intents = [k for k in kinds if k[0] in ("confirm", "intent", "result")]
-    assert intents[:3] == [
+    warned = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    predicted = [
+        r
+        for r in warned
+        if r["kind"] == "warning" and r["data"]["rule"] == "predict.patch-stops-containers"
+    ]
+    assert {r["node"] for r in predicted} == {"_Legacy_0", "_Legacy_1", "_Legacy_2"}  # once each
+    intents = [k for k in kinds if k[0] in ("gate", "confirm", "intent", "result")]
+    assert intents[:4] == [
+        ("gate", "_Legacy_0"),
+        ("gate", "_Legacy_0"),
         ("confirm", "_Legacy_0"),
         ("intent", "_Legacy_0"),
-        ("result", "_Legacy_0"),
     ]
 
 
@@ -177,8 +185,13 @@ async def test_choosing_a_warning_selects_its_node(sim, session):
 
 
 async def test_read_only_session_cannot_disable(sim, tmp_path):
+    from tui.cluster.gateway import ReadOnlyGateway
+    from tui.errors import ReadOnlyError
+
     read_only = build_session(sim, tmp_path / "t", "", poll=3600, read_only=True)
-    assert read_only.operator is None and read_only.transcript_path is None
+    assert isinstance(read_only.operator.gateway, ReadOnlyGateway)
+    with pytest.raises(ReadOnlyError):
+        read_only.operator.disable("_Legacy_0")
     app = SfpatchApp(read_only)
     async with app.run_test(size=SIZE) as pilot:
         await refresh(app, pilot)
@@ -189,6 +202,10 @@ async def test_read_only_session_cannot_disable(sim, tmp_path):
         assert "READ-ONLY" in str(app.query_one("#header-bar").render())
     assert sim.cluster.nodes["_Legacy_0"].intent == "Invalid"
     read_only.close()
+    kinds = transcript_kinds(read_only)
+    assert ("intent", "_Legacy_0") not in kinds and ("snapshot", None) in kinds
+    header = json.loads(read_only.transcript_path.read_text().splitlines()[0])
+    assert header["data"]["mode"] == "read-only"
 
 
 def test_run_with_an_unknown_profile_is_one_line(sim, capsys):
@@ -301,3 +318,59 @@ def test_demo_command_opens_the_console_and_closes_the_transcript(monkeypatch, t
     assert records[0]["data"]["ticket"] == "CHG-5"
     assert records[-1]["kind"] == "checkpoint" and records[-1]["data"]["final"] is True
     assert str(session.transcript_path) in capsys.readouterr().err
+
+
+async def test_a_seed_node_needs_its_name_typed_and_gates_are_recorded(sim, session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_FrontEnd_1")
+        await pilot.press("d")
+        await pilot.press("y")  # one key is not enough for a seed node
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        name = app.screen.query_one("#confirm-name")
+        name.value = "_FrontEnd_9"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ConfirmScreen"  # a wrong name does nothing
+        name.value = "_FrontEnd_1"
+        await pilot.press("enter")
+        await refresh(app, pilot)
+        assert status_cell(app, "_FrontEnd_1") == "Disabling"
+    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    gates = [r for r in records if r["kind"] == "gate"]
+    assert {g["data"]["gate"] for g in gates} == {
+        "one-upgrade-domain",
+        "seed-quorum",
+        "cluster-health",
+    }
+    confirm = next(r for r in records if r["kind"] == "confirm")
+    intent = next(r for r in records if r["kind"] == "intent")
+    assert confirm["data"]["typed_node_name"] is True
+    assert confirm["op"] == intent["op"] == gates[0]["op"]
+
+
+async def test_enabling_a_node_whose_containers_broke_shows_the_failed_gate(sim, session):
+    from tui.winver import parse_version
+
+    timing = sim.cluster.scenario.timing
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_Legacy_0")
+        await pilot.press("d")
+        await pilot.press("y")
+        await refresh(app, pilot)
+        sim.clock.advance(timing.safety_checks + timing.replica_close)
+        sim.cluster.reboot_host("_Legacy_0", 0, parse_version("10.0.14393.1944"))
+        sim.clock.advance(timing.restart)
+        session.after_action[0]()  # full inventory on the next poll
+        await refresh(app, pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        gates = str(app.screen.query_one("#confirm-gates").render())
+        assert "FAIL" in gates and "containers-running" in gates and "0 of 3" not in gates
+        assert "3 of 3 containers not running" in gates
+        await pilot.press("escape")
+    assert sim.cluster.nodes["_Legacy_0"].intent == "Restart"

@@ -28,6 +28,7 @@ from tui.app.widgets.upgrade_domains import UpgradeDomainTable
 from tui.app.widgets.warnings_pane import WarningsPane
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
+from tui.runbook.gates import disable_gates, enable_gates
 from tui.session import Session
 
 MUTATING_ACTIONS = {"disable", "enable"}
@@ -228,6 +229,7 @@ class SfpatchApp(App[None]):
             if node.status in ("Disabling", "Disabled"):
                 self.notify(f"{name} is already {node.status}.", severity="warning")
                 return
+            gates = disable_gates(self.snapshot, name)
             title = f"Disable {name} with intent Restart?"
             details = (
                 f"Upgrade domain {node.upgrade_domain}, node type {node.node_type}, "
@@ -240,20 +242,24 @@ class SfpatchApp(App[None]):
             if node.status not in ("Disabling", "Disabled", "Down"):
                 self.notify(f"{name} is {node.status}: nothing to enable.", severity="warning")
                 return
+            gates = enable_gates(self.snapshot, name)
             title = f"Enable {name}?"
             details = f"Now {node.status}. Service Fabric places replicas on it again."
+        risky = node.is_seed or not all(g.passed for g in gates)
         self.push_screen(
-            ConfirmScreen(title, details, action.capitalize()),
-            callback=lambda yes: self._act(action, name) if yes else None,
+            ConfirmScreen(
+                title, details, action.capitalize(), gates, require_name=name if risky else None
+            ),
+            callback=lambda yes: self._act(action, name, gates, risky) if yes else None,
         )
 
     @work(thread=True, group="action")
-    def _act(self, action: str, node: str) -> None:
+    def _act(self, action: str, node: str, gates: tuple = (), typed: bool = False) -> None:
         operator = self.session.operator
         try:
             if operator is None:
                 raise SfpatchError("this session is read-only")
-            getattr(operator, action)(node)
+            getattr(operator, action)(node, gates=gates, typed=typed)
         except SfpatchError as exc:
             self.post_message(ActionFinished(action, node, str(exc)))
             return
