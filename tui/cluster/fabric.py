@@ -277,10 +277,14 @@ def _server_certificate_der(conn: FabricConnection) -> bytes:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # only read here; the client validates it
-    if conn.client_pem:
-        context.load_cert_chain(str(conn.client_pem))
-    elif conn.client_cert and conn.client_key:
-        context.load_cert_chain(str(conn.client_cert), str(conn.client_key))
+    try:
+        if conn.client_pem:
+            context.load_cert_chain(str(conn.client_pem))
+        elif conn.client_cert and conn.client_key:
+            context.load_cert_chain(str(conn.client_cert), str(conn.client_key))
+    except (ssl.SSLError, OSError) as exc:
+        cert = conn.client_pem or conn.client_cert
+        raise ClusterError(f"cannot use the client certificate {cert}: {exc}") from exc
     try:
         address = (parts.hostname, parts.port or 443)
         with (

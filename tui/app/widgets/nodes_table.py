@@ -32,10 +32,19 @@ def node_sort_key(node: Node) -> tuple:
     return (ud, node.upgrade_domain, node.node_type, node.instance_index or 0, node.name)
 
 
-def node_row(node: Node, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> tuple:
+def findings_by_node(findings: tuple[Finding, ...]) -> dict[str, tuple[int, int]]:
+    """node -> (how many findings, rank of the worst), in one pass over the findings."""
+    result: dict[str, tuple[int, int]] = {}
+    for f in findings:
+        if f.node:
+            count, worst = result.get(f.node, (0, -1))
+            result[f.node] = (count + 1, max(worst, SEVERITY_RANK[f.severity]))
+    return result
+
+
+def node_row(node: Node, snapshot: ClusterSnapshot, counts: dict[str, tuple[int, int]]) -> tuple:
     engine = snapshot.engines.get(node.name)
-    mine = [f for f in findings if f.node == node.name]
-    worst = max((SEVERITY_RANK[f.severity] for f in mine), default=-1)
+    count, worst = counts.get(node.name, (0, -1))
     return (
         node.name,
         node.node_type,
@@ -49,7 +58,7 @@ def node_row(node: Node, snapshot: ClusterSnapshot, findings: tuple[Finding, ...
         uptime_text(node.uptime_seconds, node.status),
         host_text(engine),
         containers_text(engine),
-        Text(str(len(mine)) if mine else "", style=WARN_STYLE.get(worst, "")),
+        Text(str(count) if count else "", style=WARN_STYLE.get(worst, "")),
     )
 
 
@@ -71,19 +80,20 @@ class NodesTable(DataTable):
     def show(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...] = ()) -> None:
         """Bring the table in line with the snapshot, touching only cells that changed."""
         nodes = sorted(snapshot.nodes, key=node_sort_key)
+        counts = findings_by_node(findings)
         wanted = [n.name for n in nodes]
         current = [key.value for key in self.rows]
         if current != wanted:
             selected = self.selected_node
             self.clear()
             for node in nodes:
-                self.add_row(*node_row(node, snapshot, findings), key=node.name)
+                self.add_row(*node_row(node, snapshot, counts), key=node.name)
             if selected in wanted:
                 self.move_cursor(row=wanted.index(selected))
             return
         for node in nodes:
             old = self.get_row(node.name)
-            row = node_row(node, snapshot, findings)
+            row = node_row(node, snapshot, counts)
             for (column, _, _), new, before in zip(COLUMNS, row, old, strict=True):
                 if str(new) != str(before) or getattr(new, "style", None) != getattr(
                     before, "style", None
