@@ -138,6 +138,15 @@ def test_malformed_target_exits_2(sim: SimServer, capsys, target: str) -> None:
     assert err.startswith(f"sfpatch: error: --target {target!r}: ") and err.count("\n") == 1
 
 
+def test_target_for_an_unknown_node_type_exits_2(capsys) -> None:
+    code, out, err = check(capsys, "--scenario", "seed", "--target", "Nope=10.0.14393.1944")
+    assert code == 2 and out == ""
+    assert err == (
+        "sfpatch: error: --target Nope=...: contoso-prod has no node type 'Nope' "
+        "(known: FrontEnd, Legacy)\n"
+    )
+
+
 def test_unknown_scenario_exits_2(capsys) -> None:
     code, _, err = check(capsys, "--scenario", "no-such-scenario")
     assert code == 2 and err.startswith("sfpatch: error: unknown scenario 'no-such-scenario'")

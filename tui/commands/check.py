@@ -29,7 +29,8 @@ examples:
   sfpatch check --scenario seed --json
 
 exit status: 0 no finding at or above --fail-on, 1 there is one (or the gateway cannot be
-read), 2 bad input (unknown profile, bad profile file, malformed --target)
+read), 2 bad input (unknown profile, bad profile file, malformed --target or one naming a node
+type the cluster does not have)
 """
 
 
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if not snapshot.nodes:
         reason = next((e.message for e in snapshot.errors if e.source == "fabric"), "no nodes")
         raise ClusterError(f"cannot read the cluster's nodes from {snapshot.endpoint}: {reason}")
+    _check_target_node_types(targets, snapshot)
     findings = findings_for(snapshot, {**profile.patch_targets, **targets})
     failed = any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[args.fail_on] for f in findings)
     if args.json:
@@ -97,6 +99,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(report_text(snapshot, findings), end="")
     return 1 if failed else 0
+
+
+def _check_target_node_types(targets: dict[str, object], snapshot: ClusterSnapshot) -> None:
+    """A --target for a node type the cluster does not have would silently check nothing."""
+    known = sorted({node.node_type for node in snapshot.nodes})
+    for node_type in targets:
+        if node_type not in known:
+            raise UsageError(
+                f"--target {node_type}=...: {snapshot.cluster_name} has no node type "
+                f"{node_type!r} (known: {', '.join(known)})"
+            )
 
 
 def _gather(profile: ClusterProfile, now: Callable[[], datetime] | None) -> ClusterSnapshot:
