@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trustme
 
 from tui.config import (
     DEFAULT_ENDPOINT_TEMPLATE,
@@ -50,14 +51,33 @@ ca = "certs/ca.pem"
 """
 
 
+@pytest.fixture(scope="module")
+def pems() -> dict[str, bytes]:
+    """A CA, a leaf certificate, its key and both in one file, as PEM."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert("admin.contoso.test")
+    return {
+        "ca": ca.cert_pem.bytes(),
+        "cert": leaf.cert_chain_pems[0].bytes(),
+        "key": leaf.private_key_pem.bytes(),
+        "pem": leaf.private_key_and_cert_chain_pem.bytes(),
+    }
+
+
 @pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
+def config_dir(tmp_path: Path, pems: dict[str, bytes]) -> Path:
     certs = tmp_path / "certs"
     certs.mkdir()
-    for name in ("admin.crt", "admin.key", "admin.pem", "ca.pem", "docker-ca.pem"):
-        (certs / name).write_text("x")
-    (certs / "docker.crt").write_text("x")
-    (certs / "docker.key").write_text("x")
+    for name, kind in (
+        ("admin.crt", "cert"),
+        ("admin.key", "key"),
+        ("admin.pem", "pem"),
+        ("ca.pem", "ca"),
+        ("docker-ca.pem", "ca"),
+        ("docker.crt", "cert"),
+        ("docker.key", "key"),
+    ):
+        (certs / name).write_bytes(pems[kind])
     return tmp_path
 
 
@@ -137,6 +157,64 @@ def test_bad_profile_names_file_and_key(config_dir: Path, old: str, new: str, me
         load_profiles(path)
     assert str(caught.value).startswith(f"{path}: {message}")
     assert "\n" not in str(caught.value)
+
+
+NOT_A_CERT = "holds no certificate (a PEM -----BEGIN CERTIFICATE----- block)"
+NOT_A_KEY = "holds no private key (a PEM -----BEGIN PRIVATE KEY----- block)"
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "message"),
+    [
+        ("admin.pem", "passwd", f"clusters.staging.gateway.client_pem: {{path}} {NOT_A_CERT}"),
+        ("admin.pem", "cert", f"clusters.staging.gateway.client_pem: {{path}} {NOT_A_KEY}"),
+        ("admin.pem", "key", f"clusters.staging.gateway.client_pem: {{path}} {NOT_A_CERT}"),
+        ("admin.crt", "key", f"clusters.contoso-prod.gateway.client_cert: {{path}} {NOT_A_CERT}"),
+        ("admin.key", "cert", f"clusters.contoso-prod.gateway.client_key: {{path}} {NOT_A_KEY}"),
+        ("ca.pem", "passwd", f"clusters.staging.gateway.ca: {{path}} {NOT_A_CERT}"),
+        ("ca.pem", "torn", "clusters.staging.gateway.ca: {path} holds a malformed certificate"),
+        ("admin.key", "encrypted",
+         "clusters.contoso-prod.gateway.client_key: {path} holds an encrypted private key"),
+        ("docker-ca.pem", "passwd", f"clusters.contoso-prod.docker.ca: {{path}} {NOT_A_CERT}"),
+        ("docker.crt", "passwd",
+         f"clusters.contoso-prod.docker.client_cert: {{path}} {NOT_A_CERT}"),
+        ("docker.key", "passwd", f"clusters.contoso-prod.docker.client_key: {{path}} {NOT_A_KEY}"),
+    ],
+)  # fmt: skip
+def test_tls_files_must_hold_what_their_key_says(
+    config_dir: Path, pems: dict[str, bytes], file: str, content: str, message: str
+) -> None:
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption,
+        Encoding,
+        PrivateFormat,
+        load_pem_private_key,
+    )
+
+    data = {
+        "passwd": b"root:x:0:0:root:/root:/bin/bash\n",
+        "torn": pems["ca"][:120] + pems["ca"][-30:],
+        "encrypted": load_pem_private_key(pems["key"], None).private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(b"pass phrase")
+        ),
+    }.get(content) or pems[content]
+    target = config_dir / "certs" / file
+    target.write_bytes(data)
+    path = write(config_dir, COMPLETE)
+    with pytest.raises(ConfigError) as caught:
+        load_profiles(path)
+    assert str(caught.value).startswith(f"{path}: {message.format(path=target)}")
+    assert "\n" not in str(caught.value)
+
+
+def test_arm_ca_must_be_a_certificate(config_dir: Path) -> None:
+    passwd = config_dir / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    arm_ca = f'resource_group = "contoso-prod-rg"\nca = "{passwd}"'
+    path = write(config_dir, COMPLETE.replace('resource_group = "contoso-prod-rg"', arm_ca))
+    with pytest.raises(ConfigError) as caught:
+        load_profiles(path)
+    assert str(caught.value) == f"{path}: clusters.contoso-prod.arm.ca: {passwd} {NOT_A_CERT}"
 
 
 def test_gateway_needs_a_client_identity(config_dir: Path) -> None:

@@ -8,6 +8,7 @@ directory. Every error is one line naming the file and the key.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,9 +148,9 @@ def _read_gateway(table: Table, base: Path) -> GatewayProfile:
     endpoint = table.str("endpoint")
     if not endpoint.startswith("https://"):
         raise table.fail("endpoint", f"must be an https:// URL (got {endpoint!r})")
-    pem = _file(table, "client_pem", base)
-    cert = _file(table, "client_cert", base)
-    key = _file(table, "client_key", base)
+    pem = _pem_file(table, "client_pem", base, _CERT, _KEY)
+    cert = _pem_file(table, "client_cert", base, _CERT)
+    key = _pem_file(table, "client_key", base, _KEY)
     aad = table.bool("aad", False)
     if pem and (cert or key):
         raise table.fail("client_pem", "give client_pem or client_cert + client_key, not both")
@@ -161,7 +162,7 @@ def _read_gateway(table: Table, base: Path) -> GatewayProfile:
         raise table.fail(
             "client_pem", "required: client_pem, or client_cert + client_key, or aad = true"
         )
-    ca = _file(table, "ca", base)
+    ca = _pem_file(table, "ca", base, _CERT)
     thumbprints = tuple(_thumbprint(table, t) for t in table.str_list("server_thumbprints", ()))
     if ca and thumbprints:
         raise table.fail("server_thumbprints", "give ca or server_thumbprints, not both")
@@ -202,7 +203,7 @@ def _read_arm(table: Table, base: Path) -> ArmProfile:
         credential=credential,
         token=token,
         endpoint=endpoint.rstrip("/") if endpoint else None,
-        ca=_file(table, "ca", base),
+        ca=_pem_file(table, "ca", base, _CERT),
     )
     scale_sets_table.done()
     table.done()
@@ -221,13 +222,13 @@ def _read_docker(table: Table, base: Path) -> DockerProfile:
         raise table.fail(
             "endpoint_template", f"must look like tcp://{{address}}:2376 (got {template!r})"
         )
-    cert = _file(table, "client_cert", base)
-    key = _file(table, "client_key", base)
+    cert = _pem_file(table, "client_cert", base, _CERT)
+    key = _pem_file(table, "client_key", base, _KEY)
     if bool(cert) != bool(key):
         raise table.fail(
             "client_key" if cert else "client_cert", "client_cert and client_key go together"
         )
-    profile = DockerProfile(template, _file(table, "ca", base), cert, key)
+    profile = DockerProfile(template, _pem_file(table, "ca", base, _CERT), cert, key)
     table.done()
     return profile
 
@@ -275,6 +276,56 @@ def _file(table: Table, key: str, base: Path) -> Path | None:
     if not path.is_file():
         raise table.fail(key, f"no such file: {path}")
     return path
+
+
+_CERT = "certificate"
+_KEY = "private key"
+_PRIVATE_KEY_BLOCK = re.compile(
+    rb"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+?-----END \1-----", re.DOTALL
+)
+_MAX_PEM_BYTES = 1 << 20  # a CA bundle is a few hundred KB; more is not a PEM file
+
+
+def _pem_file(table: Table, key: str, base: Path, *holds: str) -> Path | None:
+    """_file, and the file must hold what the key promises (a PEM certificate, a private key),
+    so that a wrong file fails here rather than as an SSL error at the first connection."""
+    path = _file(table, key, base)
+    if path is not None:
+        problem = _pem_problem(path, *holds)
+        if problem:
+            raise table.fail(key, f"{path} {problem}")
+    return path
+
+
+def _pem_problem(path: Path, *holds: str) -> str | None:
+    """Why the file does not hold each of `holds` ("certificate", "private key"), or None."""
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(_MAX_PEM_BYTES)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if _CERT in holds:
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            return "holds no certificate (a PEM -----BEGIN CERTIFICATE----- block)"
+        try:
+            x509.load_pem_x509_certificates(data)
+        except ValueError:
+            return "holds a malformed certificate"
+    if _KEY in holds:
+        match = _PRIVATE_KEY_BLOCK.search(data)
+        if match is None:
+            return "holds no private key (a PEM -----BEGIN PRIVATE KEY----- block)"
+        try:
+            load_pem_private_key(match.group(0), password=None)
+        except TypeError:
+            return "holds an encrypted private key; give it unencrypted"
+        except (ValueError, UnsupportedAlgorithm):
+            return "holds a malformed private key"
+    return None
 
 
 def _thumbprint(table: Table, text: str) -> str:
