@@ -6,16 +6,23 @@ SDKs, simulators or files.
 
 from __future__ import annotations
 
+import getpass
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.errors import ClusterError, SfpatchError
 from tui.model import ClusterSnapshot, Finding
 from tui.runbook.operator import Operator
 from tui.winver import WindowsVersion
 
 OPERATE = "operate"
 READ_ONLY = "read-only"
+
+
+class LeaseError(ClusterError):
+    """Another session holds the cluster's lease (or it could not be taken)."""
 
 
 @dataclass
@@ -83,6 +90,10 @@ class Session:
             messages.append(message)
         self.pending = []
         return messages
+
+    def keep_lease(self) -> str:
+        """Renew the cluster lease when due (from the poll worker); why it was lost, if it was."""
+        return self.operator.keep_lease() if self.operator is not None else ""
 
     def close(self) -> None:
         for fn in reversed(self.on_close):
@@ -175,9 +186,17 @@ def open_session(
     else:
         resource_group = profile.arm.resource_group if profile.arm else ""
         gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
-    session.operator = Operator(gateway, transcript)
+    operator = Operator(gateway, transcript)
+    session.operator = operator
     session.transcript_path = transcript.path
     session.on_close.append(lambda: transcript.close("session ended"))
+    if not read_only:
+        try:
+            operator.take_lease(profile.name, f"{getpass.getuser()}@{socket.gethostname()}")
+        except SfpatchError as exc:
+            session.close()
+            raise LeaseError(f"not starting: {exc}") from exc
+        session.on_close.append(operator.drop_lease)
     return session
 
 

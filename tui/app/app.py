@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Static
 
-from tui.app.messages import ActionFinished, PollFailed, Reconciled, SnapshotReady
+from tui.app.messages import ActionFinished, Alert, PollFailed, SnapshotReady
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.widgets.containers_pane import ContainersPane
@@ -128,7 +128,10 @@ class SfpatchApp(App[None]):
             findings = self.session.evaluate(snapshot)
             self.session.record_snapshot(snapshot, findings)
             for message in self.session.reconcile(snapshot):
-                self.post_message(Reconciled(message))
+                self.post_message(Alert("Resumed session", message))
+            lost = self.session.keep_lease()
+            if lost:
+                self.post_message(Alert("Cluster lease lost: no more actions", lost, "error"))
         except SfpatchError as exc:
             self.post_message(PollFailed(str(exc)))
             return
@@ -185,8 +188,8 @@ class SfpatchApp(App[None]):
         table.select_node(message.node)
         table.focus()
 
-    def on_reconciled(self, message: Reconciled) -> None:
-        self.notify(message.text, title="Resumed session", severity="warning", timeout=30)
+    def on_alert(self, message: Alert) -> None:
+        self.notify(message.text, title=message.title, severity=message.severity, timeout=30)
 
     def on_poll_failed(self, message: PollFailed) -> None:
         self.notify(message.error, title="Refresh failed", severity="error", timeout=8)

@@ -34,9 +34,11 @@ class ActionFinished(Message):
         self.error = error
 
 
-class Reconciled(Message):
-    """After a resume: an action the crashed session left without a result, and what is now."""
+class Alert(Message):
+    """Something the engineer must see now (a resumed session's loose ends, a lost lease)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, title: str, text: str, severity: str = "warning") -> None:
         super().__init__()
+        self.title = title
         self.text = text
+        self.severity = severity

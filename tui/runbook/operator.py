@@ -7,9 +7,11 @@ gateway is called; a transcript that cannot be written raises before anything is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from tui.cluster.gateway import DISABLE_INTENT
-from tui.errors import ReadOnlyError
+from tui.cluster.lease import DEFAULT_TTL_SECONDS, HeldLease, LeaseLost
+from tui.errors import ClusterError, ReadOnlyError
 from tui.runbook.gates import Gate
 from tui.transcript import schema
 from tui.transcript.writer import TranscriptWriter
@@ -18,9 +20,54 @@ from tui.transcript.writer import TranscriptWriter
 class Operator:
     """Performs node actions through a gateway, each recorded in the session transcript."""
 
-    def __init__(self, gateway, transcript: TranscriptWriter) -> None:
+    def __init__(self, gateway, transcript: TranscriptWriter, clock=None) -> None:
         self.gateway = gateway
         self.transcript = transcript
+        self.lease: HeldLease | None = None
+        self.lease_lost = ""
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # ------------------------------------------------------------------ the cluster lease
+
+    def take_lease(self, cluster: str, holder: str, ttl: float = DEFAULT_TTL_SECONDS) -> None:
+        """Hold the cluster's lease, so no second session changes it at the same time."""
+        self.lease = self.gateway.acquire_lease(
+            cluster, holder, self.transcript.session, ttl, self._clock()
+        )
+        self.transcript.lease(
+            "acquire",
+            name=self.lease.name,
+            holder=holder,
+            expires_at=self.lease.record.expires_at.isoformat(),
+        )
+
+    def keep_lease(self, ttl: float = DEFAULT_TTL_SECONDS) -> str:
+        """Renew the lease once a third of it has passed; returns why it was lost, if it was."""
+        if self.lease is None or self.lease_lost:
+            return ""
+        now = self._clock()
+        if (self.lease.record.expires_at - now).total_seconds() > ttl * 2 / 3:
+            return ""
+        try:
+            self.lease = self.gateway.renew_lease(self.lease, ttl, now)
+        except LeaseLost as exc:
+            self.lease_lost = str(exc)
+            self.transcript.lease("lost", name=self.lease.name, why=self.lease_lost)
+            return self.lease_lost
+        return ""
+
+    def drop_lease(self) -> None:
+        """Release the lease at the end of the session (best effort: it expires anyway)."""
+        if self.lease is None or self.lease_lost:
+            return
+        try:
+            self.gateway.release_lease(self.lease)
+            self.transcript.lease("release", name=self.lease.name)
+        except ClusterError as exc:
+            self.transcript.lease("release-failed", name=self.lease.name, why=str(exc))
+        self.lease = None
+
+    # ------------------------------------------------------------------ node actions
 
     @property
     def read_only(self) -> bool:
@@ -56,6 +103,8 @@ class Operator:
     ) -> None:
         if self.read_only:
             raise ReadOnlyError("this session is read-only: no change can be sent to the cluster")
+        if self.lease_lost:
+            raise ClusterError(f"the cluster lease was lost ({self.lease_lost}); quit and re-open")
         t = self.transcript
         op = t.new_op()
         failed = []
