@@ -21,8 +21,9 @@ requests would merge over the TLS config's CA) is switched off before the first 
 
 from __future__ import annotations
 
+import ssl
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 import docker
 import requests
 from docker.errors import APIError, DockerException, NotFound
+from urllib3.util.ssl_ import create_urllib3_context
 
 from tui.errors import ClusterError, UsageError
 from tui.model import Container, Engine, Image
@@ -90,19 +92,27 @@ class EngineCache:
 
     Thread-safe; a node is read by one thread at a time, so a client is never shared."""
 
-    def __init__(self, build: Callable[[EngineConnection], docker.DockerClient] | None = None):
-        self._build = build or build_client
+    def __init__(self) -> None:
         self._clients: dict[str, docker.DockerClient] = {}
+        self._contexts: dict[tuple[Path | None, ...], ssl.SSLContext] = {}
         self._reads: dict[str, LastRead] = {}
         self._lock = threading.Lock()
 
     def client(self, conn: EngineConnection) -> docker.DockerClient:
-        """The kept client for `conn.endpoint`, built on first use."""
+        """The kept client for `conn.endpoint`, built on first use; clients with the same CA
+        and client certificate share one SSLContext."""
         with self._lock:
             found = self._clients.get(conn.endpoint)
         if found is not None:
             return found
-        built = self._build(conn)
+        files = (conn.ca, conn.client_cert, conn.client_key)
+        with self._lock:
+            context = self._contexts.get(files)
+        if context is None:
+            context = tls_context(conn)
+            with self._lock:
+                context = self._contexts.setdefault(files, context)
+        built = build_client(conn, context)
         with self._lock:
             found = self._clients.setdefault(conn.endpoint, built)
         if found is not built:
@@ -130,6 +140,7 @@ class EngineCache:
         with self._lock:
             clients = list(self._clients.values())
             self._clients.clear()
+            self._contexts.clear()
             self._reads.clear()
         for client in clients:
             client.close()
@@ -139,8 +150,13 @@ class EngineCache:
             return len(self._clients)
 
 
-def build_client(conn: EngineConnection) -> docker.DockerClient:
-    """A DockerClient over TLS that verifies the engine with `ca` and presents the client cert."""
+def build_client(
+    conn: EngineConnection, context: ssl.SSLContext | None = None
+) -> docker.DockerClient:
+    """A DockerClient over TLS that verifies the engine with `ca` and presents the client cert.
+
+    Its connections use `context` (from `tls_context`; one can serve many clients), so the CA
+    and the key are not loaded again for each connection as requests would."""
     cert = (str(conn.client_cert), str(conn.client_key)) if conn.client_cert else None
     try:
         tls = docker.tls.TLSConfig(
@@ -151,8 +167,37 @@ def build_client(conn: EngineConnection) -> docker.DockerClient:
         )
     except DockerException as exc:
         raise ClusterError(f"docker engine {conn.endpoint}: {describe_error(exc)}") from exc
-    client.api.trust_env = False
+    api = client.api
+    api.trust_env = False
+    api.mount("https://", _ContextAdapter(context or tls_context(conn)))
+    # The context holds the CA and the client certificate: a path here would have urllib3
+    # load it into the context again at every connection.
+    api.verify, api.cert = True, None
     return client
+
+
+def tls_context(conn: EngineConnection) -> ssl.SSLContext:
+    """The engine's CA (certifi's bundle without one) and the client certificate, loaded once."""
+    context = create_urllib3_context()
+    try:
+        context.load_verify_locations(cafile=str(conn.ca) if conn.ca else requests.certs.where())
+        if conn.client_cert:
+            key = str(conn.client_key) if conn.client_key else None
+            context.load_cert_chain(str(conn.client_cert), key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ClusterError(f"docker engine {conn.endpoint}: TLS files: {exc}") from exc
+    return context
+
+
+class _ContextAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with every connection on one given SSLContext."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, ssl_context=self._context, **kwargs)
 
 
 def describe_error(exc: BaseException) -> str:
