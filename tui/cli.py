@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sfpatch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"tui.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tui.commands.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"tui.commands.{name}").register(sub)
     return parser
 
 

@@ -28,7 +28,7 @@ from tui.sim.scenario import Scenario
 from tui.sim.state import SimCluster
 from tui.sim.tls import TlsFiles, make_tls
 
-# Protocol modules started after the gateway; a module that does not exist yet is skipped.
+# Protocol modules started after the gateway, in this order.
 PROTOCOLS = ("tui.sim.names", "tui.sim.arm", "tui.sim.docker_api", "tui.sim.control")
 
 
@@ -149,13 +149,7 @@ class SimServer:
         try:
             endpoints = await _serve_fabric(ctx)
             for module_name in PROTOCOLS:
-                try:
-                    module = importlib.import_module(module_name)
-                except ModuleNotFoundError as exc:
-                    if exc.name != module_name:
-                        raise
-                    continue
-                endpoints.update(await module.serve(ctx))
+                endpoints.update(await importlib.import_module(module_name).serve(ctx))
             self.endpoints = endpoints
             # The profile first: a reader that sees endpoints.json can use profile.toml at once.
             _write_atomically(self.profile_path, sim_profile(self.cluster.scenario, endpoints))
