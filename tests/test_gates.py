@@ -10,13 +10,30 @@ from tui.runbook.gates import disable_gates, enable_gates
 
 
 def node(name: str, ud: str, status: str = "Up", seed: bool = False) -> Node:
-    return Node(name, name.split("_")[1], "127.0.0.1", ud, f"fd:/{ud}", status, "Ok", seed,
-                "10.1", "1", name)
+    return Node(
+        name,
+        name.split("_")[1],
+        "127.0.0.1",
+        ud,
+        f"fd:/{ud}",
+        status,
+        "Ok",
+        seed,
+        "10.1",
+        "1",
+        name,
+    )
 
 
 def snapshot(*nodes: Node, health: str = "Ok", engines=None) -> ClusterSnapshot:
-    return ClusterSnapshot(datetime(2026, 11, 26, tzinfo=UTC), "c", "e", nodes=nodes,
-                           health=Health(health), engines=engines or {})
+    return ClusterSnapshot(
+        datetime(2026, 11, 26, tzinfo=UTC),
+        "c",
+        "e",
+        nodes=nodes,
+        health=Health(health),
+        engines=engines or {},
+    )
 
 
 def by_name(gates):
@@ -27,7 +44,12 @@ def test_disable_passes_on_a_healthy_cluster():
     s = snapshot(node("_A_0", "0", seed=True), node("_A_1", "1", seed=True), node("_B_0", "0"))
     gates = by_name(disable_gates(s, "_A_0"))
     assert all(g.passed for g in gates.values())
-    assert set(gates) == {"one-upgrade-domain", "seed-quorum", "cluster-health"}
+    assert set(gates) == {
+        "one-upgrade-domain",
+        "seed-quorum",
+        "cluster-health",
+        "containers-survive-patch",
+    }
 
 
 def test_disable_fails_while_another_upgrade_domain_is_down():
@@ -62,3 +84,20 @@ def test_enable_needs_the_node_back_and_its_containers_running():
     assert not by_name(enable_gates(down, "_A_0"))["node-back"].passed
     unread = snapshot(up)
     assert not by_name(enable_gates(unread, "_A_0"))["containers-running"].passed
+
+
+def test_disable_warns_when_the_patch_will_stop_containers():
+    from tui.model import Finding
+
+    s = snapshot(node("_A_0", "0"), node("_A_1", "1"))
+    predicted = Finding(
+        "predict.patch-stops-containers",
+        "error",
+        "_A_0",
+        "patching _A_0 to 10.0.14393.1944 will stop 3 containers",
+        "docker",
+        "_A_0",
+    )
+    gate = by_name(disable_gates(s, "_A_0", (predicted,)))["containers-survive-patch"]
+    assert not gate.passed and "will stop 3 containers" in gate.why
+    assert by_name(disable_gates(s, "_A_1", (predicted,)))["containers-survive-patch"].passed

@@ -34,6 +34,16 @@ async def refresh(app: SfpatchApp, pilot) -> None:
     raise AssertionError("poll did not finish")
 
 
+async def confirm(app: SfpatchApp, pilot, node: str) -> None:
+    """Say yes in the confirmation: `y`, or the node's name where the step is risky."""
+    typed = app.screen.query("#confirm-name")
+    if typed:
+        typed.first().value = node
+        await pilot.press("enter")
+    else:
+        await pilot.press("y")
+
+
 def status_cell(app: SfpatchApp, node: str) -> str:
     return str(app.query_one(NodesTable).get_cell(node, "status"))
 
@@ -59,8 +69,8 @@ async def test_disable_then_enable_a_node(sim, session):
 
         await pilot.press("d")
         assert app.screen.__class__.__name__ == "ConfirmScreen"
-        assert app.screen.focused.id == "cancel"
-        await pilot.press("y")
+        assert app.screen.query("#confirm-name")  # the patch will stop its containers
+        await confirm(app, pilot, "_Legacy_0")
         await refresh(app, pilot)
         assert status_cell(app, "_Legacy_0") == "Disabling"
 
@@ -69,7 +79,7 @@ async def test_disable_then_enable_a_node(sim, session):
         assert status_cell(app, "_Legacy_0") == "Disabled"
 
         await pilot.press("e")
-        await pilot.press("y")
+        await confirm(app, pilot, "_Legacy_0")
         await refresh(app, pilot)
         assert status_cell(app, "_Legacy_0") == "Enabling"
         sim.clock.advance(timing.activate)
@@ -86,9 +96,7 @@ async def test_disable_then_enable_a_node(sim, session):
     ]
     assert {r["node"] for r in predicted} == {"_Legacy_0", "_Legacy_1", "_Legacy_2"}  # once each
     intents = [k for k in kinds if k[0] in ("gate", "confirm", "intent", "result")]
-    assert intents[:4] == [
-        ("gate", "_Legacy_0"),
-        ("gate", "_Legacy_0"),
+    assert intents[:5] == [("gate", "_Legacy_0")] * 3 + [
         ("confirm", "_Legacy_0"),
         ("intent", "_Legacy_0"),
     ]
@@ -344,6 +352,7 @@ async def test_a_seed_node_needs_its_name_typed_and_gates_are_recorded(sim, sess
         "one-upgrade-domain",
         "seed-quorum",
         "cluster-health",
+        "containers-survive-patch",
     }
     confirm = next(r for r in records if r["kind"] == "confirm")
     intent = next(r for r in records if r["kind"] == "intent")
@@ -360,7 +369,7 @@ async def test_enabling_a_node_whose_containers_broke_shows_the_failed_gate(sim,
         await refresh(app, pilot)
         await select(app, pilot, "_Legacy_0")
         await pilot.press("d")
-        await pilot.press("y")
+        await confirm(app, pilot, "_Legacy_0")
         await refresh(app, pilot)
         sim.clock.advance(timing.safety_checks + timing.replica_close)
         sim.cluster.reboot_host("_Legacy_0", 0, parse_version("10.0.14393.1944"))

@@ -232,7 +232,7 @@ class SfpatchApp(App[None]):
             if node.status in ("Disabling", "Disabled"):
                 self.notify(f"{name} is already {node.status}.", severity="warning")
                 return
-            gates = disable_gates(self.snapshot, name)
+            gates = disable_gates(self.snapshot, name, self.findings)
             title = f"Disable {name} with intent Restart?"
             details = (
                 f"Upgrade domain {node.upgrade_domain}, node type {node.node_type}, "

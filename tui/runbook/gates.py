@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.model import ClusterSnapshot, Node
+from tui.model import ClusterSnapshot, Finding, Node
 
 NOT_UP = ("Disabling", "Disabled", "Down", "Enabling")
 
@@ -22,8 +22,11 @@ class Gate:
     why: str
 
 
-def disable_gates(snapshot: ClusterSnapshot, name: str) -> tuple[Gate, ...]:
-    """Before disabling: one upgrade domain at a time, seed quorum, cluster health."""
+def disable_gates(
+    snapshot: ClusterSnapshot, name: str, findings: tuple[Finding, ...] = ()
+) -> tuple[Gate, ...]:
+    """Before disabling: one upgrade domain at a time, seed quorum, cluster health, and
+    whether the patch that follows will stop containers on this node."""
     node = _node(snapshot, name)
     others = [n for n in snapshot.nodes if n.name != name]
     elsewhere = [
@@ -56,6 +59,18 @@ def disable_gates(snapshot: ClusterSnapshot, name: str) -> tuple[Gate, ...]:
             health != "Error",
             f"cluster health is {health}"
             + (": fix or understand it before taking capacity away" if health == "Error" else ""),
+        )
+    )
+    breaks = [
+        f
+        for f in findings
+        if f.node == name and f.rule_id.startswith("predict.") and f.severity == "error"
+    ]
+    gates.append(
+        Gate(
+            "containers-survive-patch",
+            not breaks,
+            breaks[0].message if breaks else "no container on it is predicted to stop",
         )
     )
     return tuple(gates)
