@@ -47,7 +47,8 @@ async def _shots(sim: SimServer, transcripts: Path) -> list[Path]:
         await pilot.press("d")
         await pilot.pause()
         shot("confirm-disable")
-        await pilot.press("y")
+        app.screen.query_one("#confirm-name").value = "_Legacy_0"  # a risky step: typed
+        await pilot.press("enter")
         await _refresh(app, pilot)
         sim.clock.advance(timing.safety_checks + timing.replica_close)
         # Patch the host the field way: Windows Update inside the VM, then a reboot.

@@ -65,7 +65,8 @@ class ConfirmScreen(ModalScreen[bool]):
                 )
                 yield Input(placeholder=self._require_name, id="confirm-name")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Cancel (n)", id="cancel", variant="default")
+                cancel = "Cancel (Esc)" if self._require_name else "Cancel (n)"
+                yield Button(cancel, id="cancel", variant="default")
                 label = self._confirm_label if self._require_name else f"{self._confirm_label} (y)"
                 yield Button(
                     label, id="confirm", variant="warning", disabled=bool(self._require_name)
