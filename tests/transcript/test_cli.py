@@ -126,8 +126,49 @@ def test_report_of_a_crashed_session_shows_pending_actions(tmp_path, capsys) -> 
     os.close(writer._fd)  # crash before the result
     with open(writer.path, "ab") as handle:
         handle.write(b'{"data":{"outc')
-    assert main(["report", str(writer.path), "--format", "html"]) == 0
+    assert main(["report", str(writer.path), "--format", "html"]) == 3  # torn, as verify says
     page = capsys.readouterr().out
     assert "TORN" in page and "Actions without a recorded result" in page
     assert "<b>_FrontEnd_1</b>" not in page and "&lt;b&gt;_FrontEnd_1&lt;/b&gt;" in page
     assert "not closed" in page
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n",
+        b'{"hello": "world"}\n',
+        b"\x89PNG\r\n\x1a\n\0\0",
+        b"no newline at all",
+    ],
+)
+@pytest.mark.parametrize("command", ["verify", "report"])
+def test_a_file_that_is_no_transcript_exits_2(tmp_path, capsys, command, content) -> None:
+    path = tmp_path / "passwd"
+    path.write_bytes(content)
+    assert main([command, str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"sfpatch: error: {path}: not an sfpatch transcript (its first line is not a "
+        "transcript start record)\n"
+    )
+
+
+def test_a_torn_header_is_torn_not_foreign(tmp_path, capsys) -> None:
+    path = tmp_path / "crashed.jsonl"
+    path.write_bytes(b'{"data":{"clu')
+    assert main(["verify", str(path)]) == 3
+
+
+def test_report_of_a_tampered_transcript_is_written_and_exits_1(
+    closed_transcript, tmp_path, capsys
+) -> None:
+    data = closed_transcript.read_bytes()
+    closed_transcript.write_bytes(data.replace(b"_BackEnd_0", b"_BackEnd_9", 1))
+    assert main(["report", str(closed_transcript)]) == 1
+    out = capsys.readouterr().out
+    assert "BROKEN" in out.split("## Per-node timeline")[0]
+    html = tmp_path / "report.html"
+    assert main(["report", str(closed_transcript), "--format", "html", "-o", str(html)]) == 1
+    assert 'class="verdict broken"' in html.read_text(encoding="utf-8")

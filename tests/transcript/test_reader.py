@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tui.transcript import schema
+from tui.transcript.errors import TranscriptUnreadable
 from tui.transcript.reader import TranscriptReader, iter_records, verify_file
 from tui.transcript.writer import TranscriptWriter
 
@@ -89,4 +90,5 @@ def test_empty_and_foreign_files(tmp_path: Path) -> None:
     assert verify_file(empty).exit_code == 3
     foreign = tmp_path / "foreign.jsonl"
     foreign.write_bytes(b'{"hello": "world"}\n')
-    assert verify_file(foreign).exit_code == 1
+    with pytest.raises(TranscriptUnreadable, match="not an sfpatch transcript"):
+        verify_file(foreign)

@@ -15,7 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write an audit report (Markdown or HTML) of a session transcript",
         description=(
             "Verify a transcript and write an audit report: who, when, ticket, a per-node "
-            "timeline with durations and outcomes, gates, warnings and confirmations."
+            "timeline with durations and outcomes, gates, warnings and confirmations. The "
+            "report is written even for a damaged transcript; the exit status is verify's: "
+            "0 intact, 1 tampered or broken, 3 torn final record, 2 not a transcript or "
+            "unreadable."
         ),
     )
     parser.add_argument("file", type=Path, help="the transcript (.jsonl)")
@@ -31,13 +34,15 @@ def run(args: argparse.Namespace) -> int:
     from tui.transcript.report import build_report
 
     key = key_from_arguments(args)
-    text = build_report(args.file, args.format, key)
+    text, result = build_report(args.file, args.format, key)
     if args.output is None:
         sys.stdout.write(text + "\n")
-        return 0
-    try:
-        args.output.write_text(text + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"wrote {args.output}", file=sys.stderr)
-    return 0
+    else:
+        try:
+            args.output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    # The report is written either way (its verdict is at the top); the exit status is
+    # verify's, so that a script does not file the report of a tampered transcript as clean.
+    return result.exit_code

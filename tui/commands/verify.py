@@ -1,6 +1,7 @@
 """`sfpatch verify FILE [--key KEY]`: check a transcript's sequence, chain, hashes and checkpoints.
 
-Exit 0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable.
+Exit 0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable or not a
+transcript at all.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Check a transcript's sequence, hash chain and checkpoints. With a key (an HMAC "
             "secret file or an Ed25519 public key PEM; default $SFPATCH_TRANSCRIPT_KEY), "
             "checkpoint signatures are checked and a cut-off tail is detected. Exit status: "
-            "0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable."
+            "0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable "
+            "or not a transcript."
         ),
     )
     parser.add_argument("file", type=Path, help="the transcript (.jsonl)")

@@ -22,6 +22,10 @@ from tui.transcript.keys import VerifyKey
 _BUFFER = 1 << 20
 INTACT, TORN, BROKEN = "intact", "torn", "broken"
 EXIT_CODES = {INTACT: 0, BROKEN: 1, TORN: 3}
+# What every header line holds. One changed byte can spoil at most one of them, so a tampered
+# header still shows the others and is reported as broken, not as a foreign file.
+_HEADER_MARKS = (b'"format":"' + schema.FORMAT.encode() + b'"', b'"kind":"start"', b',"hash":"')
+_RECORD_START = b'{"data":'  # canonical JSON sorts "data" first
 
 
 def open_transcript(path: Path) -> IO[bytes]:
@@ -175,14 +179,28 @@ class VerifyResult:
         return f"BROKEN: {where}" if self.bad_seq is not None else f"BROKEN: {self.reason}"
 
 
+def _is_foreign(first_line: bytes) -> bool:
+    """True when the first line cannot be a transcript header, not even a damaged or torn one."""
+    if not first_line.endswith(b"\n"):
+        return not (first_line.startswith(_RECORD_START) or _RECORD_START.startswith(first_line))
+    return not any(mark in first_line for mark in _HEADER_MARKS)
+
+
 def verify_file(path: Path, key: VerifyKey | None = None) -> VerifyResult:
-    """Check sequence, chain, hashes and checkpoints (signatures too when key is given)."""
+    """Check sequence, chain, hashes and checkpoints (signatures too when key is given).
+
+    A file that is not a transcript at all, or cannot be read, raises TranscriptUnreadable."""
     path = Path(path)
     chain = ChainVerifier(key)
     status, bad, reason = INTACT, None, ""
     with open_transcript(path) as handle:
         try:
             for offset, line in iter_lines(handle):
+                if offset == 0 and _is_foreign(line):
+                    raise TranscriptUnreadable(
+                        f"{path}: not an sfpatch transcript (its first line is not a transcript "
+                        "start record)"
+                    )
                 if not line.endswith(b"\n"):
                     torn = len(line) <= schema.MAX_LINE
                     status = TORN if torn else BROKEN

@@ -66,11 +66,13 @@ def format_duration(seconds: int | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
-def build_report(path: Path, fmt: str, key: VerifyKey | None = None) -> str:
-    """Verify the transcript, summarise its good records and render them as md or html."""
+def build_report(path: Path, fmt: str, key: VerifyKey | None = None) -> tuple[str, VerifyResult]:
+    """Verify the transcript, summarise its good records and render them as md or html; the
+    verification comes back too, for the caller's exit status."""
     result = verify_file(path, key)
     audit = summarize(itertools.islice(iter_records(path), result.records))
-    return render_html(audit, result) if fmt == "html" else render_markdown(audit, result)
+    text = render_html(audit, result) if fmt == "html" else render_markdown(audit, result)
+    return text, result
 
 
 # ---------------------------------------------------------------- shared rows
