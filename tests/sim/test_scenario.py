@@ -140,7 +140,10 @@ def sim_cli(capsys, *args: str) -> tuple[int, str]:
         (["--fault", "gateway-slow:fast"], "whole number"),
         (["--fault", "arm-fail:explode"], "operation must be one of"),
         (["--fault", "stuck-disabling:_Nope_9"], "no node named _Nope_9"),
-        (["--speed", "-1"], "--speed must be >= 0"),
+        (["--speed", "-1"], "--speed must be a finite number >= 0 (got -1.0)"),
+        (["--speed", "nan"], "--speed must be a finite number >= 0 (got nan)"),
+        (["--speed", "inf"], "--speed must be a finite number >= 0 (got inf)"),
+        (["--start", "yesterday"], "--start 'yesterday': not an ISO 8601 time"),
         (["--scenario", "nope"], "unknown scenario"),
     ],
 )

@@ -38,16 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tui.errors import UsageError
+    from tui.sim.clock import real_now
     from tui.sim.scenario import load_scenario
     from tui.sim.server import SimServer
 
     if not (math.isfinite(args.speed) and args.speed > 0):
-        raise UsageError("--speed must be a number > 0 for the demo")
+        raise UsageError(f"--speed must be a finite number > 0 for the demo (got {args.speed})")
     check_session_arguments(args)
     scenario = load_scenario(args.scenario)
     print(f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="sfpatch-demo-") as state_dir:
-        server = SimServer(scenario, Path(state_dir), speed=args.speed).start()
+        server = SimServer(scenario, Path(state_dir), speed=args.speed, start=real_now()).start()
         try:
             session = build_session(
                 server,

@@ -7,8 +7,6 @@ import signal
 import sys
 from pathlib import Path
 
-from tui.errors import UsageError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     from tui.sim.faults import FAULTS
@@ -31,27 +29,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per real second (0 freezes)"
     )
+    parser.add_argument(
+        "--start",
+        metavar="ISO8601",
+        help="simulated time at start, e.g. 2026-11-26T22:00:00Z, to reproduce a run exactly "
+        "(default: now, to the second, UTC)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="RNG seed (default: the scenario's)")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME:ARG")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.sim.clock import check_speed, parse_start, real_now
     from tui.sim.faults import parse_fault, require_known_node
     from tui.sim.scenario import load_scenario
     from tui.sim.server import SimServer
 
-    if args.speed < 0:
-        raise UsageError("--speed must be >= 0")
+    check_speed(args.speed)
+    start = parse_start(args.start) if args.start is not None else real_now()
     faults = tuple(parse_fault(text) for text in args.fault)
     scenario = load_scenario(args.scenario)
     for fault in faults:
         require_known_node(fault, _node_names(scenario))
-    server = SimServer(scenario, args.state_dir, speed=args.speed, faults=faults, seed=args.seed)
+    server = SimServer(
+        scenario, args.state_dir, speed=args.speed, faults=faults, seed=args.seed, start=start
+    )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: server.stop_from_signal())
     print(
-        f"sfpatch sim: {scenario.cluster_name} ({scenario.name}), speed {args.speed}; "
+        f"sfpatch sim: {scenario.cluster_name} ({scenario.name}), speed {args.speed}, "
+        f"start {start.isoformat().replace('+00:00', 'Z')}; "
         f"endpoints in {server.endpoints_path}",
         file=sys.stderr,
     )

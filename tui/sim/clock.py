@@ -7,12 +7,40 @@ stay deterministic without sleeping.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from tui.errors import UsageError
+
+# A fixed start for tests and `check --scenario`, so that staleness is judged on a known date.
 DEFAULT_START = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+
+
+def real_now() -> datetime:
+    """The current UTC time to the second: where `sfpatch sim` and `demo` start their clock, so
+    that simulated timestamps sit next to real ones (docker ps, the transcript) plausibly."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def parse_start(text: str) -> datetime:
+    """`--start` as an aware UTC datetime; a time without offset is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--start {text!r}: not an ISO 8601 time, e.g. 2026-11-26T22:00:00Z"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def check_speed(speed: float, option: str = "--speed") -> float:
+    """The speed if it is a finite number >= 0; a one-line UsageError otherwise."""
+    if not math.isfinite(speed) or speed < 0:
+        raise UsageError(f"{option} must be a finite number >= 0 (got {speed})")
+    return speed
 
 
 class SimClock:
@@ -24,8 +52,8 @@ class SimClock:
         start: datetime = DEFAULT_START,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if speed < 0:
-            raise ValueError("speed must be >= 0")
+        if not math.isfinite(speed) or speed < 0:
+            raise ValueError(f"speed must be a finite number >= 0 (got {speed})")
         self._speed = speed
         self._start = start
         self._monotonic = monotonic

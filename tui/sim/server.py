@@ -22,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tui.sim.clock import SimClock
+from tui.errors import UsageError
+from tui.sim.clock import DEFAULT_START, SimClock
 from tui.sim.faults import Fault
 from tui.sim.scenario import Scenario
 from tui.sim.state import SimCluster
@@ -117,10 +118,15 @@ class SimServer:
         speed: float = 1.0,
         faults: tuple[Fault, ...] = (),
         seed: int | None = None,
+        start: datetime = DEFAULT_START,
     ) -> None:
-        self.state_dir = state_dir.resolve()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.clock = SimClock(speed)
+        self.state_dir = _usable_state_dir(state_dir)
+        # A simulator killed by SIGKILL left these behind: gone as soon as a new one is made,
+        # well before it listens, so that a reader waiting for endpoints.json never connects
+        # to the old, dead ports.
+        for stale in (self.endpoints_path, self.profile_path):
+            stale.unlink(missing_ok=True)
+        self.clock = SimClock(speed, start)
         self.cluster = SimCluster(scenario, self.clock, seed)
         for fault in faults:
             self.cluster.faults.add(fault)
@@ -244,6 +250,21 @@ def sim_profile(scenario: Scenario, endpoints: dict[str, Any]) -> str:
     targets = {nt.name: nt.patch_target for nt in scenario.node_types}
     profile = ClusterProfile(scenario.cluster_name, Path(), gateway, arm, docker, targets)
     return render_profile(profile)
+
+
+def _usable_state_dir(state_dir: Path) -> Path:
+    """The state dir, created if need be and known writable; a one-line UsageError if not."""
+    path = state_dir.expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".sfpatch-probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except FileExistsError:
+        raise UsageError(f"state dir {path}: not a directory") from None
+    except OSError as exc:
+        raise UsageError(f"state dir {path}: cannot write there: {exc.strerror or exc}") from None
+    return path
 
 
 def _write_atomically(path: Path, text: str) -> None:

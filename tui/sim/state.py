@@ -14,7 +14,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tui.sim.clock import SimClock
 from tui.sim.faults import Faults
@@ -149,13 +149,17 @@ class SimCluster:
         )
 
     def _new_container(self, spec: ContainerSpec, node: str, now: datetime) -> SimContainer:
+        container_id = f"{self._rng.getrandbits(256):064x}"
+        # Created 2 to 9 days before it was (re)started; taken from the id, not a further draw,
+        # so the rest of the seeded sequence stays as it was.
+        created = now - timedelta(seconds=86_400 * 2 + int(container_id[:8], 16) % (86_400 * 7))
         return SimContainer(
-            id=f"{self._rng.getrandbits(256):064x}",
+            id=container_id,
             name=f"sf-{spec.name}-{node.strip('_').lower().replace('_', '-')}",
             image=spec.image,
             isolation=spec.isolation,
             application=spec.application,
-            created=now,
+            created=created,
             started_at=now,
         )
 

@@ -1,0 +1,115 @@
+"""SimServer start-up: stale files of a killed simulator, the state dir, the clock's start."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tui import cli
+from tui.errors import UsageError
+from tui.sim import server as server_module
+from tui.sim.clock import DEFAULT_START, SimClock, parse_start
+from tui.sim.scenario import load_scenario
+from tui.sim.server import SimServer
+from tui.sim.state import SimCluster
+
+
+def test_stale_endpoints_of_a_killed_simulator_are_gone_before_listening(
+    tmp_path: Path, monkeypatch
+) -> None:
+    state = tmp_path / "sim"
+    state.mkdir()
+    stale = {"fabric": {"endpoint": "https://127.0.0.1:1"}}
+    (state / "endpoints.json").write_text(json.dumps(stale))
+    (state / "profile.toml").write_text("# from a simulator killed with SIGKILL\n")
+    seen_while_listening: list[bool] = []
+    serve_fabric = server_module._serve_fabric
+
+    async def first_listener(ctx):
+        seen_while_listening.append((state / "endpoints.json").exists())
+        seen_while_listening.append((state / "profile.toml").exists())
+        return await serve_fabric(ctx)
+
+    monkeypatch.setattr(server_module, "_serve_fabric", first_listener)
+    made = SimServer(load_scenario("seed"), state, speed=0)
+    assert not (state / "endpoints.json").exists()  # gone before start(), not just before listen
+    with made as sim:
+        assert seen_while_listening == [False, False]
+        fresh = json.loads(sim.endpoints_path.read_text())
+        assert fresh["fabric"]["endpoint"] != stale["fabric"]["endpoint"]
+
+
+def test_a_state_dir_that_is_a_file_is_one_line(tmp_path: Path, capsys) -> None:
+    not_a_dir = tmp_path / "passwd"
+    not_a_dir.write_text("root:x:0:0::/root:/bin/sh\n")
+    with pytest.raises(UsageError, match=f"^state dir {not_a_dir}: not a directory$"):
+        SimServer(load_scenario("seed"), not_a_dir, speed=0)
+    code = cli.main(["sim", "--state-dir", str(not_a_dir / "sub")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"sfpatch: error: state dir {not_a_dir / 'sub'}: cannot write there: " + (
+        "Not a directory\n"
+    )
+
+
+def test_an_unwritable_state_dir_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    # Refused at the first write, as a read-only directory would (even for root, who may write
+    # to a mode 0500 directory).
+    monkeypatch.setattr(Path, "touch", refuse)
+    with pytest.raises(UsageError) as caught:
+        SimServer(load_scenario("seed"), tmp_path, speed=0)
+    assert str(caught.value) == f"state dir {tmp_path}: cannot write there: Permission denied"
+
+
+def test_the_clock_refuses_non_finite_speeds() -> None:
+    for speed in (math.nan, math.inf, -1.0):
+        with pytest.raises(ValueError, match="finite number >= 0"):
+            SimClock(speed)
+
+
+def test_start_is_parsed_as_utc() -> None:
+    assert parse_start("2026-11-26T22:00:00Z") == DEFAULT_START
+    assert parse_start("2026-11-26T23:00:00+01:00") == DEFAULT_START
+    assert parse_start("2026-11-26T22:00:00") == DEFAULT_START
+
+
+def run_sim(monkeypatch, capsys, *args: str) -> datetime:
+    """`sfpatch sim ...` up to serving; returns the simulated time it would start serving at."""
+    started: list[datetime] = []
+    monkeypatch.setattr("signal.signal", lambda *_: None)
+    monkeypatch.setattr(SimServer, "run_forever", lambda self: started.append(self.clock.now()))
+    assert cli.main(["sim", "--speed", "0", *args]) == 0
+    capsys.readouterr()
+    return started[0]
+
+
+def test_sim_starts_at_the_real_time_or_at_start(tmp_path: Path, monkeypatch, capsys) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    now = run_sim(monkeypatch, capsys, "--state-dir", str(tmp_path / "a"))
+    assert before <= now <= datetime.now(UTC) and now.microsecond == 0
+    again = run_sim(
+        monkeypatch, capsys, "--state-dir", str(tmp_path / "b"), "--start", "2026-11-26T22:00Z"
+    )
+    assert again == DEFAULT_START
+
+
+def test_containers_were_created_days_before_they_started() -> None:
+    cluster = SimCluster(load_scenario("seed"), SimClock(0))
+    containers = [c for node in cluster.nodes.values() for c in node.containers]
+    assert containers
+    for container in containers:
+        assert container.started_at == DEFAULT_START
+        age = container.started_at - container.created
+        assert timedelta(days=2) <= age < timedelta(days=9), (container.name, age)
+    assert len({c.created for c in containers}) > 1
+    again = SimCluster(load_scenario("seed"), SimClock(0))
+    assert [c.created for n in again.nodes.values() for c in n.containers] == [
+        c.created for c in containers
+    ]
