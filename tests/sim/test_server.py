@@ -113,3 +113,23 @@ def test_containers_were_created_days_before_they_started() -> None:
     assert [c.created for n in again.nodes.values() for c in n.containers] == [
         c.created for c in containers
     ]
+
+
+def test_demo_starts_at_the_real_time_and_refuses_non_finite_speeds(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    started: list[datetime] = []
+
+    def start_instead(self, timeout: float = 30.0):
+        started.append(self.clock.now())
+        raise UsageError("stopped by the test before the console")
+
+    monkeypatch.setattr(SimServer, "start", start_instead)
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert cli.main(["demo", "--speed", "0.000001", "--transcript-dir", str(tmp_path)]) == 2
+    assert before <= started[0] <= datetime.now(UTC) + timedelta(seconds=1)
+    for speed in ("nan", "inf"):
+        assert cli.main(["demo", "--speed", speed]) == 2
+    err = capsys.readouterr().err
+    assert "--speed must be a finite number > 0 for the demo (got nan)" in err
+    assert "(got inf)" in err
