@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
-SFCTL = shutil.which("sfctl") or str(Path(sys.executable).with_name("sfctl"))
-pytestmark = pytest.mark.skipif(not Path(SFCTL).exists(), reason="sfctl is not installed")
+# The venv's sfctl first: the one installed with sfpatch's pinned dependencies, not whatever
+# another sfctl on PATH happens to be.
+_VENV_SFCTL = Path(sys.executable).with_name("sfctl")
+SFCTL = str(_VENV_SFCTL) if _VENV_SFCTL.exists() else shutil.which("sfctl")
+pytestmark = pytest.mark.skipif(
+    SFCTL is None, reason=f"no sfctl in the venv ({_VENV_SFCTL}) or on PATH"
+)
 
 
 @pytest.fixture
