@@ -115,10 +115,10 @@ def _check_target_node_types(targets: dict[str, object], snapshot: ClusterSnapsh
 def _gather(profile: ClusterProfile, now: Callable[[], datetime] | None) -> ClusterSnapshot:
     from tui.cluster.inventory import connect, gather
 
-    inventory = connect(profile, now)
     progress = _progress_line if sys.stderr.isatty() else None
     try:
-        return gather(inventory, progress)
+        with connect(profile, now) as inventory:
+            return gather(inventory, progress)
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")

@@ -25,8 +25,8 @@ COLUMNS = (
 
 
 def verdict_text(verdict: Verdict | None, label_ok: str = "ok") -> Text:
-    if verdict is None:
-        return Text("?", style="dim")
+    if verdict is None or not verdict.decided:
+        return Text("?", style="yellow")
     if verdict.compatible:
         return Text(label_ok, style="green")
     return Text("BLOCKED", style="bold red")
