@@ -157,3 +157,21 @@ def test_profile_or_scenario_is_required(capsys) -> None:
         main(["check"])
     assert caught.value.code == 2
     assert "one of the arguments --profile --scenario is required" in capsys.readouterr().err
+
+
+def test_durability_mismatch_between_cluster_and_extension(tmp_path, capsys):
+    from tui.cli import main
+    from tui.sim.scenario import SCENARIO_DIR
+
+    seed = (SCENARIO_DIR / "seed.toml").read_text()
+    mismatched = seed.replace(
+        'sf_extension_version = "1.1"\nimage = { sku = "2019',
+        'sf_extension_version = "1.1"\nsf_durability = "Bronze"\nimage = { sku = "2019',
+    )
+    assert mismatched != seed
+    scenario = tmp_path / "mismatch.toml"
+    scenario.write_text(mismatched)
+    main(["check", "--scenario", str(scenario), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    rules = {(f["rule_id"], f["subject"]) for f in report["findings"]}
+    assert ("config.durability-mismatch", "FrontEnd") in rules

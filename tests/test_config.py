@@ -271,3 +271,31 @@ def test_sim_writes_a_profile_named_after_its_cluster(sim) -> None:
         "FrontEnd": "10.0.17763.6189",
         "Legacy": "10.0.14393.1944",
     }
+
+
+def test_node_type_settings_from_the_cluster_resource(tmp_path):
+    from tui.config import load_profiles
+
+    write_profile = tmp_path / "profiles.toml"
+    write_profile.write_text(
+        "[clusters.c.gateway]\n"
+        'endpoint = "https://127.0.0.1:19080"\n'
+        "aad = true\n"
+        "[clusters.c.node_types.FrontEnd]\n"
+        'durability = "Silver"\n'
+        "[clusters.c.node_types.Batch]\n"
+        'durability = "Bronze"\n'
+        "stateless = true\n"
+    )
+    profile = load_profiles(write_profile)["c"]
+    assert profile.node_types["FrontEnd"].durability == "Silver"
+    assert profile.node_types["Batch"].stateless is True
+    write_profile.write_text(
+        "[clusters.c.gateway]\n"
+        'endpoint = "https://127.0.0.1:19080"\n'
+        "aad = true\n"
+        "[clusters.c.node_types.FrontEnd]\n"
+        'durability = "Platinum"\n'
+    )
+    with pytest.raises(ConfigError, match=r"clusters\.c\.node_types\.FrontEnd\.durability"):
+        load_profiles(write_profile)

@@ -23,6 +23,7 @@ DEFAULT_ENDPOINT_TEMPLATE = "tcp://{address}:2376"
 CREDENTIALS = ("default", "azure-cli", "static-token")
 DEFAULT_CONCURRENCY = 32
 DEFAULT_TIMEOUT = 10.0  # seconds, per call, for every source
+DURABILITIES = ("Bronze", "Silver", "Gold")
 DEFAULT_RETRIES = 2  # extra attempts for a read that failed (a flaky gateway answers 503)
 
 
@@ -73,6 +74,14 @@ class InventorySettings:
 
 
 @dataclass(frozen=True)
+class NodeTypeProfile:
+    """The cluster-side settings of one node type."""
+
+    durability: str | None = None  # Bronze, Silver or Gold
+    stateless: bool = False
+
+
+@dataclass(frozen=True)
 class ClusterProfile:
     """Everything needed to gather a snapshot of one cluster."""
 
@@ -83,6 +92,9 @@ class ClusterProfile:
     docker: DockerProfile | None = None
     patch_targets: Mapping[str, WindowsVersion] = field(default_factory=dict)  # by node type
     inventory: InventorySettings = field(default_factory=InventorySettings)
+    # What the cluster resource (Microsoft.ServiceFabric/clusters) says of each node type; no
+    # source sfpatch reads carries it, so the profile does. Used by the durability rules.
+    node_types: Mapping[str, NodeTypeProfile] = field(default_factory=dict)
 
 
 def default_config_path() -> Path:
@@ -140,8 +152,21 @@ def _read_profile(name: str, table: Table, origin: Path, base: Path) -> ClusterP
     docker = _read_docker(table.table("docker"), base) if table.has("docker") else None
     targets = _read_targets(table.table("patch_targets"))
     inventory = _read_inventory(table.table("inventory"))
+    node_types = _read_node_types(table.table("node_types"))
     table.done()
-    return ClusterProfile(name, origin, gateway, arm, docker, targets, inventory)
+    return ClusterProfile(name, origin, gateway, arm, docker, targets, inventory, node_types)
+
+
+def _read_node_types(table: Table) -> Mapping[str, NodeTypeProfile]:
+    result = {}
+    for node_type, sub in table.subtables():
+        result[node_type] = NodeTypeProfile(
+            durability=sub.choice("durability", DURABILITIES, None),
+            stateless=sub.bool("stateless", False),
+        )
+        sub.done()
+    table.done()
+    return MappingProxyType(result)
 
 
 def _read_gateway(table: Table, base: Path) -> GatewayProfile:
@@ -373,6 +398,11 @@ def render_profile(profile: ClusterProfile) -> str:
         targets = {k: str(v) for k, v in profile.patch_targets.items()}
         lines += ["", f"[{section}.patch_targets]"]
         lines += [f"{_toml_key(k)} = {_toml_str(v)}" for k, v in targets.items()]
+    for node_type, settings in profile.node_types.items():
+        lines += ["", f"[{section}.node_types.{_toml_key(node_type)}]"]
+        if settings.durability:
+            lines.append(f"durability = {_toml_str(settings.durability)}")
+        lines.append(f"stateless = {'true' if settings.stateless else 'false'}")
     i = profile.inventory
     lines += ["", f"[{section}.inventory]", f"concurrency = {i.concurrency}"]
     lines += [f"timeout = {i.timeout}", f"retries = {i.retries}"]

@@ -148,6 +148,10 @@ def gather(inventory: Inventory, progress: Progress | None = None) -> ClusterSna
         instances=tuple(instances),
         engines=found,
         errors=tuple(errors),
+        cluster_durability={
+            name: nt.durability for name, nt in profile.node_types.items() if nt.durability
+        },
+        stateless_node_types=frozenset(n for n, nt in profile.node_types.items() if nt.stateless),
     )
 
 
