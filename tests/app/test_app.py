@@ -383,3 +383,20 @@ async def test_enabling_a_node_whose_containers_broke_shows_the_failed_gate(sim,
         assert "3 of 3 containers not running" in gates
         await pilot.press("escape")
     assert sim.cluster.nodes["_Legacy_0"].intent == "Restart"
+
+
+async def test_a_note_goes_to_the_transcript(session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_FrontEnd_3")
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#note-text").value = "KB5041578 installed by hand"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    note = next(r for r in records if r["kind"] == "note")
+    assert note["node"] == "_FrontEnd_3"
+    assert note["data"]["text"] == "KB5041578 installed by hand"

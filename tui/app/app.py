@@ -19,6 +19,7 @@ from textual.widgets import Footer, Label, Static
 from tui.app.messages import ActionFinished, Alert, PollFailed, SnapshotReady
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.note import NoteScreen
 from tui.app.widgets.containers_pane import ContainersPane
 from tui.app.widgets.header_bar import HeaderBar
 from tui.app.widgets.health_pane import HealthPane
@@ -42,6 +43,7 @@ class SfpatchApp(App[None]):
     BINDINGS = [
         Binding("d", "disable", "Disable", id="node.disable"),
         Binding("e", "enable", "Enable", id="node.enable"),
+        Binding("n", "note", "Note", id="app.note"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
         Binding("tab", "focus_next", "Next pane", show=False),
         Binding("question_mark", "help", "Keys", id="app.help"),
@@ -189,7 +191,8 @@ class SfpatchApp(App[None]):
         table.focus()
 
     def on_alert(self, message: Alert) -> None:
-        self.notify(message.text, title=message.title, severity=message.severity, timeout=30)
+        timeout = 4 if message.severity == "information" else 30
+        self.notify(message.text, title=message.title, severity=message.severity, timeout=timeout)
 
     def on_poll_failed(self, message: PollFailed) -> None:
         self.notify(message.error, title="Refresh failed", severity="error", timeout=8)
@@ -215,6 +218,21 @@ class SfpatchApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.session.read_only))
+
+    def action_note(self) -> None:
+        node = self.query_one(NodesTable).selected_node
+        self.push_screen(NoteScreen(node), callback=lambda text: self._note(text, node))
+
+    @work(thread=True, group="action")
+    def _note(self, text: str | None, node: str | None) -> None:
+        if not text or self.session.operator is None:
+            return
+        try:
+            self.session.operator.transcript.note(text, node=node)
+        except SfpatchError as exc:
+            self.post_message(Alert("The note was not saved", str(exc), "error"))
+            return
+        self.post_message(Alert("Note saved", text, "information"))
 
     def action_disable(self) -> None:
         self._ask("disable")

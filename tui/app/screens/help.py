@@ -12,6 +12,7 @@ KEYS = (
     ("up/down", "select a node"),
     ("d", "disable the selected node (intent Restart), after a confirmation"),
     ("e", "enable the selected node, after a confirmation"),
+    ("n", "write a note to the transcript (about the selected node)"),
     ("r", "refresh now"),
     ("?", "this help"),
     ("q", "quit (the transcript is closed and signed)"),
