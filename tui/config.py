@@ -52,6 +52,8 @@ class ArmProfile:
     token: str | None = None  # the bearer token, only for credential = "static-token"
     endpoint: str | None = None  # None: the public cloud's ARM endpoint
     ca: Path | None = None
+    # Seconds between polls of a long-running operation when ARM sends no Retry-After.
+    poll_interval: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,7 @@ def _read_arm(table: Table, base: Path) -> ArmProfile:
         token=token,
         endpoint=endpoint.rstrip("/") if endpoint else None,
         ca=_pem_file(table, "ca", base, _CERT),
+        poll_interval=float(table.number("poll_interval", 30.0, minimum=0.05)),
     )
     scale_sets_table.done()
     table.done()
@@ -386,6 +389,7 @@ def render_profile(profile: ClusterProfile) -> str:
         if a.endpoint is not None:
             lines.append(f"endpoint = {_toml_str(a.endpoint)}")
         lines += _path_lines(ca=a.ca)
+        lines.append(f"poll_interval = {a.poll_interval}")
     if profile.docker is not None:
         d = profile.docker
         lines += [

@@ -400,3 +400,42 @@ async def test_a_note_goes_to_the_transcript(session):
     note = next(r for r in records if r["kind"] == "note")
     assert note["node"] == "_FrontEnd_3"
     assert note["data"]["text"] == "KB5041578 installed by hand"
+
+
+async def test_patch_a_disabled_node_through_run_command(sim, session):
+    timing = sim.cluster.scenario.timing
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_Legacy_2")
+        await pilot.press("p")  # not disabled yet: refused, nothing asked
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "ConfirmScreen"
+        await pilot.press("d")
+        await confirm(app, pilot, "_Legacy_2")
+        sim.clock.advance(timing.safety_checks + timing.replica_close)
+        await refresh(app, pilot)
+        assert status_cell(app, "_Legacy_2") == "Disabled"
+        await pilot.press("p")
+        await pilot.pause()
+        gates = str(app.screen.query_one("#confirm-gates").render())
+        assert "FAIL" in gates and "will stop 2 containers" in gates
+        await confirm(app, pilot, "_Legacy_2")
+        # The run command installs updates, then the VM reboots; move the clock past both.
+        for _ in range(50):
+            await pilot.pause()
+            sim.clock.advance(timing.install_updates + timing.restart + timing.arm_operation)
+            if not app.workers._workers or all(
+                w.is_finished for w in app.workers if w.group == "action"
+            ):
+                break
+        await app.workers.wait_for_complete()
+        await refresh(app, pilot)
+        table = app.query_one(NodesTable)
+        assert str(table.get_cell("_Legacy_2", "host")) == "14393.1944"
+        assert str(table.get_cell("_Legacy_2", "containers")) == "0/2"
+    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    patch = next(r for r in records if r["kind"] == "intent" and r["data"]["action"] == "patch")
+    result = next(r for r in records if r["kind"] == "result" and r["op"] == patch["op"])
+    assert result["data"]["outcome"] == "ok"
+    assert patch["data"]["scale_set"] == "Legacy" and patch["data"]["instance_id"] == "2"

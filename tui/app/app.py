@@ -29,10 +29,10 @@ from tui.app.widgets.upgrade_domains import UpgradeDomainTable
 from tui.app.widgets.warnings_pane import WarningsPane
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
-from tui.runbook.gates import disable_gates, enable_gates
+from tui.runbook.gates import disable_gates, enable_gates, patch_gates
 from tui.session import Session
 
-MUTATING_ACTIONS = {"disable", "enable"}
+MUTATING_ACTIONS = {"disable", "patch", "enable"}
 
 
 class SfpatchApp(App[None]):
@@ -42,6 +42,7 @@ class SfpatchApp(App[None]):
     TITLE = "sfpatch"
     BINDINGS = [
         Binding("d", "disable", "Disable", id="node.disable"),
+        Binding("p", "patch", "Patch", id="node.patch"),
         Binding("e", "enable", "Enable", id="node.enable"),
         Binding("n", "note", "Note", id="app.note"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
@@ -240,6 +241,9 @@ class SfpatchApp(App[None]):
     def action_enable(self) -> None:
         self._ask("enable")
 
+    def action_patch(self) -> None:
+        self._ask("patch")
+
     def _ask(self, action: str) -> None:
         name = self.query_one(NodesTable).selected_node
         node = self.snapshot.node(name) if (self.snapshot and name) else None
@@ -259,6 +263,32 @@ class SfpatchApp(App[None]):
             )
             if node.is_seed:
                 details += "\nThis is a SEED node: disabling waits for seed quorum."
+        elif action == "patch":
+            if node.status != "Disabled":
+                self.notify(
+                    f"{name} is {node.status}: disable it (d) and wait until it is Disabled "
+                    "before patching, so its replicas are closed or moved.",
+                    severity="warning",
+                )
+                return
+            instance = next((i for i in self.snapshot.instances if i.node_name == name), None)
+            if instance is None:
+                self.notify(
+                    f"{name}'s VM is not known: the profile has no [arm] section, or ARM was "
+                    "not read.",
+                    severity="warning",
+                )
+                return
+            gates = patch_gates(self.snapshot, name, self.findings)
+            target = self._target_for(name)
+            title = f"Install Windows updates on {name}?"
+            details = (
+                f"Runs Windows Update inside VM {instance.scale_set}/{instance.instance_id} "
+                "through Run Command. The VM reboots: the node goes Down and comes back.\n"
+                + (f"Expected to reach {target}. " if target else "")
+                + "This takes minutes; the console keeps refreshing."
+            )
+            params = (instance.scale_set, instance.instance_id)
         else:
             if node.status not in ("Disabling", "Disabled", "Down"):
                 self.notify(f"{name} is {node.status}: nothing to enable.", severity="warning")
@@ -267,20 +297,27 @@ class SfpatchApp(App[None]):
             title = f"Enable {name}?"
             details = f"Now {node.status}. Service Fabric places replicas on it again."
         risky = node.is_seed or not all(g.passed for g in gates)
+        extra = params if action == "patch" else ()
         self.push_screen(
             ConfirmScreen(
                 title, details, action.capitalize(), gates, require_name=name if risky else None
             ),
-            callback=lambda yes: self._act(action, name, gates, risky) if yes else None,
+            callback=lambda yes: self._act(action, name, gates, risky, extra) if yes else None,
         )
 
     @work(thread=True, group="action")
-    def _act(self, action: str, node: str, gates: tuple = (), typed: bool = False) -> None:
+    def _act(
+        self, action: str, node: str, gates: tuple = (), typed: bool = False, extra: tuple = ()
+    ) -> None:
         operator = self.session.operator
         try:
             if operator is None:
                 raise SfpatchError("this session is read-only")
-            getattr(operator, action)(node, gates=gates, typed=typed)
+            if action == "patch":
+                self.post_message(
+                    Alert(f"Patching {node}", "Windows Update is running on its VM.", "information")
+                )
+            getattr(operator, action)(node, *extra, gates=gates, typed=typed)
         except SfpatchError as exc:
             self.post_message(ActionFinished(action, node, str(exc)))
             return
@@ -300,7 +337,10 @@ class SfpatchApp(App[None]):
                 timeout=12,
             )
         else:
-            self.notify(f"{message.action} {message.node}: sent", timeout=4)
+            done = {
+                "patch": "updates installed; check its containers before enabling it",
+            }.get(message.action, "sent")
+            self.notify(f"{message.action} {message.node}: {done}", timeout=8)
         self.poll_now()
 
     async def action_quit(self) -> None:

@@ -56,7 +56,7 @@ def connection_from_endpoints(
 
 
 def connection_from_profile(
-    arm: ArmProfile, polling_interval: float = POLLING_INTERVAL
+    arm: ArmProfile, polling_interval: float | None = None
 ) -> ComputeConnection:
     """A cluster profile's [arm] table as a connection."""
     return ComputeConnection(
@@ -66,7 +66,7 @@ def connection_from_profile(
         ca=arm.ca,
         credential=arm.credential,
         token=arm.token,
-        polling_interval=polling_interval,
+        polling_interval=arm.poll_interval if polling_interval is None else polling_interval,
     )
 
 

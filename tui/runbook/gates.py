@@ -61,18 +61,30 @@ def disable_gates(
             + (": fix or understand it before taking capacity away" if health == "Error" else ""),
         )
     )
+    gates.append(_survive_gate(name, findings))
+    return tuple(gates)
+
+
+def _survive_gate(name: str, findings: tuple[Finding, ...]) -> Gate:
     breaks = [
         f
         for f in findings
         if f.node == name and f.rule_id.startswith("predict.") and f.severity == "error"
     ]
-    gates.append(
-        Gate(
-            "containers-survive-patch",
-            not breaks,
-            breaks[0].message if breaks else "no container on it is predicted to stop",
-        )
+    return Gate(
+        "containers-survive-patch",
+        not breaks,
+        breaks[0].message if breaks else "no container on it is predicted to stop",
     )
+
+
+def patch_gates(
+    snapshot: ClusterSnapshot, name: str, findings: tuple[Finding, ...] = ()
+) -> tuple[Gate, ...]:
+    """Before patching a (disabled) node: will its containers start on the patched host?"""
+    node = _node(snapshot, name)
+    gates = [Gate("node-disabled", node.status == "Disabled", f"{name} is {node.status}")]
+    gates.append(_survive_gate(name, findings))
     return tuple(gates)
 
 

@@ -12,9 +12,18 @@ from datetime import UTC, datetime
 from tui.cluster.gateway import DISABLE_INTENT
 from tui.cluster.lease import DEFAULT_TTL_SECONDS, HeldLease, LeaseLost
 from tui.errors import ClusterError, ReadOnlyError
+from tui.model import CommandOutput
 from tui.runbook.gates import Gate
 from tui.transcript import schema
 from tui.transcript.writer import TranscriptWriter
+
+# Windows Update inside the VM with the PSWindowsUpdate module, as operations teams commonly do;
+# -AutoReboot restarts the VM when an update needs it.
+PATCH_SCRIPT = (
+    "Install-PackageProvider -Name NuGet -Force | Out-Null",
+    "Install-Module PSWindowsUpdate -Force -Scope AllUsers",
+    "Install-WindowsUpdate -MicrosoftUpdate -AcceptAll -AutoReboot -Verbose",
+)
 
 
 class Operator:
@@ -85,6 +94,29 @@ class Operator:
             intent=DISABLE_INTENT,
         )
 
+    def patch(
+        self,
+        node: str,
+        scale_set: str,
+        instance_id: str,
+        gates: Iterable[Gate] = (),
+        typed: bool = False,
+    ) -> CommandOutput:
+        """Install Windows updates on the node's VM through Run Command; the VM reboots.
+
+        Blocks until ARM reports the command finished (minutes on a real cluster)."""
+        return self._act(  # type: ignore[return-value]
+            "patch",
+            node,
+            f"install Windows updates on {node} ({scale_set}/{instance_id}); it reboots",
+            lambda: self.gateway.run_powershell(scale_set, instance_id, PATCH_SCRIPT).result(),
+            gates,
+            typed,
+            method="windows-update",
+            scale_set=scale_set,
+            instance_id=instance_id,
+        )
+
     def enable(self, node: str, gates: Iterable[Gate] = (), typed: bool = False) -> None:
         """Enable (activate) a node again after it was patched."""
         self._act(
@@ -96,11 +128,11 @@ class Operator:
         action: str,
         node: str,
         what: str,
-        send: Callable[[], None],
+        send: Callable[[], object],
         gates: Iterable[Gate],
         typed: bool,
         **params: object,
-    ) -> None:
+    ) -> object:
         if self.read_only:
             raise ReadOnlyError("this session is read-only: no change can be sent to the cluster")
         if self.lease_lost:
@@ -110,7 +142,7 @@ class Operator:
         failed = []
         for gate in gates:
             t.append(
-                "gate",
+                schema.GATE,
                 op=op,
                 node=node,
                 data={"gate": gate.name, "passed": gate.passed, "why": gate.why},
@@ -123,8 +155,13 @@ class Operator:
         t.append(schema.CONFIRM, op=op, node=node, data=confirm)
         t.intent(op, action, node=node, **params)
         try:
-            send()
+            value = send()
         except Exception as exc:
             t.result(op, False, f"{type(exc).__name__}: {exc}", node=node)
             raise
-        t.result(op, True, node=node)
+        if isinstance(value, CommandOutput):
+            # The end of what the VM printed: enough to see which updates went in.
+            t.result(op, True, node=node, stdout=value.stdout[-2000:], stderr=value.stderr[-1000:])
+        else:
+            t.result(op, True, node=node)
+        return value

@@ -238,6 +238,7 @@ def sim_profile(scenario: Scenario, endpoints: dict[str, Any]) -> str:
             token="sfpatch-sim",
             endpoint=a["endpoint"],
             ca=Path(a["ca"]),
+            poll_interval=0.2,  # a frozen clock answers Retry-After: 0, so this paces polls
         )
     docker = None
     if "docker" in endpoints:

@@ -11,6 +11,7 @@ from textual.widgets import Label, Static
 KEYS = (
     ("up/down", "select a node"),
     ("d", "disable the selected node (intent Restart), after a confirmation"),
+    ("p", "patch the selected (Disabled) node: Windows Update through Run Command"),
     ("e", "enable the selected node, after a confirmation"),
     ("n", "write a note to the transcript (about the selected node)"),
     ("r", "refresh now"),
@@ -35,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("sfpatch keys", id="help-title")
             lines = []
             for key, what in KEYS:
-                if self._read_only and key in ("d", "e"):
+                if self._read_only and key in ("d", "p", "e"):
                     continue
                 lines.append(f"  {key:<18} {what}" if key else "")
             if self._read_only:
