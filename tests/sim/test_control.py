@@ -118,3 +118,38 @@ def test_control_requests_are_logged(sim, control):
         ("GET", "/faults", 200),
         ("POST", "/faults", 400),
     ]
+
+
+@pytest.mark.parametrize("seconds", ["1e400", "-1e400", "NaN", "1e12", "400000000"])
+def test_a_non_finite_or_absurd_advance_is_a_400_and_the_clock_keeps_working(
+    sim, control, fabric_client, seconds
+):
+    session, url = control
+    # Written by hand: json= refuses inf and nan, and 1e400 is what a user would type.
+    answer = session.post(f"{url}/clock/advance", data=f'{{"seconds": {seconds}}}')
+    assert answer.status_code == 400
+    message = answer.json()["error"]
+    assert "0 <= N <= 315360000 (10 years)" in message and "\n" not in message
+    assert session.get(f"{url}/clock").json()["elapsed"] == 0.0
+    fabric_client.get_node_info(PLAIN)  # the gateway still answers
+
+
+def test_an_advance_past_the_latest_time_is_a_400(tmp_path):
+    from datetime import UTC, datetime
+
+    from tui.sim.scenario import load_scenario
+    from tui.sim.server import SimServer
+
+    start = datetime(9995, 1, 1, tzinfo=UTC)  # only a SimServer made in code starts this late
+    with SimServer(load_scenario("seed"), tmp_path / "sim", speed=0, start=start) as sim:
+        f = sim.endpoints["fabric"]
+        url = sim.endpoints["control"]["endpoint"]
+        answer = requests.post(
+            f"{url}/clock/advance",
+            json={"seconds": 315360000},
+            cert=f["client_pem"],
+            verify=f["ca"],
+        )
+        assert answer.status_code == 400
+        assert answer.json() == {"error": "advancing 3.1536e+08 s would pass 9999-12-31"}
+        assert requests.get(f"{url}/clock", cert=f["client_pem"], verify=f["ca"]).ok

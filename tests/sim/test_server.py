@@ -133,3 +133,27 @@ def test_demo_starts_at_the_real_time_and_refuses_non_finite_speeds(
     err = capsys.readouterr().err
     assert "--speed must be a finite number > 0 for the demo (got nan)" in err
     assert "(got inf)" in err
+
+
+def test_the_clock_refuses_a_non_finite_or_overflowing_advance() -> None:
+    clock = SimClock(0, start=datetime(9999, 12, 31, tzinfo=UTC))
+    for seconds in (math.inf, math.nan):
+        with pytest.raises(ValueError, match="finite"):
+            clock.advance(seconds)
+    with pytest.raises(ValueError, match="would pass 9999-12-31"):
+        clock.advance(86400)
+    clock.advance(3600)
+    assert clock.now() == datetime(9999, 12, 31, 1, tzinfo=UTC)
+
+
+def test_a_start_the_clock_cannot_run_10_years_from_is_one_line(tmp_path: Path, capsys) -> None:
+    code = cli.main(
+        ["sim", "--state-dir", str(tmp_path), "--start", "9999-12-31T23:59:58Z", "--speed", "60"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "sfpatch: error: --start '9999-12-31T23:59:58Z': the clock could not run 10 years "
+        "from there; give one no later than 9990-01-02\n"
+    )
+    assert parse_start("9990-01-02T00:00:00Z").year == 9990

@@ -19,6 +19,7 @@ from aiohttp import web
 from tui.sim import arm_wire
 from tui.sim.arm_state import ArmError, ArmScaleSet, ArmState, Operation
 from tui.sim.state import SimError
+from tui.sim.unexpected import unexpected_errors
 
 if TYPE_CHECKING:
     from tui.sim.server import ServeContext
@@ -377,7 +378,13 @@ def make_app(state: ArmState, log_request: Callable[..., None]) -> web.Applicati
         except SimError as exc:
             return arm_error(409, exc.code, exc.message)
 
-    app = web.Application()
+    app = web.Application(
+        middlewares=[
+            unexpected_errors(
+                "arm", log_request, lambda message: arm_error(500, "InternalServerError", message)
+            )
+        ]
+    )
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
 

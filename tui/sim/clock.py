@@ -18,6 +18,12 @@ from tui.errors import UsageError
 # A fixed start for tests and `check --scenario`, so that staleness is judged on a known date.
 DEFAULT_START = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
+# The latest time a datetime can hold; the clock must never be asked to pass it.
+LATEST = datetime.max.replace(tzinfo=UTC)
+# A clock must be able to run at least this long from its start, and one advance through the
+# control endpoint may move it at most this far: anything beyond is a typo, not a rehearsal.
+RUN_SPAN = timedelta(days=3650)
+
 
 def real_now() -> datetime:
     """The current UTC time to the second: where `sfpatch sim` and `demo` start their clock, so
@@ -33,7 +39,13 @@ def parse_start(text: str) -> datetime:
         raise UsageError(
             f"--start {text!r}: not an ISO 8601 time, e.g. 2026-11-26T22:00:00Z"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > LATEST - RUN_SPAN:
+        raise UsageError(
+            f"--start {text!r}: the clock could not run {RUN_SPAN.days // 365} years from there; "
+            f"give one no later than {(LATEST - RUN_SPAN):%Y-%m-%d}"
+        )
+    return moment
 
 
 def check_speed(speed: float, option: str = "--speed") -> float:
@@ -79,10 +91,16 @@ class SimClock:
         return self._start + timedelta(seconds=elapsed)
 
     def advance(self, seconds: float) -> None:
-        """Jump simulated time forward (tests and the control endpoint)."""
+        """Jump simulated time forward (tests and the control endpoint); ValueError for a
+        non-finite or negative jump, or one past the latest time a datetime can hold."""
+        if not math.isfinite(seconds):
+            raise ValueError(f"seconds must be a finite number (got {seconds})")
         if seconds < 0:
             raise ValueError("time only moves forward")
         with self._lock:
+            elapsed = (self._monotonic() - self._real_origin) * self._speed + self._offset
+            if elapsed + seconds > (LATEST - self._start).total_seconds():
+                raise ValueError(f"advancing {seconds:g} s would pass {LATEST:%Y-%m-%d}")
             self._offset += seconds
 
     def real_seconds(self, simulated: float) -> float:

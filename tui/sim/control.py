@@ -14,8 +14,14 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from tui.errors import UsageError
+from tui.sim.clock import RUN_SPAN
 from tui.sim.faults import Fault, parse_fault, require_known_node
 from tui.sim.state import SimCluster
+from tui.sim.unexpected import unexpected_errors
+
+# One advance moves the clock at most as far as a clock must be able to run from its start.
+MAX_ADVANCE = RUN_SPAN.total_seconds()
+MAX_ADVANCE_TEXT = f"{MAX_ADVANCE:.0f} ({RUN_SPAN.days // 365} years)"
 
 
 def check_fault(cluster: SimCluster, fault: Fault) -> None:
@@ -83,10 +89,17 @@ def make_app(cluster: SimCluster, log_request: Callable[..., None]) -> web.Appli
 
     async def advance_clock(request: web.Request) -> web.Response:
         seconds = (await _body(request)).get("seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            raise UsageError('give {"seconds": N} with N >= 0')
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds <= MAX_ADVANCE  # also false for nan, inf (JSON's 1e400)
+        ):
+            raise UsageError(f'give {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_TEXT}')
         with cluster.lock:
-            cluster.clock.advance(float(seconds))
+            try:
+                cluster.clock.advance(float(seconds))
+            except ValueError as exc:  # past the latest time the clock can hold
+                raise UsageError(str(exc)) from None
             cluster.advance()
         return web.json_response(clock_state(cluster))
 
@@ -105,7 +118,12 @@ def make_app(cluster: SimCluster, log_request: Callable[..., None]) -> web.Appli
         log_request("control", request.method, request.path_qs, response.status)
         return response
 
-    app = web.Application(middlewares=[answer])
+    app = web.Application(
+        middlewares=[
+            unexpected_errors("control", log_request, lambda message: _error(message, 500)),
+            answer,
+        ]
+    )
     app.router.add_get("/faults", list_faults)
     app.router.add_post("/faults", add_fault)
     app.router.add_delete("/faults", clear_faults)

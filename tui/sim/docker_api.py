@@ -26,6 +26,7 @@ from aiohttp import web
 from tui.sim import docker_wire as wire
 from tui.sim.server import ServeContext, free_port
 from tui.sim.state import SimCluster, SimNode
+from tui.sim.unexpected import unexpected_errors
 
 PROTOCOL = "docker"
 PORT_ATTEMPTS = 20
@@ -138,7 +139,9 @@ def make_app(cluster: SimCluster, log_request: Callable[..., None]) -> web.Appli
         log_request(PROTOCOL, request.method, request.path_qs, response.status, node=node.name)
         return response
 
-    app = web.Application()
+    app = web.Application(
+        middlewares=[unexpected_errors(PROTOCOL, log_request, lambda message: _error(message, 500))]
+    )
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
 

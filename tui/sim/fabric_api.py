@@ -19,6 +19,7 @@ from aiohttp import web
 
 from tui.model import HEALTH_RANK
 from tui.sim.state import INTENT_BY_NUMBER, SimCluster, SimError, SimNode
+from tui.sim.unexpected import unexpected_errors
 
 NEVER = "0001-01-01T00:00:00.000Z"
 INFINITE_TTL = "P10675199DT2H48M5.4775807S"
@@ -549,6 +550,12 @@ def make_app(cluster: SimCluster, log_request: Callable[..., None]) -> web.Appli
         except SimError as exc:
             return fabric_error(exc.code, exc.message)
 
-    app = web.Application()
+    app = web.Application(
+        middlewares=[
+            unexpected_errors(
+                "fabric", log_request, lambda message: fabric_error("E_FAIL", message, 500)
+            )
+        ]
+    )
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
