@@ -25,8 +25,9 @@ def kinds(session) -> list[tuple[str, str]]:
 def test_a_second_operating_session_is_refused_until_the_first_ends(profile, tmp_path):
     first = open_session(profile, transcript_dir=tmp_path)
     with pytest.raises(LeaseError) as refused:
-        open_session(profile, transcript_dir=tmp_path)
+        open_session(profile, transcript_dir=tmp_path / "second")
     assert "contoso-prod is leased by" in str(refused.value)
+    assert not (tmp_path / "second").exists()  # a session that may not run writes nothing
     watcher = open_session(profile, transcript_dir=tmp_path, read_only=True)  # observers may
     watcher.close()
     first.close()
@@ -49,3 +50,30 @@ def test_a_lost_lease_stops_every_action(sim, profile, tmp_path):
     assert ("lease", "lost") in kinds(session)
     session.close()  # does not release what is no longer ours
     gateway.release_lease(taken)  # still the rival's: the close above left it alone
+
+
+def test_renewals_are_recorded(profile, tmp_path):
+    session = open_session(profile, transcript_dir=tmp_path)
+    operator = session.operator
+    operator._clock = lambda: datetime.now(UTC) + timedelta(seconds=250)  # a third is left
+    assert session.keep_lease() == ""
+    session.close()
+    assert kinds(session) == [("lease", "acquire"), ("lease", "renew"), ("lease", "release")]
+
+
+def test_resume_refuses_what_is_not_a_crashed_transcript(profile, tmp_path):
+    from tui.errors import UsageError
+
+    closed = open_session(profile, transcript_dir=tmp_path)
+    closed.close("quit by the engineer")
+    with pytest.raises(UsageError, match="was closed"):
+        open_session(profile, resume=closed.transcript_path)
+    with pytest.raises(UsageError, match="not an sfpatch transcript"):
+        open_session(profile, resume=__import__("pathlib").Path("/etc/passwd"))
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(b"\xff\xfe not json\n")
+    with pytest.raises(UsageError, match="not an sfpatch transcript"):
+        open_session(profile, resume=garbage)
+    last = [json.loads(x) for x in closed.transcript_path.read_text().splitlines()]
+    assert [r["kind"] for r in last[-2:]] == ["end", "checkpoint"]  # untouched by the refusals
+    assert last[-2]["data"]["reason"] == "quit by the engineer"

@@ -6,13 +6,14 @@ SDKs, simulators or files.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.errors import ClusterError, SfpatchError
+from tui.errors import ClusterError, SfpatchError, UsageError
 from tui.model import ClusterSnapshot, Finding
 from tui.runbook.operator import Operator
 from tui.winver import WindowsVersion
@@ -37,7 +38,7 @@ class Session:
     operator: Operator | None = None
     transcript_path: Path | None = None
     poll_seconds: float = 2.0
-    on_close: list[Callable[[], None]] = field(default_factory=list)
+    on_close: list[Callable[[str], None]] = field(default_factory=list)  # each gets the reason
     after_action: list[Callable[[], None]] = field(default_factory=list)
     patch_targets: Mapping[str, WindowsVersion] = field(default_factory=dict)  # by node type
     # After a resume: (action, node) intents the crashed session wrote but never saw end.
@@ -95,9 +96,10 @@ class Session:
         """Renew the cluster lease when due (from the poll worker); why it was lost, if it was."""
         return self.operator.keep_lease() if self.operator is not None else ""
 
-    def close(self) -> None:
+    def close(self, reason: str = "session ended") -> None:
+        """Release the lease, seal the transcript with `reason`, close the clients."""
         for fn in reversed(self.on_close):
-            fn()
+            fn(reason)
         self.on_close.clear()
 
 
@@ -151,6 +153,8 @@ def open_session(
     from tui.findings import findings_for
     from tui.transcript.writer import SessionHeader, TranscriptWriter
 
+    if resume is not None:
+        session_id = _resumable_session(resume, profile.name)  # before any connection is made
     inventory = connect(profile)
     source = SnapshotSource(inventory)
     session = Session(
@@ -163,13 +167,9 @@ def open_session(
         patch_targets=profile.patch_targets,
     )
     session.after_action.append(source.want_full)
-    session.on_close.append(inventory.close)
+    session.on_close.append(lambda _reason: inventory.close())
     secrets = [profile.arm.token] if profile.arm and profile.arm.token else []
-    if resume is not None:
-        transcript, session.pending = _resume_transcript(
-            resume, profile.name, transcript_key, secrets
-        )
-    else:
+    if resume is None:
         header = SessionHeader(
             cluster=profile.name,
             endpoint=profile.gateway.endpoint,
@@ -177,42 +177,76 @@ def open_session(
             ticket=ticket,
             mode=session.mode,
         )
-        transcript = TranscriptWriter.create(
-            header, directory=transcript_dir, key=transcript_key, secrets=secrets
-        )
+        session_id = header.session
     if read_only:
         # Built without the SDK clients: nothing this session holds can send a mutation.
         gateway = ReadOnlyGateway()
     else:
         resource_group = profile.arm.resource_group if profile.arm else ""
         gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
+    holder = f"{getpass.getuser()}@{socket.gethostname()}"
+    lease = None
+    if not read_only:
+        # The lease first: a session that may not run writes nothing, not even a transcript.
+        try:
+            lease = gateway.acquire_lease(profile.name, holder, session_id)
+        except SfpatchError as exc:
+            inventory.close()
+            raise LeaseError(f"not starting: {exc}") from exc
+    try:
+        if resume is not None:
+            transcript = TranscriptWriter.resume(resume, key=transcript_key, secrets=secrets)
+            session.pending = _pending_intents(resume)
+        else:
+            transcript = TranscriptWriter.create(
+                header, directory=transcript_dir, key=transcript_key, secrets=secrets
+            )
+    except BaseException:
+        if lease is not None:
+            with contextlib.suppress(SfpatchError):
+                gateway.release_lease(lease)
+        inventory.close()
+        raise
     operator = Operator(gateway, transcript)
     session.operator = operator
     session.transcript_path = transcript.path
-    session.on_close.append(lambda: transcript.close("session ended"))
-    if not read_only:
-        try:
-            operator.take_lease(profile.name, f"{getpass.getuser()}@{socket.gethostname()}")
-        except SfpatchError as exc:
-            session.close()
-            raise LeaseError(f"not starting: {exc}") from exc
-        session.on_close.append(operator.drop_lease)
+    session.on_close.append(transcript.close)
+    if lease is not None:
+        operator.adopt_lease(lease, holder)
+        session.on_close.append(lambda _reason: operator.drop_lease())
     return session
 
 
-def _resume_transcript(path: Path, cluster: str, key, secrets: list[str]):
-    """Reopen a crashed session's transcript; returns it and the actions left without a result."""
-    from tui.errors import UsageError
+def _resumable_session(path: Path, cluster: str) -> str:
+    """The session id of a transcript that may be resumed by a session on `cluster`."""
     from tui.transcript.audit import summarize
     from tui.transcript.reader import iter_records
-    from tui.transcript.writer import TranscriptWriter
 
-    header = next(iter_records(path), None)
-    if header is None or header.get("kind") != "start":
-        raise UsageError(f"{path}: not an sfpatch transcript (no start record)")
-    theirs = header.get("data", {}).get("cluster")
-    if theirs != cluster:
-        raise UsageError(f"{path} is a transcript of cluster {theirs!r}, not {cluster!r}")
-    transcript = TranscriptWriter.resume(path, key=key, secrets=secrets)
-    pending = [(step.action, step.node) for step in summarize(iter_records(path)).pending()]
-    return transcript, pending
+    try:
+        records = iter_records(path)
+        header = next(records, None)
+        if header is None or header.get("kind") != "start":
+            raise UsageError(f"{path}: not an sfpatch transcript (no start record)")
+        audit = summarize([header, *records])
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: not an sfpatch transcript ({type(exc).__name__})") from None
+    data = header.get("data", {})
+    if data.get("cluster") != cluster:
+        raise UsageError(
+            f"{path} is a transcript of cluster {data.get('cluster')!r}, not {cluster!r}"
+        )
+    if data.get("mode") != OPERATE:
+        raise UsageError(f"{path} is a read-only session's transcript: nothing to resume")
+    if audit.end_reason is not None:
+        raise UsageError(
+            f"{path} was closed ({audit.end_reason or 'ended'}): start a new session instead"
+        )
+    return str(data["session"])
+
+
+def _pending_intents(path: Path) -> list[tuple[str, str]]:
+    """(action, node) of every intent in the transcript that has no result."""
+    from tui.transcript.audit import summarize
+    from tui.transcript.reader import iter_records
+
+    return [(step.action, step.node) for step in summarize(iter_records(path)).pending()]

@@ -421,6 +421,11 @@ async def test_patch_a_disabled_node_through_run_command(sim, session):
         gates = str(app.screen.query_one("#confirm-gates").render())
         assert "FAIL" in gates and "will stop 2 containers" in gates
         await confirm(app, pilot, "_Legacy_2")
+        await pilot.pause()
+        assert "PATCH RUNNING" in str(app.query_one("#node-detail").render())
+        await pilot.press("e")  # not while Windows Update runs on it
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "ConfirmScreen"
         # The run command installs updates, then the VM reboots; move the clock past both.
         for _ in range(50):
             await pilot.pause()
@@ -439,3 +444,41 @@ async def test_patch_a_disabled_node_through_run_command(sim, session):
     result = next(r for r in records if r["kind"] == "result" and r["op"] == patch["op"])
     assert result["data"]["outcome"] == "ok"
     assert patch["data"]["scale_set"] == "Legacy" and patch["data"]["instance_id"] == "2"
+
+
+async def test_quitting_with_a_node_out_of_service_asks_and_records_it(sim, session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_FrontEnd_3")
+        await pilot.press("d")
+        await confirm(app, pilot, "_FrontEnd_3")
+        await refresh(app, pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ConfirmScreen"  # not gone yet
+        assert "_FrontEnd_3 (Disabling)" in str(app.screen.query_one("#confirm-details").render())
+        await pilot.press("y")
+        await pilot.pause()
+    session.close(app.end_reason)
+    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    end = next(r for r in records if r["kind"] == "end")
+    assert end["data"]["reason"] == "quit by the engineer; nodes not Up: _FrontEnd_3 (Disabling)"
+
+
+async def test_refresh_key_reads_the_engines_again(sim, session):
+    from tui.sim.faults import parse_fault
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        assert "_Legacy_1" in app.snapshot.engines
+        sim.cluster.faults.add(parse_fault("engine-down:_Legacy_1"))
+        await pilot.press("r")
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if "_Legacy_1" not in app.snapshot.engines:
+                break
+        assert "_Legacy_1" not in app.snapshot.engines  # a full re-read, not health only
+        assert any(e.subject == "_Legacy_1" for e in app.snapshot.errors)

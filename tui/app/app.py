@@ -59,6 +59,8 @@ class SfpatchApp(App[None]):
         self.findings: tuple[Finding, ...] = ()
         self._polling = False
         self._poll_again = False
+        self.busy: dict[str, str] = {}  # node -> the action still running on it (a patch)
+        self.end_reason = "session ended"
         self._poll_timer = None
         self.polls_completed = 0
 
@@ -107,9 +109,22 @@ class SfpatchApp(App[None]):
         """SIGTERM, or SIGHUP when the ssh session to the jump box drops: quit cleanly, so the
         transcript gets its end record and final checkpoint."""
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        reasons = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (the terminal went away)"}
+        for signum, reason in reasons.items():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
+                loop.add_signal_handler(signum, self._end, reason)
+
+    def _end(self, reason: str) -> None:
+        """Quit, saying why in the transcript's end record (with any node left out of service)."""
+        out = self._out_of_service()
+        self.end_reason = reason + (f"; nodes not Up: {', '.join(out)}" if out else "")
+        self.exit()
+
+    def _out_of_service(self) -> list[str]:
+        nodes = self.snapshot.nodes if self.snapshot else ()
+        out = [f"{n.name} ({n.status})" for n in nodes if n.status != "Up"]
+        out += [f"{name} ({action} running)" for name, action in self.busy.items()]
+        return out
 
     # ------------------------------------------------------------------ polling
 
@@ -163,7 +178,7 @@ class SfpatchApp(App[None]):
             return
         name = self.query_one(NodesTable).selected_node
         target = self._target_for(name)
-        self.query_one(NodeDetail).show(self.snapshot, name, target)
+        self.query_one(NodeDetail).show(self.snapshot, name, target, self.busy.get(name))
         pane = self.query_one(ContainersPane)
         pane.show(self.snapshot, name, target)
         title = f"Containers on {name}" if name else "Containers"
@@ -215,6 +230,8 @@ class SfpatchApp(App[None]):
         return not (action in MUTATING_ACTIONS and self.session.read_only)
 
     def action_refresh(self) -> None:
+        for hook in self.session.after_action:  # r re-reads everything, engines and VMs too
+            hook()
         self.poll_now()
 
     def action_help(self) -> None:
@@ -233,7 +250,7 @@ class SfpatchApp(App[None]):
         except SfpatchError as exc:
             self.post_message(Alert("The note was not saved", str(exc), "error"))
             return
-        self.post_message(Alert("Note saved", text, "information"))
+        self.post_message(Alert("Note saved", "It is in the transcript.", "information"))
 
     def action_disable(self) -> None:
         self._ask("disable")
@@ -249,6 +266,12 @@ class SfpatchApp(App[None]):
         node = self.snapshot.node(name) if (self.snapshot and name) else None
         if node is None:
             self.notify("Select a node first.", severity="warning")
+            return
+        if name in self.busy:
+            self.notify(
+                f"A {self.busy[name]} is still running on {name}; wait until it ends.",
+                severity="warning",
+            )
             return
         if action == "disable":
             if node.status in ("Disabling", "Disabled"):
@@ -302,8 +325,14 @@ class SfpatchApp(App[None]):
             ConfirmScreen(
                 title, details, action.capitalize(), gates, require_name=name if risky else None
             ),
-            callback=lambda yes: self._act(action, name, gates, risky, extra) if yes else None,
+            callback=lambda yes: self._start(action, name, gates, risky, extra) if yes else None,
         )
+
+    def _start(self, action: str, node: str, gates: tuple, typed: bool, extra: tuple) -> None:
+        if action == "patch":
+            self.busy[node] = "patch"
+            self._show_selected()
+        self._act(action, node, gates, typed, extra)
 
     @work(thread=True, group="action")
     def _act(
@@ -327,6 +356,7 @@ class SfpatchApp(App[None]):
         self.post_message(ActionFinished(action, node))
 
     def on_action_finished(self, message: ActionFinished) -> None:
+        self.busy.pop(message.node, None)
         for hook in self.session.after_action:
             hook()
         if message.error:
@@ -344,4 +374,16 @@ class SfpatchApp(App[None]):
         self.poll_now()
 
     async def action_quit(self) -> None:
-        self.exit()
+        out = self._out_of_service() if not self.session.read_only else []
+        if not out:
+            self._end("quit by the engineer")
+            return
+        self.push_screen(
+            ConfirmScreen(
+                "Quit with nodes out of service?",
+                "Not Up: " + ", ".join(out) + ".\nThey stay as they are; the transcript's end "
+                "record lists them. Re-open sfpatch to go on.",
+                "Quit",
+            ),
+            callback=lambda yes: self._end("quit by the engineer") if yes else None,
+        )

@@ -49,12 +49,14 @@ def signing_key(args: argparse.Namespace):
 
 def run_console(session) -> int:
     """Run the app until the engineer quits (or SIGTERM/SIGHUP); the session is always closed."""
+    app = None
     try:
         from tui.app.app import SfpatchApp
 
-        SfpatchApp(session, handle_signals=True).run()
+        app = SfpatchApp(session, handle_signals=True)
+        app.run()
     finally:
-        session.close()
+        session.close(app.end_reason if app is not None else "session ended")
     if session.transcript_path:
         print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)
     return 0

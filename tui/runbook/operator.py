@@ -38,16 +38,11 @@ class Operator:
 
     # ------------------------------------------------------------------ the cluster lease
 
-    def take_lease(self, cluster: str, holder: str, ttl: float = DEFAULT_TTL_SECONDS) -> None:
-        """Hold the cluster's lease, so no second session changes it at the same time."""
-        self.lease = self.gateway.acquire_lease(
-            cluster, holder, self.transcript.session, ttl, self._clock()
-        )
+    def adopt_lease(self, held: HeldLease, holder: str) -> None:
+        """Keep the cluster lease the session took before it started, and record it."""
+        self.lease = held
         self.transcript.lease(
-            "acquire",
-            name=self.lease.name,
-            holder=holder,
-            expires_at=self.lease.record.expires_at.isoformat(),
+            "acquire", name=held.name, holder=holder, expires_at=held.record.expires_at.isoformat()
         )
 
     def keep_lease(self, ttl: float = DEFAULT_TTL_SECONDS) -> str:
@@ -63,6 +58,9 @@ class Operator:
             self.lease_lost = str(exc)
             self.transcript.lease("lost", name=self.lease.name, why=self.lease_lost)
             return self.lease_lost
+        self.transcript.lease(
+            "renew", name=self.lease.name, expires_at=self.lease.record.expires_at.isoformat()
+        )
         return ""
 
     def drop_lease(self) -> None:

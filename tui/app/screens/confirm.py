@@ -63,7 +63,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Label(
                     f"Type {self._require_name} and press Enter to go on:", id="confirm-type-label"
                 )
-                yield Input(placeholder=self._require_name, id="confirm-name")
+                yield Input(placeholder="type the node name here", id="confirm-name")
             with Horizontal(id="confirm-buttons"):
                 cancel = "Cancel (Esc)" if self._require_name else "Cancel (n)"
                 yield Button(cancel, id="cancel", variant="default")

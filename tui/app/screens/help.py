@@ -9,16 +9,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 KEYS = (
-    ("up/down", "select a node"),
-    ("d", "disable the selected node (intent Restart), after a confirmation"),
-    ("p", "patch the selected (Disabled) node: Windows Update through Run Command"),
-    ("e", "enable the selected node, after a confirmation"),
+    ("up/down", "move in the focused pane (its title is highlighted)"),
+    ("tab", "next pane: nodes, containers, warnings"),
+    ("enter", "in warnings: select that finding's node"),
+    ("d", "disable the selected node (intent Restart)"),
+    ("p", "patch the selected Disabled node: Windows Update via Run Command"),
+    ("e", "enable the selected node"),
     ("n", "write a note to the transcript (about the selected node)"),
-    ("r", "refresh now"),
+    ("r", "re-read everything now (health, VMs, engines)"),
     ("?", "this help"),
-    ("q", "quit (the transcript is closed and signed)"),
-    ("", ""),
-    ("in a confirmation", "y confirms; n or Escape cancels; Cancel is focused"),
+    ("q", "quit; the transcript gets its end record"),
+)
+CONFIRMING = (
+    "d, p and e ask first, with the gates sfpatch checked. Cancel is focused:",
+    "Enter, n or Escape cancel; y confirms. For a seed node or a failed gate,",
+    "type the node's name instead of y.",
 )
 
 

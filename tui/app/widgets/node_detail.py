@@ -10,13 +10,20 @@ from tui.model import ClusterSnapshot
 from tui.winver import WindowsVersion
 
 
-def node_detail(snapshot: ClusterSnapshot, name: str | None, target: WindowsVersion | None) -> Text:
+def node_detail(
+    snapshot: ClusterSnapshot,
+    name: str | None,
+    target: WindowsVersion | None,
+    running: str | None = None,
+) -> Text:
     """What the engineer needs before acting on a node, from all three sources."""
     node = snapshot.node(name) if name else None
     if node is None:
         return Text("No node selected.", style="dim")
     d = node.deactivation
     text = Text.assemble((node.name, "bold"), "  ", status_text(node.status))
+    if running:
+        text.append(f"  {running.upper()} RUNNING", style="bold black on yellow")
     if d.intent != "Invalid":
         text.append(f"  intent {d.intent}, {d.status}")
     if d.pending_safety_checks:
@@ -45,5 +52,5 @@ def node_detail(snapshot: ClusterSnapshot, name: str | None, target: WindowsVers
 
 
 class NodeDetail(Static):
-    def show(self, snapshot: ClusterSnapshot, name: str | None, target) -> None:
-        self.update(node_detail(snapshot, name, target))
+    def show(self, snapshot: ClusterSnapshot, name: str | None, target, running=None) -> None:
+        self.update(node_detail(snapshot, name, target, running))

@@ -9,7 +9,9 @@ from tui.model import ClusterSnapshot
 
 
 class UpgradeDomainTable(DataTable):
-    """One row per upgrade domain."""
+    """One row per upgrade domain (a summary: not focusable, nothing to select)."""
+
+    can_focus = False
 
     def __init__(self) -> None:
         super().__init__(id="upgrade-domains", cursor_type="none", show_cursor=False)
