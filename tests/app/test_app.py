@@ -167,10 +167,10 @@ async def test_containers_pane_shows_what_the_patch_would_break(sim, session):
         await select(app, pilot, "_Legacy_0")
         pane = app.query_one("#containers")
         assert pane.row_count == 3
-        patched = [str(pane.get_row_at(i)[-1]) for i in range(pane.row_count)]
+        patched = [str(cell) for cell in pane.get_column("after")]
         assert patched == ["BLOCKED"] * 3
         await select(app, pilot, "_FrontEnd_2")
-        images = [str(pane.get_row_at(i)[1]) for i in range(pane.row_count)]
+        images = [str(cell) for cell in pane.get_column("image")]
         assert "contoso/reports" in images
         table = app.query_one(NodesTable)
         assert str(table.get_cell("_Legacy_0", "host")) == "14393.1770"

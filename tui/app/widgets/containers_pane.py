@@ -12,15 +12,16 @@ from tui.rules.containers import container_verdicts
 from tui.rules.images import parse_reference
 from tui.winver import WindowsVersion
 
+# The verdicts right after the name, so a narrow terminal still shows what will break.
 COLUMNS = (
-    ("container", "Container", 17),
-    ("image", "Image", 22),
-    ("tag", "Tag", 11),
-    ("image_os", "Image OS", 15),
-    ("isolation", "Isol.", 7),
+    ("container", "Container", 20),
     ("state", "State", 7),
     ("now", "Now", 7),
     ("after", "Patched", 7),
+    ("image_os", "Image OS", 15),
+    ("isolation", "Isol.", 7),
+    ("image", "Image", 22),
+    ("tag", "Tag", 11),
 )
 
 
@@ -53,15 +54,15 @@ class ContainersPane(DataTable):
             ref = parse_reference(container.image)
             self.add_row(
                 container.name,
-                ref.repository,
-                ref.tag or "(latest)",
-                image.os_version if image else "?",
-                container.isolation or engine.isolation,
                 Text(
                     container.state or "?",
                     style="green" if container.state == "running" else "bold red",
                 ),
                 verdict_text(now),
                 verdict_text(after) if target else Text("-", style="dim"),
+                image.os_version if image else "?",
+                container.isolation or engine.isolation,
+                ref.repository,
+                ref.tag or "(latest)",
                 key=container.id,
             )

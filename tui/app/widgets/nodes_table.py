@@ -10,20 +10,21 @@ from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding, Node
 
 WARN_STYLE = {2: "bold red", 1: "yellow", 0: "dim"}
 
+# What matters most during a change window first, so a narrow terminal scrolls the rest off.
 COLUMNS = (
     ("node", "Node", 13),
-    ("type", "Type", 9),
-    ("ud", "UD", 2),
-    ("fd", "FD", 5),
     ("status", "Status", 9),
     ("health", "Health", 7),
-    ("seed", "Seed", 4),
-    ("address", "Address", 11),
-    ("version", "Code version", 14),
-    ("uptime", "Uptime", 9),
+    ("ud", "UD", 2),
     ("host", "Host OS", 11),
     ("containers", "Ctrs", 5),
     ("warnings", "Warn", 4),
+    ("type", "Type", 9),
+    ("seed", "Seed", 4),
+    ("fd", "FD", 5),
+    ("address", "Address", 11),
+    ("version", "Code version", 14),
+    ("uptime", "Uptime", 9),
 )
 
 
@@ -47,18 +48,18 @@ def node_row(node: Node, snapshot: ClusterSnapshot, counts: dict[str, tuple[int,
     count, worst = counts.get(node.name, (0, -1))
     return (
         node.name,
-        node.node_type,
-        node.upgrade_domain,
-        node.fault_domain,
         status_text(node.status),
         health_text(node.health_state),
-        "yes" if node.is_seed else "",
-        node.ip_address,
-        node.code_version,
-        uptime_text(node.uptime_seconds, node.status),
+        node.upgrade_domain,
         host_text(engine),
         containers_text(engine),
         Text(str(count) if count else "", style=WARN_STYLE.get(worst, "")),
+        node.node_type,
+        "yes" if node.is_seed else "",
+        node.fault_domain,
+        node.ip_address,
+        node.code_version,
+        uptime_text(node.uptime_seconds, node.status),
     )
 
 
