@@ -172,3 +172,30 @@ def test_report_of_a_tampered_transcript_is_written_and_exits_1(
     html = tmp_path / "report.html"
     assert main(["report", str(closed_transcript), "--format", "html", "-o", str(html)]) == 1
     assert 'class="verdict broken"' in html.read_text(encoding="utf-8")
+
+
+def test_verify_says_whether_the_session_ended(tmp_path, capsys) -> None:
+    closed = TranscriptWriter.create(header(), tmp_path / "closed")
+    write_session(closed, ("_FrontEnd_0",))
+    closed.close("quit")
+    assert main(["verify", str(closed.path)]) == 0
+    assert "closed:       yes, reason: quit\n" in capsys.readouterr().out
+
+    crashed = TranscriptWriter.create(header(), tmp_path / "crashed")
+    write_session(crashed, ("_FrontEnd_0",))
+    os.close(crashed._fd)  # killed: every record is whole, but there is no end record
+    assert main(["verify", str(crashed.path)]) == 0  # the chain is intact
+    out = capsys.readouterr().out
+    assert "result:       INTACT\n" in out
+    assert "closed:       no - the session did not end (crashed, killed, or still running)\n" in out
+    assert main(["report", str(crashed.path)]) == 0
+    assert "**closed**: no - the session did not end" in capsys.readouterr().out
+
+
+def test_verify_an_empty_file_is_empty_and_exit_2(tmp_path, capsys) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert main(["verify", str(empty)]) == 2
+    out = capsys.readouterr().out
+    assert "result:       EMPTY: no records\n" in out and "record -1" not in out
+    assert main(["report", str(empty)]) == 2

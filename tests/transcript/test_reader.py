@@ -87,7 +87,7 @@ def test_verify_runs_in_bounded_memory(tmp_path: Path) -> None:
 def test_empty_and_foreign_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
-    assert verify_file(empty).exit_code == 3
+    assert (verify_file(empty).exit_code, verify_file(empty).summary()) == (2, "EMPTY: no records")
     foreign = tmp_path / "foreign.jsonl"
     foreign.write_bytes(b'{"hello": "world"}\n')
     with pytest.raises(TranscriptUnreadable, match="not an sfpatch transcript"):

@@ -21,9 +21,12 @@ class Step:
     action: str
     params: dict[str, Any]
     started: str
+    seq: int = 0  # the intent's record number
     ended: str = ""
     outcome: str = "pending"
     message: str = ""
+    stdout: str = ""  # the tail of what the action printed (a patch's Windows Update output)
+    stderr: str = ""
 
     @property
     def seconds(self) -> int | None:
@@ -43,6 +46,9 @@ class Event:
     node: str
     text: str
     failed: bool = False
+    op: str = ""  # the step a gate or confirmation belongs to
+    gate: str = ""  # a gate's name
+    severity: str = ""  # a warning's severity
 
 
 @dataclass
@@ -67,17 +73,52 @@ class Audit:
         return list(seen)
 
     def timeline(self, node: str) -> list[Step | Event]:
-        """A node's steps and events, in time order."""
+        """A node's steps and events except warnings, in record order: a step's gates and
+        confirmation come before it, as they were written."""
         items: list[Step | Event] = [s for s in self.steps if s.node == node]
-        items += [e for e in self.events if e.node == node]
-        return sorted(items, key=lambda i: i.started if isinstance(i, Step) else i.ts)
+        items += [e for e in self.events if e.node == node and e.kind != schema.WARNING]
+        return sorted(items, key=lambda i: i.seq)
 
     def of_kind(self, kind: str) -> list[Event]:
         return [e for e in self.events if e.kind == kind]
 
+    def step(self, op: str) -> Step | None:
+        """The step an op id belongs to, if its intent was recorded."""
+        return next((s for s in self.steps if op and s.op == op), None)
+
+    def acted_on(self) -> list[str]:
+        """Nodes with at least one step, in order of their first step."""
+        return list(dict.fromkeys(s.node for s in self.steps if s.node))
+
+    def actions(self, node: str) -> str:
+        """A node's steps in order with outcomes, one line, e.g. `disable ok, patch ok,
+        enable ok (over failed gate containers-running)`."""
+        parts = []
+        for step in (s for s in self.steps if s.node == node):
+            overridden = [e.gate for e in self.of_kind(schema.GATE) if e.op == step.op and e.failed]
+            over = ""
+            if overridden:
+                noun = "gate" if len(overridden) == 1 else "gates"
+                over = f" (over failed {noun} {', '.join(overridden)})"
+            parts.append(f"{step.action} {step.outcome}{over}")
+        return ", ".join(parts)
+
+    def warnings_by_severity(self) -> list[tuple[str, list[Event]]]:
+        """Each distinct warning once, grouped by severity, most severe first."""
+        distinct: dict[tuple[str, str, str], Event] = {}
+        for e in self.of_kind(schema.WARNING):
+            distinct.setdefault((e.severity, e.node, e.text), e)
+        groups: dict[str, list[Event]] = {}
+        for e in distinct.values():
+            groups.setdefault(e.severity, []).append(e)
+        return sorted(groups.items(), key=lambda g: (_SEVERITY_RANK.get(g[0], 99), g[0]))
+
     def pending(self) -> list[Step]:
         """Intents without a result: the cluster must be checked for these."""
         return [s for s in self.steps if s.outcome == "pending"]
+
+
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
 def summarize(records: Iterable[dict[str, Any]]) -> Audit:
@@ -97,16 +138,38 @@ def summarize(records: Iterable[dict[str, Any]]) -> Audit:
             audit.snapshots += 1
         elif kind == schema.INTENT:
             params = {k: v for k, v in data.items() if k != "action"}
-            step = Step(rec.get("op") or "", node, str(data.get("action", "?")), params, rec["ts"])
+            step = Step(
+                rec.get("op") or "",
+                node,
+                str(data.get("action", "?")),
+                params,
+                rec["ts"],
+                seq=rec["seq"],
+            )
             audit.steps.append(step)
             open_ops[step.op] = step
         elif kind == schema.RESULT and rec.get("op") in open_ops:
             step = open_ops.pop(rec["op"])
             step.ended, step.outcome = rec["ts"], str(data.get("outcome", "?"))
             step.message = str(data.get("message", ""))
+            step.stdout, step.stderr = str(data.get("stdout", "")), str(data.get("stderr", ""))
         elif kind in _DESCRIBE:
             text, failed = _DESCRIBE[kind](data)
-            audit.events.append(Event(rec["seq"], rec["ts"], kind, node, text, failed))
+            audit.events.append(
+                Event(
+                    rec["seq"],
+                    rec["ts"],
+                    kind,
+                    node,
+                    text,
+                    failed,
+                    op=rec.get("op") or "",
+                    gate=str(data.get("gate", "")) if kind == schema.GATE else "",
+                    severity=str(data.get("severity") or "warning")
+                    if kind == schema.WARNING
+                    else "",
+                )
+            )
     return audit
 
 
@@ -118,7 +181,17 @@ def _gate(d: dict) -> tuple[str, bool]:
 
 def _warning(d: dict) -> tuple[str, bool]:
     rule = f"[{d['rule']}] " if d.get("rule") else ""
-    return f"{d.get('severity', 'warning')}: {rule}{d.get('message', '')}", False
+    return f"{rule}{d.get('message', '')}", False
+
+
+def _confirm(d: dict) -> tuple[str, bool]:
+    """What was agreed to, and how: the typed node name and the gates it went over."""
+    how = []
+    if "typed_node_name" in d:
+        how.append("typed the node name" if d["typed_node_name"] else "did not type the node name")
+    if d.get("overriding_gates"):
+        how.append(f"overrode {', '.join(map(str, d['overriding_gates']))}")
+    return str(d.get("what", "")) + (f" ({'; '.join(how)})" if how else ""), False
 
 
 def _resume(d: dict) -> tuple[str, bool]:
@@ -135,7 +208,7 @@ def _others(d: dict) -> str:
 _DESCRIBE = {
     schema.GATE: _gate,
     schema.WARNING: _warning,
-    schema.CONFIRM: lambda d: (str(d.get("what", "")), False),
+    schema.CONFIRM: _confirm,
     schema.NOTE: lambda d: (str(d.get("text", "")), False),
     schema.LEASE: lambda d: (f"lease {d.get('action', '?')} {_others(d)}".rstrip(), False),
     schema.RESUME: _resume,

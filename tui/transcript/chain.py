@@ -43,6 +43,7 @@ class ChainVerifier:
         self.signed_count = 0  # records covered by the latest good signed checkpoint
         self.sealed = False  # the last record so far is a final checkpoint
         self.closed = False  # an end record has been seen since the last resume
+        self.end_reason = ""  # the reason that end record gives
         self.resumes = 0
         self.algs: set[str] = set()
 
@@ -122,6 +123,7 @@ class ChainVerifier:
             self.sealed = bool(record["data"].get("final"))
         elif kind == schema.END:
             self.closed = True
+            self.end_reason = str(record["data"].get("reason") or "")
         elif kind == schema.RESUME:
             self.resumes += 1
             self.closed = False

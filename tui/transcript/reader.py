@@ -20,8 +20,9 @@ from tui.transcript.errors import TranscriptUnreadable
 from tui.transcript.keys import VerifyKey
 
 _BUFFER = 1 << 20
-INTACT, TORN, BROKEN = "intact", "torn", "broken"
-EXIT_CODES = {INTACT: 0, BROKEN: 1, TORN: 3}
+INTACT, TORN, BROKEN, EMPTY = "intact", "torn", "broken", "empty"
+# An empty file has no header to tell it from any other empty file: unreadable as a transcript.
+EXIT_CODES = {INTACT: 0, BROKEN: 1, TORN: 3, EMPTY: 2}
 # What every header line holds. One changed byte can spoil at most one of them, so a tampered
 # header still shows the others and is reported as broken, not as a foreign file.
 _HEADER_MARKS = (b'"format":"' + schema.FORMAT.encode() + b'"', b'"kind":"start"', b',"hash":"')
@@ -146,6 +147,7 @@ class VerifyResult:
     key_kid: str | None = None
     sealed: bool = False
     closed: bool = False
+    end_reason: str = ""
     resumes: int = 0
     bad_seq: int | None = None
     bad_offset: int | None = None
@@ -173,6 +175,8 @@ class VerifyResult:
         """One line: the verdict and, if any, the first bad record."""
         if self.status == INTACT:
             return "INTACT"
+        if self.status == EMPTY:
+            return "EMPTY: no records"
         where = f"record {self.bad_seq} at byte {self.bad_offset}: {self.reason}"
         if self.status == TORN:
             return f"TORN: intact up to record {self.records - 1}; {where}"
@@ -213,8 +217,7 @@ def verify_file(path: Path, key: VerifyKey | None = None) -> VerifyResult:
         except OSError as exc:
             raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
     if status == INTACT and chain.count == 0:
-        status, reason = TORN, "the file is empty (crashed before the header was written)"
-        bad = ChainError(0, 0, reason)
+        status, reason = EMPTY, "the file is empty (crashed before the header was written)"
     elif status == INTACT and key is not None and not chain.sealed:
         status = BROKEN
         reason = (
@@ -234,6 +237,7 @@ def verify_file(path: Path, key: VerifyKey | None = None) -> VerifyResult:
         key_kid=key.kid if key else None,
         sealed=chain.sealed,
         closed=chain.closed,
+        end_reason=chain.end_reason,
         resumes=chain.resumes,
         bad_seq=bad.seq if bad else None,
         bad_offset=bad.offset if bad else None,

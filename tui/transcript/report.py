@@ -1,18 +1,20 @@
 """Audit reports of a transcript in Markdown or one self-contained HTML file.
 
-The verification result comes first, then who/when/ticket, the per-node timeline, and the
-gates, warnings, confirmations and notes. Only records up to the first bad one are reported.
+The verification result comes first, then a summary (each node's actions and outcomes, warning
+counts), who/when/ticket, the per-node timeline with each action's output, the warnings shown,
+and the gates, confirmations and notes. Only records up to the first bad one are reported.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
+import re
 from pathlib import Path
 
 from tui.transcript.audit import Audit, Event, Step, summarize
 from tui.transcript.keys import VerifyKey
-from tui.transcript.reader import VerifyResult, iter_records, verify_file
+from tui.transcript.reader import BROKEN, EMPTY, VerifyResult, iter_records, verify_file
 
 FORMATS = ("md", "html")
 
@@ -28,6 +30,7 @@ def describe_verification(result: VerifyResult) -> list[tuple[str, str]]:
             f"{result.records}" + (f" (resumed {result.resumes}x)" if result.resumes else ""),
         ),
         ("span", _span(result.first_ts, result.last_ts)),
+        ("closed", _closed(result)),
         ("operator", f"{head.get('operator', '?')}@{head.get('host', '?')}" if head else "?"),
         ("session", str(head.get("session", "?"))),
         ("cluster", f"{head.get('cluster', '?')} {head.get('endpoint', '')}".strip()),
@@ -35,6 +38,14 @@ def describe_verification(result: VerifyResult) -> list[tuple[str, str]]:
         ("checkpoints", _checkpoints(result)),
     ]
     return rows
+
+
+def _closed(result: VerifyResult) -> str:
+    if result.closed:
+        return "yes" + (f", reason: {result.end_reason}" if result.end_reason else "")
+    if result.status in (BROKEN, EMPTY):
+        return "not known - no end record before the first bad record"
+    return "no - the session did not end (crashed, killed, or still running)"
 
 
 def _checkpoints(result: VerifyResult) -> str:
@@ -100,13 +111,40 @@ def _header_rows(audit: Audit) -> list[tuple[str, str]]:
     ]
 
 
-def _timeline_row(item: Step | Event) -> tuple[str, str, str, str]:
+def _summary_rows(audit: Audit) -> list[tuple[str, str]]:
+    """Each acted-on node's actions with outcomes, then the warnings shown by severity."""
+    rows = [(node, audit.actions(node)) for node in audit.acted_on()]
+    if not rows:
+        rows.append(("Actions", "(no node was acted on)"))
+    counts = [f"{len(events)} {severity}" for severity, events in audit.warnings_by_severity()]
+    rows.append(("Warnings shown", ", ".join(counts) or "none"))
+    return rows
+
+
+def _timeline_row(audit: Audit, item: Step | Event) -> tuple[str, str, str, str]:
     if isinstance(item, Step):
         params = ", ".join(f"{k}={v}" for k, v in sorted(item.params.items()))
         what = f"{item.action}" + (f" ({params})" if params else "")
         outcome = item.outcome + (f": {item.message}" if item.message else "")
         return item.started, what, outcome, format_duration(item.seconds)
-    return item.ts, item.kind, item.text, ""
+    step = audit.step(item.op)
+    return item.ts, item.kind + (f" for {step.action}" if step else ""), item.text, ""
+
+
+def _outputs(step: Step) -> list[tuple[str, str]]:
+    """(label, text) of what a step printed, stdout first; empty streams are left out."""
+    streams = (("stdout", step.stdout), ("stderr", step.stderr))
+    return [(f"{step.action} {label} (tail)", text) for label, text in streams if text.strip()]
+
+
+def _visible(text: str) -> str:
+    """Output with control characters (terminal escapes, NULs) shown as \\xNN, one newline
+    style: what the VM printed must not steer the reader's terminal or browser."""
+    text = text.replace("\r\n", "\n")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _event_rows(events: list[Event]) -> list[tuple[str, str, str]]:
@@ -115,7 +153,6 @@ def _event_rows(events: list[Event]) -> list[tuple[str, str, str]]:
 
 _SECTIONS = (
     ("Gates", "gate"),
-    ("Warnings", "warning"),
     ("Confirmations", "confirm"),
     ("Notes", "note"),
     ("Leases", "lease"),
@@ -138,11 +175,36 @@ def _md_table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return [*out, ""]
 
 
+def _md_fenced(text: str) -> list[str]:
+    """A fenced block that no run of backticks in the text can close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", *_visible(text).rstrip("\n").split("\n"), fence, ""]
+
+
+def _md_timeline(audit: Audit, node: str) -> list[str]:
+    """A node's timeline table; a step's output follows its row, and the table goes on."""
+    head = ("Time (UTC)", "What", "Outcome", "Duration")
+    out: list[str] = []
+    rows: list[tuple[str, ...]] = []
+    for item in audit.timeline(node):
+        rows.append(_timeline_row(audit, item))
+        outputs = _outputs(item) if isinstance(item, Step) else []
+        if outputs:
+            out += _md_table(head, rows)
+            rows = []
+            for label, text in outputs:
+                out += [f"{_md_cell(label)}:", "", *_md_fenced(text)]
+    return out + (_md_table(head, rows) if rows or not out else [])
+
+
 def render_markdown(audit: Audit, result: VerifyResult) -> str:
     """The audit report as GitHub-flavoured Markdown."""
     title = audit.header.get("cluster", "?")
     out = [f"# Maintenance session on {_md_cell(str(title))}", "", "## Verification", ""]
     out += [f"- **{_md_cell(k)}**: {_md_cell(v)}" for k, v in describe_verification(result)]
+    out += ["", "## Summary", ""]
+    out += [f"- **{_md_cell(k)}**: {_md_cell(v)}" for k, v in _summary_rows(audit)]
     out += ["", "## Session", ""]
     out += _md_table(("Field", "Value"), _header_rows(audit))
     pending = audit.pending()
@@ -156,8 +218,14 @@ def render_markdown(audit: Audit, result: VerifyResult) -> str:
         out += ["(no node was acted on)", ""]
     for node in audit.nodes():
         out += [f"### {_md_cell(node)}", ""]
-        rows = [_timeline_row(i) for i in audit.timeline(node)]
-        out += _md_table(("Time (UTC)", "What", "Outcome", "Duration"), rows)
+        out += _md_timeline(audit, node)
+    out += ["## Warnings shown", ""]
+    groups = audit.warnings_by_severity()
+    if not groups:
+        out += ["(none)", ""]
+    for severity, events in groups:
+        out += [f"### {_md_cell(severity)} ({len(events)})", ""]
+        out += _md_table(("Time (UTC)", "Node", "Warning"), _event_rows(events))
     for title, kind in _SECTIONS:
         out += [f"## {title}", ""]
         out += _md_table(("Time (UTC)", "Node", "Detail"), _event_rows(audit.of_kind(kind)))
@@ -173,7 +241,8 @@ th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 th{background:#f0f0f0}.verdict{padding:.8em 1em;border-radius:4px;font-weight:bold}
 .intact{background:#e3f6e3}.torn{background:#fff3cd}.broken{background:#f8d7da}
 .error,.failed{color:#a00;font-weight:bold}.pending{color:#a60;font-weight:bold}
-code{font-family:ui-monospace,monospace}
+code,pre{font-family:ui-monospace,monospace}
+pre{margin:.2em 0;white-space:pre-wrap;font-size:.9em}
 """
 
 
@@ -200,6 +269,22 @@ def _item_class(item: Step | Event) -> str:
     return "failed" if item.failed else ""
 
 
+def _html_timeline(audit: Audit, node: str) -> str:
+    """A node's timeline table; a step's output is a full-width row under the step's row."""
+    rows = []
+    for item in audit.timeline(node):
+        cells = "".join(f"<td>{_h(x)}</td>" for x in _timeline_row(audit, item))
+        rows.append(f'<tr class="{_h(_item_class(item))}">{cells}</tr>')
+        for label, text in _outputs(item) if isinstance(item, Step) else []:
+            rows.append(
+                f'<tr><td colspan="4">{_h(label)}:<pre>{_h(_visible(text))}</pre></td></tr>'
+            )
+    if not rows:
+        return "<p>(none)</p>"
+    head = "".join(f"<th>{x}</th>" for x in ("Time (UTC)", "What", "Outcome", "Duration"))
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 def render_html(audit: Audit, result: VerifyResult) -> str:
     """The audit report as one self-contained HTML page (inline CSS, no scripts, no links)."""
     title = f"Maintenance session on {audit.header.get('cluster', '?')}"
@@ -210,6 +295,8 @@ def render_html(audit: Audit, result: VerifyResult) -> str:
         f"<h1>{_h(title)}</h1>",
         f'<p class="verdict {_h(result.status)}">{_h(result.summary())}</p>',
         _html_table(("Check", "Result"), describe_verification(result)),
+        "<h2>Summary</h2>",
+        _html_table(("Node", "Actions"), _summary_rows(audit)),
         "<h2>Session</h2>",
         _html_table(("Field", "Value"), _header_rows(audit)),
     ]
@@ -222,15 +309,17 @@ def render_html(audit: Audit, result: VerifyResult) -> str:
     if not audit.nodes():
         parts.append("<p>(no node was acted on)</p>")
     for node in audit.nodes():
-        items = audit.timeline(node)
         parts.append(f"<h3>{_h(node)}</h3>")
-        parts.append(
-            _html_table(
-                ("Time (UTC)", "What", "Outcome", "Duration"),
-                [_timeline_row(i) for i in items],
-                [_item_class(i) for i in items],
-            )
-        )
+        parts.append(_html_timeline(audit, node))
+    parts.append("<h2>Warnings shown</h2>")
+    groups = audit.warnings_by_severity()
+    if not groups:
+        parts.append("<p>(none)</p>")
+    for severity, events in groups:
+        parts.append(f"<h3>{_h(severity)} ({len(events)})</h3>")
+        rows = _event_rows(events)
+        classes = ["error" if severity == "error" else ""] * len(rows)
+        parts.append(_html_table(("Time (UTC)", "Node", "Warning"), rows, classes))
     for title_, kind in _SECTIONS:
         events = audit.of_kind(kind)
         parts.append(f"<h2>{_h(title_)}</h2>")
