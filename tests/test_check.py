@@ -175,3 +175,20 @@ def test_durability_mismatch_between_cluster_and_extension(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     rules = {(f["rule_id"], f["subject"]) for f in report["findings"]}
     assert ("config.durability-mismatch", "FrontEnd") in rules
+
+
+def test_a_finding_that_names_its_subject_first_is_printed_once(sim: SimServer, capsys) -> None:
+    _, out, _ = check(capsys, *with_profile(sim))
+    assert "\n  FrontEnd: enableAutomaticUpdates is true with automatic OS upgrade on" in out
+    assert "FrontEnd: FrontEnd:" not in out and "Legacy: Legacy:" not in out
+    # A message that does not start with its subject keeps the subject in front.
+    assert "\n  _Legacy_0: Host 10.0.14393.1770 (KB4041691, 2017-10) is 109 month(s) behind" in out
+
+
+def test_a_target_that_breaks_nothing_leaves_only_setting_errors(sim: SimServer, capsys) -> None:
+    # A host years behind is security debt (a warning); what still fails is the seed's two
+    # scale set settings that automatic OS upgrade forbids.
+    code, out, _ = check(capsys, *with_profile(sim, "--target", "Legacy=10.0.14393.1770", "--json"))
+    errors = {f["rule_id"] for f in json.loads(out)["findings"] if f["severity"] == "error"}
+    assert errors == {"config.auto-updates-with-auto-os-upgrade", "config.auto-os-upgrade-bronze"}
+    assert code == 1

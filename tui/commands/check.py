@@ -163,8 +163,16 @@ def report_text(snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> str
         if not group:
             continue
         lines += ["", f"{severity.upper()} ({len(group)})"]
-        lines += [f"  {f.subject}: {f.message} [{f.rule_id}]" for f in group]
+        lines += [f"  {_subject_and_message(f)} [{f.rule_id}]" for f in group]
     return "\n".join(lines) + "\n"
+
+
+def _subject_and_message(finding: Finding) -> str:
+    """`subject: message`, or the message alone when it already names its subject first (the
+    message stands alone in the transcript, so it often does)."""
+    if finding.message.startswith(finding.subject):
+        return finding.message
+    return f"{finding.subject}: {finding.message}"
 
 
 def report_json(

@@ -77,7 +77,9 @@ def _host_behind(node: str, host: WindowsVersion, catalog: Catalog, today: date)
     lag = host_lag(catalog, host, today)
     if lag is None or lag.months == 0:
         return []
-    severity: Severity = "info" if lag.months == 1 else "warning" if lag.months < 6 else "error"
+    # Security debt, not a break: patching it is the cure, so never an error (errors are for
+    # what breaks on patching or cannot run).
+    severity: Severity = "info" if lag.months == 1 else "warning"
     tail = (
         f"; {lag.unlisted} Patch Tuesday(s) since the catalog ends ({catalog.known_through})"
         if lag.unlisted
