@@ -14,6 +14,21 @@ import sys
 from tui import __version__
 from tui.errors import SfpatchError
 
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Fills prose paragraphs to the terminal like argparse does, and keeps a paragraph with
+    indented lines (examples, a table of faults) exactly as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = text.strip("\n").split("\n\n")
+        return "\n\n".join(
+            para
+            if any(line.startswith(" ") for line in para.splitlines())
+            else argparse.HelpFormatter._fill_text(self, para, width, indent)
+            for para in paragraphs
+        )
+
+
 # Order here is the order in `sfpatch --help`.
 COMMANDS = ("demo", "run", "sim", "check", "compat", "verify", "report")
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tui.cli import HelpFormatter
 from tui.errors import ClusterError, UsageError
 from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding
 
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "compatibility, settings and staleness rules, and print the findings by severity."
         ),
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--profile", metavar="NAME", help="a cluster profile from the config file")
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--fail-on",
         choices=("warning", "error"),
         default="error",
-        help="exit 1 when a finding at or above this severity exists (default: error)",
+        help="exit 1 when a finding at or above this severity exists (default: %(default)s)",
     )
     parser.set_defaults(run=run)
 

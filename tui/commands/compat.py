@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tui.cli import HelpFormatter
+
 EXAMPLES = """\
 examples:
   sfpatch compat --host 10.0.14393.1944 --image 10.0.14393.1770
@@ -11,7 +13,7 @@ examples:
   sfpatch compat --host 10.0.17763.6054 --image 10.0.17763.5936
       Windows Server 2019 needs the same build only: compatible (exit 0)
   sfpatch compat --host 10.0.17763.6054 --image 10.0.14393.1770 --isolation hyperv
-
+      Hyper-V isolation runs images of the host's build or older: compatible (exit 0)
   sfpatch compat --host 10.0.14393 --image 10.0.14393.1770
       the 2016 rule needs both revisions: cannot be decided (exit 1)
 
@@ -29,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "the Windows container version-compatibility rules."
         ),
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--host", required=True, metavar="VERSION", help="host OS version, e.g. 10.0.17763.6054"
@@ -44,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--isolation",
         choices=("process", "hyperv"),
         default="process",
-        help="container isolation mode (default: process)",
+        help="container isolation mode (default: %(default)s)",
     )
     parser.set_defaults(run=run)
 

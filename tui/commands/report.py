@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tui.cli import HelpFormatter
 from tui.transcript.keys import add_key_arguments
 
 
@@ -14,15 +15,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="write an audit report (Markdown or HTML) of a session transcript",
         description=(
-            "Verify a transcript and write an audit report: who, when, ticket, a per-node "
-            "timeline with durations and outcomes, gates, warnings and confirmations. The "
+            "Verify a transcript and write an audit report: a summary of each node's actions, "
+            "who, when, ticket, a per-node timeline with durations, outcomes and the patch "
+            "output, the warnings shown, gates and confirmations. The "
             "report is written even for a damaged transcript; the exit status is verify's: "
-            "0 intact, 1 tampered or broken, 3 torn final record, 2 not a transcript or "
-            "unreadable."
+            "0 intact, 1 tampered or broken, 3 torn final record, 2 not a transcript, empty "
+            "or unreadable."
         ),
+        epilog=(
+            "examples:\n"
+            "  sfpatch report SESSION.jsonl --format html -o session.html\n"
+            "  sfpatch report SESSION.jsonl --key transcript.key > session.md\n"
+            "      checks the checkpoint signatures too; --no-key ignores "
+            "$SFPATCH_TRANSCRIPT_KEY"
+        ),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("file", type=Path, help="the transcript (.jsonl)")
-    parser.add_argument("--format", choices=("md", "html"), default="md", help="default: md")
+    parser.add_argument(
+        "--format",
+        choices=("md", "html"),
+        default="md",
+        help="report format (default: %(default)s)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     add_key_arguments(parser)
     parser.set_defaults(run=run)

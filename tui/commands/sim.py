@@ -7,13 +7,15 @@ import signal
 import sys
 from pathlib import Path
 
+from tui.cli import HelpFormatter
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from tui.sim.faults import FAULTS
 
-    faults = "\n".join(
-        f"  {name}:{kind.upper():<10} {text}" for name, (kind, text) in FAULTS.items()
-    )
+    usages = {name: f"{name}:{kind.upper()}" for name, (kind, _) in FAULTS.items()}
+    width = max(map(len, usages.values()))
+    faults = "\n".join(f"  {usages[name]:<{width}}  {text}" for name, (_, text) in FAULTS.items())
     parser = sub.add_parser(
         "sim",
         help="serve a simulated cluster (SF gateway, ARM, Docker engines) on loopback",
@@ -21,13 +23,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "SIGINT/SIGTERM. When ready, DIR/endpoints.json says where each service listens and "
         "which certificates to use; DIR/requests.jsonl logs every request served.",
         epilog=f"faults (--fault NAME:ARG, repeatable):\n{faults}\n\n"
-        "example:\n  sfpatch sim --scenario seed --state-dir /tmp/sim --speed 60",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "examples:\n  sfpatch sim --scenario seed --state-dir /tmp/sim --speed 60\n"
+        "  sfpatch sim --state-dir /tmp/sim --speed 0 --start 2026-11-26T22:00:00Z "
+        "--fault no-return:_FrontEnd_3\n"
+        "      frozen clock (move it with POST /clock/advance), one node that never comes back",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--scenario", default="seed", help="shipped scenario name or .toml path")
+    parser.add_argument(
+        "--scenario",
+        default="seed",
+        help="shipped scenario name or .toml path (default: %(default)s)",
+    )
     parser.add_argument("--state-dir", required=True, type=Path, help="where to write files")
     parser.add_argument(
-        "--speed", type=float, default=1.0, help="simulated seconds per real second (0 freezes)"
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second; 0 freezes the clock (default: %(default)s)",
     )
     parser.add_argument(
         "--start",
@@ -36,7 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: now, to the second, UTC)",
     )
     parser.add_argument("--seed", type=int, default=None, help="RNG seed (default: the scenario's)")
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME:ARG")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME:ARG",
+        help="inject a fault from the start (repeatable; the list is below; add and remove "
+        "faults at run time through the control endpoint)",
+    )
     parser.set_defaults(run=run)
 
 

@@ -1,7 +1,7 @@
 """`sfpatch verify FILE [--key KEY]`: check a transcript's sequence, chain, hashes and checkpoints.
 
-Exit 0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable or not a
-transcript at all.
+Exit 0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable, empty,
+or not a transcript at all.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from tui.cli import HelpFormatter
 from tui.transcript.keys import add_key_arguments
 
 
@@ -21,9 +22,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Check a transcript's sequence, hash chain and checkpoints. With a key (an HMAC "
             "secret file or an Ed25519 public key PEM; default $SFPATCH_TRANSCRIPT_KEY), "
             "checkpoint signatures are checked and a cut-off tail is detected. Exit status: "
-            "0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable "
-            "or not a transcript."
+            "0 intact, 1 tampered or broken, 3 intact up to a torn final record, 2 unreadable, "
+            "empty or not a transcript. An intact transcript of a session that did not end "
+            "(crashed, killed, or still running) is intact: `closed: no` says so."
         ),
+        epilog=(
+            "examples:\n"
+            "  sfpatch verify SESSION.jsonl\n"
+            "  sfpatch verify SESSION.jsonl --key transcript.key\n"
+            "      also checks checkpoint signatures and that a signed final checkpoint seals it\n"
+            "  sfpatch verify SESSION.jsonl --json | jq .status"
+        ),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("file", type=Path, help="the transcript (.jsonl)")
     add_key_arguments(parser)
