@@ -32,7 +32,12 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="watch only: the session has no way to change the cluster",
     )
-    parser.add_argument("--poll", type=float, default=2.0, help="seconds between refreshes")
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=2.0,
+        help="seconds between health refreshes (default %(default)s)",
+    )
 
 
 def check_session_arguments(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tui.cli import HelpFormatter
 from tui.commands.console import (
     add_session_arguments,
     check_session_arguments,
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Start the simulator in-process and open the console against it. "
         "Every action is recorded to a session transcript, as against a real cluster.",
         epilog="example:\n  sfpatch demo --scenario seed --speed 10 --ticket CHG-1234",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--scenario", default="seed", help="shipped scenario name or .toml path")
     parser.add_argument(

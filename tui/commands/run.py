@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tui.cli import HelpFormatter
 from tui.commands.console import (
     add_session_arguments,
     check_session_arguments,
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n  sfpatch run --profile contoso-prod --ticket CHG-1234\n"
         "  sfpatch run --profile contoso-prod --resume ~/.local/share/sfpatch/transcripts/"
         "contoso-prod/20261126T220000Z-<id>.jsonl   # after a crash",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--profile", required=True, help="cluster profile name")
     parser.add_argument("--config", type=Path, default=None, help="profiles file to read")
