@@ -145,6 +145,7 @@ async def test_help_lists_the_keys(session):
         assert app.screen.__class__.__name__ == "HelpScreen"
         text = " ".join(str(w.render()) for w in app.screen.query("Static"))
         assert "disable the selected node" in text
+        assert "type the node's name" in text and "next pane" in text
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.__class__.__name__ != "HelpScreen"

@@ -13,7 +13,7 @@ KEYS = (
     ("tab", "next pane: nodes, containers, warnings"),
     ("enter", "in warnings: select that finding's node"),
     ("d", "disable the selected node (intent Restart)"),
-    ("p", "patch the selected Disabled node: Windows Update via Run Command"),
+    ("p", "patch the selected Disabled node (Windows Update, Run Command)"),
     ("e", "enable the selected node"),
     ("n", "write a note to the transcript (about the selected node)"),
     ("r", "re-read everything now (health, VMs, engines)"),
@@ -43,8 +43,11 @@ class HelpScreen(ModalScreen[None]):
             for key, what in KEYS:
                 if self._read_only and key in ("d", "p", "e"):
                     continue
-                lines.append(f"  {key:<18} {what}" if key else "")
+                lines.append(f"  {key:<8} {what}")
+            lines.append("")
             if self._read_only:
-                lines.append("\n  read-only session: nothing here can change the cluster")
+                lines.append("  Read-only session: nothing here can change the cluster.")
+            else:
+                lines += [f"  {line}" for line in CONFIRMING]
             yield Static("\n".join(lines))
             yield Label("Escape or ? closes", classes="dim")
