@@ -29,7 +29,7 @@ from tui.app.widgets.upgrade_domains import UpgradeDomainTable
 from tui.app.widgets.warnings_pane import WarningsPane
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
-from tui.runbook.gates import disable_gates, enable_gates, patch_gates
+from tui.runbook.steps import Question, Refusal, ask
 from tui.session import Session
 
 MUTATING_ACTIONS = {"disable", "patch", "enable"}
@@ -263,8 +263,7 @@ class SfpatchApp(App[None]):
 
     def _ask(self, action: str) -> None:
         name = self.query_one(NodesTable).selected_node
-        node = self.snapshot.node(name) if (self.snapshot and name) else None
-        if node is None:
+        if self.snapshot is None or name is None:
             self.notify("Select a node first.", severity="warning")
             return
         if name in self.busy:
@@ -273,66 +272,26 @@ class SfpatchApp(App[None]):
                 severity="warning",
             )
             return
-        if action == "disable":
-            if node.status in ("Disabling", "Disabled"):
-                self.notify(f"{name} is already {node.status}.", severity="warning")
-                return
-            gates = disable_gates(self.snapshot, name, self.findings)
-            title = f"Disable {name} with intent Restart?"
-            details = (
-                f"Upgrade domain {node.upgrade_domain}, node type {node.node_type}, "
-                f"now {node.status}.\nService Fabric moves or closes its replicas; "
-                "patch it once it shows Disabled."
-            )
-            if node.is_seed:
-                details += "\nThis is a SEED node: disabling waits for seed quorum."
-        elif action == "patch":
-            if node.status != "Disabled":
-                self.notify(
-                    f"{name} is {node.status}: disable it (d) and wait until it is Disabled "
-                    "before patching, so its replicas are closed or moved.",
-                    severity="warning",
-                )
-                return
-            instance = next((i for i in self.snapshot.instances if i.node_name == name), None)
-            if instance is None:
-                self.notify(
-                    f"{name}'s VM is not known: the profile has no [arm] section, or ARM was "
-                    "not read.",
-                    severity="warning",
-                )
-                return
-            gates = patch_gates(self.snapshot, name, self.findings)
-            target = self._target_for(name)
-            title = f"Install Windows updates on {name}?"
-            details = (
-                f"Runs Windows Update inside VM {instance.scale_set}/{instance.instance_id} "
-                "through Run Command. The VM reboots: the node goes Down and comes back.\n"
-                + (f"Expected to reach {target}. " if target else "")
-                + "This takes minutes; the console keeps refreshing."
-            )
-            params = (instance.scale_set, instance.instance_id)
-        else:
-            if node.status not in ("Disabling", "Disabled", "Down"):
-                self.notify(f"{name} is {node.status}: nothing to enable.", severity="warning")
-                return
-            gates = enable_gates(self.snapshot, name)
-            title = f"Enable {name}?"
-            details = f"Now {node.status}. Service Fabric places replicas on it again."
-        risky = node.is_seed or not all(g.passed for g in gates)
-        extra = params if action == "patch" else ()
+        asked = ask(action, self.snapshot, self.findings, name, self._target_for(name))
+        if isinstance(asked, Refusal):
+            self.notify(asked.message, severity="warning")
+            return
         self.push_screen(
             ConfirmScreen(
-                title, details, action.capitalize(), gates, require_name=name if risky else None
+                asked.title,
+                asked.details,
+                action.capitalize(),
+                asked.gates,
+                require_name=name if asked.risky else None,
             ),
-            callback=lambda yes: self._start(action, name, gates, risky, extra) if yes else None,
+            callback=lambda yes: self._start(asked) if yes else None,
         )
 
-    def _start(self, action: str, node: str, gates: tuple, typed: bool, extra: tuple) -> None:
-        if action == "patch":
-            self.busy[node] = "patch"
+    def _start(self, asked: Question) -> None:
+        if asked.action == "patch":
+            self.busy[asked.node] = "patch"
             self._show_selected()
-        self._act(action, node, gates, typed, extra)
+        self._act(asked.action, asked.node, asked.gates, asked.risky, asked.args)
 
     @work(thread=True, group="action")
     def _act(

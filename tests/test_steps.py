@@ -1,0 +1,93 @@
+"""What the console asks before each step, or why it refuses: table-driven, no UI."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from tui.model import ClusterSnapshot, Finding, Health, Instance, Node
+from tui.runbook.steps import Question, Refusal, ask
+from tui.winver import parse_version
+
+
+def node(name: str, status: str = "Up", seed: bool = False) -> Node:
+    return Node(name, "Legacy", "127.0.0.1", "0", "fd:/0", status, "Ok", seed, "10.1", "1", name)
+
+
+def snapshot(*nodes: Node, with_vm: bool = True) -> ClusterSnapshot:
+    instances = tuple(Instance("Legacy", n.name.rsplit("_", 1)[1], n.name) for n in nodes)
+    return ClusterSnapshot(
+        datetime(2026, 11, 26, tzinfo=UTC),
+        "c",
+        "e",
+        nodes=nodes,
+        health=Health("Ok"),
+        instances=instances if with_vm else (),
+    )
+
+
+PREDICTED = Finding(
+    "predict.patch-stops-containers",
+    "error",
+    "_Legacy_0",
+    "patching _Legacy_0 to 10.0.14393.1944 will stop 3 containers",
+    "docker",
+    "_Legacy_0",
+)
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "refusal"),
+    [
+        ("disable", "Disabled", "already Disabled"),
+        ("disable", "Disabling", "already Disabling"),
+        ("patch", "Up", "disable it (d)"),
+        ("patch", "Disabling", "wait until it is Disabled"),
+        ("enable", "Up", "nothing to enable"),
+    ],
+)
+def test_refusals(action, status, refusal):
+    asked = ask(action, snapshot(node("_Legacy_0", status)), (), "_Legacy_0")
+    assert isinstance(asked, Refusal) and refusal in asked.message
+
+
+def test_patch_needs_the_vm_known():
+    asked = ask("patch", snapshot(node("_Legacy_0", "Disabled"), with_vm=False), (), "_Legacy_0")
+    assert isinstance(asked, Refusal) and "no [arm] section" in asked.message
+
+
+def test_unknown_node_is_refused():
+    assert isinstance(ask("disable", snapshot(node("_Legacy_0")), (), "_Nope_1"), Refusal)
+
+
+def test_a_plain_disable_is_not_risky():
+    asked = ask("disable", snapshot(node("_Legacy_0")), (), "_Legacy_0")
+    assert isinstance(asked, Question) and not asked.risky and asked.args == ()
+
+
+def test_a_seed_node_or_a_predicted_breakage_is_risky():
+    seed = ask("disable", snapshot(node("_Legacy_0", seed=True)), (), "_Legacy_0")
+    assert isinstance(seed, Question) and seed.risky and "SEED" in seed.details
+    broken = ask("disable", snapshot(node("_Legacy_0")), (PREDICTED,), "_Legacy_0")
+    assert isinstance(broken, Question) and broken.risky
+
+
+def test_patch_question_names_the_vm_and_target():
+    target = parse_version("10.0.14393.1944")
+    asked = ask("patch", snapshot(node("_Legacy_0", "Disabled")), (PREDICTED,), "_Legacy_0", target)
+    assert isinstance(asked, Question)
+    assert asked.args == ("Legacy", "0") and asked.risky
+    assert "Legacy/0" in asked.details and "10.0.14393.1944" in asked.details
+
+
+def test_enable_of_a_down_node_is_asked_but_risky():
+    down = replace(node("_Legacy_0", "Down"))
+    asked = ask("enable", snapshot(down), (), "_Legacy_0")
+    assert isinstance(asked, Question) and asked.risky  # node-back fails
+
+
+def test_unknown_step():
+    with pytest.raises(ValueError):
+        ask("reboot", snapshot(node("_Legacy_0")), (), "_Legacy_0")
