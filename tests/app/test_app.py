@@ -54,9 +54,24 @@ async def select(app: SfpatchApp, pilot, node: str) -> None:
     assert app.query_one(NodesTable).selected_node == node
 
 
+def read_records(session) -> list[dict]:
+    return [json.loads(line) for line in session.transcript_path.read_text().splitlines()]
+
+
+async def disable_with_keys(app: SfpatchApp, pilot, sim, node: str) -> None:
+    """Select the node, d, confirm, and let Service Fabric finish: the node ends Disabled."""
+    timing = sim.cluster.scenario.timing
+    await select(app, pilot, node)
+    await pilot.press("d")
+    await confirm(app, pilot, node)
+    await refresh(app, pilot)
+    sim.clock.advance(timing.safety_checks + timing.replica_close)
+    await refresh(app, pilot)
+    assert status_cell(app, node) == "Disabled"
+
+
 def transcript_kinds(session) -> list[tuple[str, str | None]]:
-    lines = session.transcript_path.read_text().splitlines()
-    return [(r["kind"], r.get("node")) for r in map(json.loads, lines)]
+    return [(r["kind"], r.get("node")) for r in read_records(session)]
 
 
 async def test_disable_then_enable_a_node(sim, session):
@@ -88,7 +103,7 @@ async def test_disable_then_enable_a_node(sim, session):
 
     kinds = transcript_kinds(session)
     assert ("intent", "_Legacy_0") in kinds and ("result", "_Legacy_0") in kinds
-    warned = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    warned = read_records(session)
     predicted = [
         r
         for r in warned
@@ -213,7 +228,7 @@ async def test_read_only_session_cannot_disable(sim, tmp_path):
     read_only.close()
     kinds = transcript_kinds(read_only)
     assert ("intent", "_Legacy_0") not in kinds and ("snapshot", None) in kinds
-    header = json.loads(read_only.transcript_path.read_text().splitlines()[0])
+    header = read_records(read_only)[0]
     assert header["data"]["mode"] == "read-only"
 
 
@@ -323,7 +338,7 @@ def test_demo_command_opens_the_console_and_closes_the_transcript(monkeypatch, t
     assert code == 0
     [session] = opened
     assert session.cluster_name == "contoso-prod" and not session.read_only
-    records = [json.loads(line) for line in session.transcript_path.read_text().splitlines()]
+    records = read_records(session)
     assert records[0]["data"]["ticket"] == "CHG-5"
     assert records[-1]["kind"] == "checkpoint" and records[-1]["data"]["final"] is True
     assert str(session.transcript_path) in capsys.readouterr().err
@@ -347,7 +362,7 @@ async def test_a_seed_node_needs_its_name_typed_and_gates_are_recorded(sim, sess
         await pilot.press("enter")
         await refresh(app, pilot)
         assert status_cell(app, "_FrontEnd_1") == "Disabling"
-    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    records = read_records(session)
     gates = [r for r in records if r["kind"] == "gate"]
     assert {g["data"]["gate"] for g in gates} == {
         "one-upgrade-domain",
@@ -368,11 +383,7 @@ async def test_enabling_a_node_whose_containers_broke_shows_the_failed_gate(sim,
     app = SfpatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await refresh(app, pilot)
-        await select(app, pilot, "_Legacy_0")
-        await pilot.press("d")
-        await confirm(app, pilot, "_Legacy_0")
-        await refresh(app, pilot)
-        sim.clock.advance(timing.safety_checks + timing.replica_close)
+        await disable_with_keys(app, pilot, sim, "_Legacy_0")
         sim.cluster.reboot_host("_Legacy_0", 0, parse_version("10.0.14393.1944"))
         sim.clock.advance(timing.restart)
         session.after_action[0]()  # full inventory on the next poll
@@ -397,7 +408,7 @@ async def test_a_note_goes_to_the_transcript(session):
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    records = read_records(session)
     note = next(r for r in records if r["kind"] == "note")
     assert note["node"] == "_FrontEnd_3"
     assert note["data"]["text"] == "KB5041578 installed by hand"
@@ -412,11 +423,7 @@ async def test_patch_a_disabled_node_through_run_command(sim, session):
         await pilot.press("p")  # not disabled yet: refused, nothing asked
         await pilot.pause()
         assert app.screen.__class__.__name__ != "ConfirmScreen"
-        await pilot.press("d")
-        await confirm(app, pilot, "_Legacy_2")
-        sim.clock.advance(timing.safety_checks + timing.replica_close)
-        await refresh(app, pilot)
-        assert status_cell(app, "_Legacy_2") == "Disabled"
+        await disable_with_keys(app, pilot, sim, "_Legacy_2")
         await pilot.press("p")
         await pilot.pause()
         gates = str(app.screen.query_one("#confirm-gates").render())
@@ -440,7 +447,7 @@ async def test_patch_a_disabled_node_through_run_command(sim, session):
         table = app.query_one(NodesTable)
         assert str(table.get_cell("_Legacy_2", "host")) == "14393.1944"
         assert str(table.get_cell("_Legacy_2", "containers")) == "0/2"
-    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    records = read_records(session)
     patch = next(r for r in records if r["kind"] == "intent" and r["data"]["action"] == "patch")
     result = next(r for r in records if r["kind"] == "result" and r["op"] == patch["op"])
     assert result["data"]["outcome"] == "ok"
@@ -462,7 +469,7 @@ async def test_quitting_with_a_node_out_of_service_asks_and_records_it(sim, sess
         await pilot.press("y")
         await pilot.pause()
     session.close(app.end_reason)
-    records = [json.loads(x) for x in session.transcript_path.read_text().splitlines()]
+    records = read_records(session)
     end = next(r for r in records if r["kind"] == "end")
     assert end["data"]["reason"] == "quit by the engineer; nodes not Up: _FrontEnd_3 (Disabling)"
 
