@@ -144,11 +144,6 @@ def list_nodes(client: ServiceFabricClientAPIs, page_size: int = 0) -> tuple[Nod
             return tuple(nodes)
 
 
-def get_node(client: ServiceFabricClientAPIs, name: str) -> Node | None:
-    info = call(f"get node {name}", client.get_node_info, name)
-    return None if info is None else node_from_sdk(info)
-
-
 def cluster_health(client: ServiceFabricClientAPIs) -> Health:
     """Aggregated cluster health with every unhealthy evaluation flattened."""
     health = call("get cluster health", client.get_cluster_health, exclude_health_statistics=True)

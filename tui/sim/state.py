@@ -191,13 +191,6 @@ class SimCluster:
                 finally:
                     self._running_due = previous
 
-    def next_event_in(self) -> float | None:
-        """Simulated seconds until the next queued transition (None when idle)."""
-        with self.lock:
-            if not self._events:
-                return None
-            return max(0.0, self._events[0][0] - self.clock.elapsed())
-
     def _at_phase(self, node: SimNode, action: Callable[[], None]) -> Callable[[], None]:
         phase = node.phase
 
@@ -217,9 +210,6 @@ class SimCluster:
         if node is None:
             raise SimError("FABRIC_E_NODE_NOT_FOUND", f"Node {name} not found.")
         return node
-
-    def node_by_address(self, address: str) -> SimNode | None:
-        return next((n for n in self.nodes.values() if n.address == address), None)
 
     def uptime_seconds(self, node: SimNode) -> int:
         return int(self.clock.elapsed() - node.up_since) if node.fabric_up else 0
