@@ -192,3 +192,34 @@ def test_a_target_that_breaks_nothing_leaves_only_setting_errors(sim: SimServer,
     errors = {f["rule_id"] for f in json.loads(out)["findings"] if f["severity"] == "error"}
     assert errors == {"config.auto-updates-with-auto-os-upgrade", "config.auto-os-upgrade-bronze"}
     assert code == 1
+
+
+def test_check_holds_only_clients_that_read(sim: SimServer, capsys, monkeypatch) -> None:
+    """A bug in check that tried to act through its inventory would be refused below the SDK."""
+    from tui.cluster import inventory as inventory_module
+    from tui.errors import ReadOnlyError
+
+    gather = inventory_module.gather
+    refused = []
+
+    def gather_after_a_mutation(inventory, progress=None):
+        group = inventory.profile.arm.resource_group
+        docker_conn = inventory_module.engine_connection(inventory.profile, "127.0.0.1")
+        for mutate in (
+            lambda: inventory.fabric.disable_node("_Legacy_0", deactivation_intent="Restart"),
+            lambda: inventory.compute.virtual_machine_scale_set_vms.begin_restart(
+                group, "Legacy", "0"
+            ),
+            lambda: inventory.engine_cache.client(docker_conn).containers.create("x"),
+        ):
+            with pytest.raises(ReadOnlyError):
+                mutate()
+            refused.append(mutate)
+        return gather(inventory, progress)
+
+    monkeypatch.setattr(inventory_module, "gather", gather_after_a_mutation)
+    code, out, err = check(capsys, *with_profile(sim))
+    assert code == 1 and "8 nodes, 2 scale sets, 8 engines" in out, err
+    assert len(refused) == 3
+    log = (sim.state_dir / "requests.jsonl").read_text().splitlines()
+    assert {json.loads(line)["method"] for line in log} == {"GET"}

@@ -155,7 +155,7 @@ def open_session(
 
     if resume is not None:
         session_id = _resumable_session(resume, profile.name)  # before any connection is made
-    inventory = connect(profile)
+    inventory = connect(profile, read_only=read_only)
     source = SnapshotSource(inventory)
     session = Session(
         cluster_name=profile.name,
@@ -179,7 +179,7 @@ def open_session(
         )
         session_id = header.session
     if read_only:
-        # Built without the SDK clients: nothing this session holds can send a mutation.
+        # No client to act with, and the inventory's clients send only reads (see connect).
         gateway = ReadOnlyGateway()
     else:
         resource_group = profile.arm.resource_group if profile.arm else ""

@@ -232,6 +232,28 @@ async def test_read_only_session_cannot_disable(sim, tmp_path):
     assert header["data"]["mode"] == "read-only"
 
 
+async def test_a_read_only_session_takes_notes(sim, tmp_path):
+    """Observers may annotate: a note goes to the transcript, never to the cluster."""
+    read_only = build_session(sim, tmp_path / "t", "", poll=3600, read_only=True)
+    app = SfpatchApp(read_only)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_Legacy_0")
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#note-text").value = "observer: UD0 looks slow"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    read_only.close()
+    records = read_records(read_only)
+    assert records[0]["data"]["mode"] == "read-only"
+    note = next(r for r in records if r["kind"] == "note")
+    assert (note["node"], note["data"]["text"]) == ("_Legacy_0", "observer: UD0 looks slow")
+    log = (sim.state_dir / "requests.jsonl").read_text().splitlines()
+    assert {json.loads(line)["method"] for line in log} == {"GET"}
+
+
 def test_run_with_an_unknown_profile_is_one_line(sim, capsys):
     from tui.cli import main
 

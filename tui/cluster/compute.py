@@ -16,6 +16,7 @@ from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.compute import ComputeManagementClient
 
+from tui.cluster import readonly
 from tui.config import ArmProfile
 from tui.errors import ClusterError, ConfigError
 from tui.model import CommandOutput, Instance, ScaleSet
@@ -96,19 +97,25 @@ def make_credential(conn: ComputeConnection) -> TokenCredential:
     return DefaultAzureCredential()
 
 
-def build_client(conn: ComputeConnection) -> ComputeManagementClient:
-    """A ComputeManagementClient for the connection (CA pinned when given, no retries)."""
-    kwargs: dict[str, Any] = {
-        "polling_interval": conn.polling_interval,
+def build_client(conn: ComputeConnection, read_only: bool = False) -> ComputeManagementClient:
+    """A ComputeManagementClient for the connection (CA pinned when given, no retries);
+    `read_only`: on a transport that sends only the reads in tui/cluster/readonly.py."""
+    transport: dict[str, Any] = {
         "connection_timeout": SOCKET_TIMEOUT,
         "read_timeout": SOCKET_TIMEOUT,
+    }
+    if conn.ca:
+        transport["connection_verify"] = str(conn.ca)
+    kwargs: dict[str, Any] = {
+        "polling_interval": conn.polling_interval,
         # One attempt per call: POSTs must not repeat, and the poll loops retry on their own.
         "retry_total": 0,
+        **transport,
     }
+    if read_only:
+        kwargs["transport"] = readonly.ReadOnlyTransport(**transport)
     if conn.endpoint:
         kwargs["base_url"] = conn.endpoint
-    if conn.ca:
-        kwargs["connection_verify"] = str(conn.ca)
     return ComputeManagementClient(make_credential(conn), conn.subscription, **kwargs)
 
 

@@ -33,6 +33,7 @@ import requests
 from docker.errors import APIError, DockerException, NotFound
 from urllib3.util.ssl_ import create_urllib3_context
 
+from tui.cluster import readonly
 from tui.errors import ClusterError, UsageError
 from tui.model import Container, Engine, Image
 from tui.winver import parse_version, revision_from_operating_system
@@ -90,9 +91,11 @@ class LastRead:
 class EngineCache:
     """Docker clients kept across refreshes (by endpoint) and each node's last read.
 
-    Thread-safe; a node is read by one thread at a time, so a client is never shared."""
+    Thread-safe; a node is read by one thread at a time, so a client is never shared.
+    `read_only`: every client it builds can send only reads (see `build_client`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_only: bool = False) -> None:
+        self.read_only = read_only
         self._clients: dict[str, docker.DockerClient] = {}
         self._contexts: dict[tuple[Path | None, ...], ssl.SSLContext] = {}
         self._reads: dict[str, LastRead] = {}
@@ -112,7 +115,7 @@ class EngineCache:
             context = tls_context(conn)
             with self._lock:
                 context = self._contexts.setdefault(files, context)
-        built = build_client(conn, context)
+        built = build_client(conn, context, read_only=self.read_only)
         with self._lock:
             found = self._clients.setdefault(conn.endpoint, built)
         if found is not built:
@@ -151,12 +154,13 @@ class EngineCache:
 
 
 def build_client(
-    conn: EngineConnection, context: ssl.SSLContext | None = None
+    conn: EngineConnection, context: ssl.SSLContext | None = None, read_only: bool = False
 ) -> docker.DockerClient:
     """A DockerClient over TLS that verifies the engine with `ca` and presents the client cert.
 
     Its connections use `context` (from `tls_context`; one can serve many clients), so the CA
-    and the key are not loaded again for each connection as requests would."""
+    and the key are not loaded again for each connection as requests would. `read_only`: its
+    adapters (http too) send only the reads in tui/cluster/readonly.py."""
     cert = (str(conn.client_cert), str(conn.client_key)) if conn.client_cert else None
     try:
         tls = docker.tls.TLSConfig(
@@ -169,7 +173,10 @@ def build_client(
         raise ClusterError(f"docker engine {conn.endpoint}: {describe_error(exc)}") from exc
     api = client.api
     api.trust_env = False
-    api.mount("https://", _ContextAdapter(context or tls_context(conn)))
+    if read_only:
+        readonly.mount_read_only(api, readonly.DOCKER, ssl_context=context or tls_context(conn))
+    else:
+        api.mount("https://", _ContextAdapter(context or tls_context(conn)))
     # The context holds the CA and the client certificate: a path here would have urllib3
     # load it into the context again at every connection.
     api.verify, api.cert = True, None

@@ -15,8 +15,16 @@ import requests
 from azure.servicefabric import ServiceFabricClientAPIs
 from msrest.authentication import Authentication, BasicTokenAuthentication
 from msrest.exceptions import ClientRequestError, HttpOperationError
+from msrest.pipeline import Pipeline
+from msrest.pipeline.requests import (
+    PipelineRequestsHTTPSender,
+    RequestsCredentialsPolicy,
+    RequestsPatchSession,
+)
+from msrest.universal_http.requests import RequestsHTTPSender
 from requests.adapters import HTTPAdapter
 
+from tui.cluster import readonly
 from tui.errors import ClusterError
 from tui.model import DeactivationInfo, Health, HealthEvaluation, Node
 
@@ -51,30 +59,38 @@ class _PinnedAdapter(HTTPAdapter):
 
 
 class _CertAuthentication(Authentication):
-    """msrest authentication that mounts the pinning adapter (or a bearer token for AAD)."""
+    """msrest authentication that mounts the pinning adapter (or a bearer token for AAD); when
+    read-only, read-only adapters (pinning too) in place of every other."""
 
-    def __init__(self, thumbprint: str | None, token: str | None) -> None:
+    def __init__(self, thumbprint: str | None, token: str | None, read_only: bool = False) -> None:
         self._thumbprint = thumbprint
         self._token = token
+        self._read_only = read_only
 
     def signed_session(self, session: requests.Session | None = None) -> requests.Session:
         session = super().signed_session(session)
-        if self._thumbprint:
+        if self._read_only:
+            pin = {"assert_fingerprint": self._thumbprint} if self._thumbprint else {}
+            readonly.mount_read_only(session, readonly.FABRIC, **pin)
+        elif self._thumbprint:
             session.mount("https://", _PinnedAdapter(self._thumbprint))
         if self._token:
             session.headers["Authorization"] = f"Bearer {self._token}"
         return session
 
 
-def build_client(conn: FabricConnection) -> ServiceFabricClientAPIs:
-    """A client that presents the client certificate and validates the server.
+def build_client(conn: FabricConnection, read_only: bool = False) -> ServiceFabricClientAPIs:
+    """A client that presents the client certificate and validates the server; `read_only`:
+    one whose every session can send only the reads in tui/cluster/readonly.py.
 
     msrest passes `verify` per request, which overrides anything set on the session (the
     sfctl --no-verify bug), so server validation goes into config.connection.
     """
     thumbprint = _pinned_thumbprint(conn)
-    if conn.aad_token and not thumbprint:
-        auth: Authentication = BasicTokenAuthentication({"access_token": conn.aad_token})
+    if read_only:
+        auth: Authentication = _CertAuthentication(thumbprint, conn.aad_token, read_only=True)
+    elif conn.aad_token and not thumbprint:
+        auth = BasicTokenAuthentication({"access_token": conn.aad_token})
     else:
         auth = _CertAuthentication(thumbprint, conn.aad_token)
     client = ServiceFabricClientAPIs(auth, base_url=conn.endpoint)
@@ -92,7 +108,39 @@ def build_client(conn: FabricConnection) -> ServiceFabricClientAPIs:
     # With no status list a 503 comes back as its FabricError, not as "Max retries exceeded".
     client.config.retry_policy.retries = 0
     client.config.retry_policy.policy.status_forcelist = None
+    if read_only:
+        _read_only_pipeline(client, auth)
     return client
+
+
+class _ReadOnlySender(RequestsHTTPSender):
+    """msrest's requests sender whose sessions (one per thread, made on first use) are signed,
+    so read-only, from birth rather than at their first request."""
+
+    def __init__(self, config: Any, auth: Authentication) -> None:
+        self._auth = auth
+        super().__init__(config)
+
+    def _init_session(self, session: requests.Session) -> None:
+        self._auth.signed_session(session)
+        super()._init_session(session)
+
+
+def _read_only_pipeline(client: ServiceFabricClientAPIs, auth: Authentication) -> None:
+    """msrest's default pipeline (ServiceClient._create_default_pipeline) on _ReadOnlySender: the
+    default one holds a session with plain adapters until its first request."""
+    config = client.config
+    plain = config.pipeline
+    config.pipeline = Pipeline(
+        [
+            config.user_agent_policy,
+            RequestsCredentialsPolicy(auth),
+            RequestsPatchSession(),
+            config.http_logger_policy,
+        ],
+        PipelineRequestsHTTPSender(_ReadOnlySender(config, auth)),
+    )
+    plain.__exit__()
 
 
 def describe_error(exc: Exception) -> str:

@@ -59,17 +59,24 @@ class Inventory:
         self.close()
 
 
-def connect(profile: ClusterProfile, now: Callable[[], datetime] | None = None) -> Inventory:
-    """Build the SDK clients a profile describes; no network call is made except for AAD."""
-    client = fabric.build_client(fabric_connection(profile))
+def connect(
+    profile: ClusterProfile, now: Callable[[], datetime] | None = None, read_only: bool = False
+) -> Inventory:
+    """Build the SDK clients a profile describes; no network call is made except for AAD.
+
+    `read_only`: every client (gateway, ARM, each engine's) is built on a transport that sends
+    only the reads in tui/cluster/readonly.py, so nothing the inventory holds can mutate."""
+    client = fabric.build_client(fabric_connection(profile), read_only)
     if profile.gateway.aad:
         token = _aad_token(profile, client)
-        client = fabric.build_client(fabric_connection(profile, token))
+        client = fabric.build_client(fabric_connection(profile, token), read_only)
     client.config.connection.timeout = profile.inventory.timeout
     arm = (
-        compute.build_client(compute.connection_from_profile(profile.arm)) if profile.arm else None
+        compute.build_client(compute.connection_from_profile(profile.arm), read_only)
+        if profile.arm
+        else None
     )
-    inventory = Inventory(profile, client, arm)
+    inventory = Inventory(profile, client, arm, engine_cache=engines.EngineCache(read_only))
     if now is not None:
         inventory.now = now
     return inventory

@@ -118,7 +118,7 @@ def _gather(profile: ClusterProfile, now: Callable[[], datetime] | None) -> Clus
 
     progress = _progress_line if sys.stderr.isatty() else None
     try:
-        with connect(profile, now) as inventory:
+        with connect(profile, now, read_only=True) as inventory:  # check only reads
             return gather(inventory, progress)
     finally:
         if progress is not None:
