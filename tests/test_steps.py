@@ -7,16 +7,33 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui.model import ClusterSnapshot, Finding, Health, Instance, Node
+from tui.model import ClusterSnapshot, Container, Engine, Health, Image, Instance, Node
+from tui.runbook.gates import UNKNOWN
 from tui.runbook.steps import Question, Refusal, ask
 from tui.winver import parse_version
+
+TARGET = parse_version("10.0.14393.1944")
+BILLING = Image("sha256:b", ("contoso/billing:2.3",), os_version="10.0.14393.1770")
 
 
 def node(name: str, status: str = "Up", seed: bool = False) -> Node:
     return Node(name, "Legacy", "127.0.0.1", "0", "fd:/0", status, "Ok", seed, "10.1", "1", name)
 
 
-def snapshot(*nodes: Node, with_vm: bool = True) -> ClusterSnapshot:
+def engine(name: str, broken: bool = False) -> Engine:
+    """A 2016 engine read under node instance 1; with `broken`, one container the patch stops."""
+    running = Container("c", "billing", "contoso/billing:2.3", "sha256:b", state="running")
+    return Engine(
+        name,
+        "tcp://x",
+        os_version="10.0.14393.1770",
+        containers=(running,) if broken else (),
+        images=(BILLING,),
+        node_instance_id="1",
+    )
+
+
+def snapshot(*nodes: Node, with_vm: bool = True, broken: bool = False) -> ClusterSnapshot:
     instances = tuple(Instance("Legacy", n.name.rsplit("_", 1)[1], n.name) for n in nodes)
     return ClusterSnapshot(
         datetime(2026, 11, 26, tzinfo=UTC),
@@ -25,17 +42,8 @@ def snapshot(*nodes: Node, with_vm: bool = True) -> ClusterSnapshot:
         nodes=nodes,
         health=Health("Ok"),
         instances=instances if with_vm else (),
+        engines={n.name: engine(n.name, broken) for n in nodes},
     )
-
-
-PREDICTED = Finding(
-    "predict.patch-stops-containers",
-    "error",
-    "_Legacy_0",
-    "patching _Legacy_0 to 10.0.14393.1944 will stop 3 containers",
-    "docker",
-    "_Legacy_0",
-)
 
 
 @pytest.mark.parametrize(
@@ -49,34 +57,43 @@ PREDICTED = Finding(
     ],
 )
 def test_refusals(action, status, refusal):
-    asked = ask(action, snapshot(node("_Legacy_0", status)), (), "_Legacy_0")
+    asked = ask(action, snapshot(node("_Legacy_0", status)), "_Legacy_0")
     assert isinstance(asked, Refusal) and refusal in asked.message
 
 
 def test_patch_needs_the_vm_known():
-    asked = ask("patch", snapshot(node("_Legacy_0", "Disabled"), with_vm=False), (), "_Legacy_0")
+    asked = ask("patch", snapshot(node("_Legacy_0", "Disabled"), with_vm=False), "_Legacy_0")
     assert isinstance(asked, Refusal) and "no [arm] section" in asked.message
 
 
 def test_unknown_node_is_refused():
-    assert isinstance(ask("disable", snapshot(node("_Legacy_0")), (), "_Nope_1"), Refusal)
+    assert isinstance(ask("disable", snapshot(node("_Legacy_0")), "_Nope_1"), Refusal)
 
 
 def test_a_plain_disable_is_not_risky():
-    asked = ask("disable", snapshot(node("_Legacy_0")), (), "_Legacy_0")
+    asked = ask("disable", snapshot(node("_Legacy_0")), "_Legacy_0", TARGET)
     assert isinstance(asked, Question) and not asked.risky and asked.args == ()
 
 
 def test_a_seed_node_or_a_predicted_breakage_is_risky():
-    seed = ask("disable", snapshot(node("_Legacy_0", seed=True)), (), "_Legacy_0")
+    seed = ask("disable", snapshot(node("_Legacy_0", seed=True)), "_Legacy_0", TARGET)
     assert isinstance(seed, Question) and seed.risky and "SEED" in seed.details
-    broken = ask("disable", snapshot(node("_Legacy_0")), (PREDICTED,), "_Legacy_0")
+    broken = ask("disable", snapshot(node("_Legacy_0"), broken=True), "_Legacy_0", TARGET)
     assert isinstance(broken, Question) and broken.risky
 
 
+def test_a_disable_whose_engine_was_not_read_is_risky():
+    """The reproduced defect: engine down, and the survive gate said ok, so `y` was enough."""
+    unread = replace(snapshot(node("_Legacy_0"), broken=True), engines={})
+    asked = ask("disable", unread, "_Legacy_0", TARGET)
+    assert isinstance(asked, Question) and asked.risky
+    gate = next(g for g in asked.gates if g.name == "containers-survive-patch")
+    assert gate.state == UNKNOWN and "was not read" in gate.why
+
+
 def test_patch_question_names_the_vm_and_target():
-    target = parse_version("10.0.14393.1944")
-    asked = ask("patch", snapshot(node("_Legacy_0", "Disabled")), (PREDICTED,), "_Legacy_0", target)
+    disabled = snapshot(node("_Legacy_0", "Disabled"), broken=True)
+    asked = ask("patch", disabled, "_Legacy_0", TARGET)
     assert isinstance(asked, Question)
     assert asked.args == ("Legacy", "0") and asked.risky
     assert "Legacy/0" in asked.details and "10.0.14393.1944" in asked.details
@@ -84,10 +101,10 @@ def test_patch_question_names_the_vm_and_target():
 
 def test_enable_of_a_down_node_is_asked_but_risky():
     down = replace(node("_Legacy_0", "Down"))
-    asked = ask("enable", snapshot(down), (), "_Legacy_0")
+    asked = ask("enable", snapshot(down), "_Legacy_0")
     assert isinstance(asked, Question) and asked.risky  # node-back fails
 
 
 def test_unknown_step():
     with pytest.raises(ValueError):
-        ask("reboot", snapshot(node("_Legacy_0")), (), "_Legacy_0")
+        ask("reboot", snapshot(node("_Legacy_0")), "_Legacy_0")

@@ -31,6 +31,12 @@ class ReadOnlyError(SfpatchError):
     exit_code = 1
 
 
+class GateFailed(SfpatchError):
+    """A step was asked over a gate that did not pass without the confirmation that needs."""
+
+    exit_code = 1
+
+
 class TranscriptError(SfpatchError):
     """The transcript could not be written; no further mutation may happen in this session."""
 

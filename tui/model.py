@@ -186,6 +186,9 @@ class Engine:
     server_version: str = ""
     containers: tuple[Container, ...] = ()
     images: tuple[Image, ...] = ()
+    # The Service Fabric node InstanceId this was read under: a read from before the node's
+    # current instance (a host reboot restarts the node) is not evidence about the host now.
+    node_instance_id: str = ""
 
 
 # ---------------------------------------------------------------- Findings and snapshots
@@ -203,12 +206,18 @@ class Finding:
     node: str | None = None
 
 
+# The subjects of the gateway reads in SourceError: what a snapshot holds for these when they
+# fail is a default (health "Unknown") or the last read (nodes), never a fresh read.
+NODES_READ = "nodes"
+HEALTH_READ = "cluster health"
+
+
 @dataclass(frozen=True)
 class SourceError:
     """A part of the snapshot that could not be gathered; the rest is still shown."""
 
     source: str  # "fabric", "arm", "docker"
-    subject: str  # node name, scale set name or "" for the whole source
+    subject: str  # node name, scale set name, the gateway read ("nodes", ...) or ""
     message: str
 
 
@@ -234,6 +243,10 @@ class ClusterSnapshot:
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
+
+    def unread(self, source: str, subject: str) -> bool:
+        """Whether that part (e.g. "fabric", NODES_READ) failed to be read for this snapshot."""
+        return any(e.source == source and e.subject == subject for e in self.errors)
 
     @property
     def upgrade_domains(self) -> tuple[UpgradeDomain, ...]:

@@ -512,3 +512,36 @@ async def test_refresh_key_reads_the_engines_again(sim, session):
                 break
         assert "_Legacy_1" not in app.snapshot.engines  # a full re-read, not health only
         assert any(e.subject == "_Legacy_1" for e in app.snapshot.errors)
+
+
+async def test_a_disable_over_an_unread_engine_shows_unknown_and_needs_the_name(sim, session):
+    from tui.sim.faults import parse_fault
+
+    sim.cluster.faults.add(parse_fault("engine-down:_Legacy_2"))
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        assert "_Legacy_2" not in app.snapshot.engines
+        await select(app, pilot, "_Legacy_2")
+        await pilot.press("d")
+        await pilot.pause()
+        gates = str(app.screen.query_one("#confirm-gates").render())
+        assert "UNKNOWN containers-survive-patch" in " ".join(gates.split())
+        assert "not read" in gates and "predicted to stop" not in gates
+        await pilot.press("y")  # one key is not enough over a gate that could not be judged
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        assert sim.cluster.nodes["_Legacy_2"].intent == "Invalid"
+        await confirm(app, pilot, "_Legacy_2")
+        await refresh(app, pilot)
+        assert status_cell(app, "_Legacy_2") == "Disabling"
+    records = read_records(session)
+    gate = next(
+        r
+        for r in records
+        if r["kind"] == "gate" and r["data"]["gate"] == "containers-survive-patch"
+    )
+    assert gate["data"]["state"] == "unknown" and gate["data"]["passed"] is False
+    confirmed = next(r for r in records if r["kind"] == "confirm")
+    assert confirmed["data"]["typed_node_name"] is True
+    assert confirmed["data"]["overriding_gates"] == ["containers-survive-patch"]

@@ -121,3 +121,30 @@ def test_warnings_leave_the_timeline_for_their_own_section(markdown: str, page: 
     assert "[staleness.host-behind] Legacy is 9 months behind" in warnings
     assert page.index("<h2>Warnings shown</h2>") < page.index("<h3>error (1)</h3>")
     assert page.index("<h2>Per-node timeline</h2>") < page.index("<h2>Warnings shown</h2>")
+
+
+def test_an_unknown_gate_is_reported_as_unknown_not_failed_nor_passed(tmp_path: Path) -> None:
+    writer = TranscriptWriter.create(header(), tmp_path)
+    op = writer.new_op()
+    why = "_Legacy_2's Docker engine was not read: cannot tell whether the patch stops them"
+    data = {"gate": "containers-survive-patch", "passed": False, "state": "unknown", "why": why}
+    writer.append(schema.GATE, op=op, node="_Legacy_2", data=data)
+    old = {"gate": "cluster-health", "passed": False, "why": "cluster health is Error"}
+    writer.append(schema.GATE, op=op, node="_Legacy_2", data=old)  # a record without `state`
+    confirm = {"what": "disable _Legacy_2", "typed_node_name": True}
+    confirm["overriding_gates"] = ["containers-survive-patch", "cluster-health"]
+    writer.append(schema.CONFIRM, op=op, node="_Legacy_2", data=confirm)
+    writer.intent(op, "disable", node="_Legacy_2")
+    writer.result(op, True, node="_Legacy_2")
+    writer.close("quit")
+    markdown, result = build_report(writer.path, "md")
+    assert result.exit_code == 0
+    assert (
+        "- **_Legacy_2**: disable ok (over failed gate cluster-health; over UNKNOWN gate "
+        "containers-survive-patch)" in markdown
+    )
+    gates = markdown[markdown.index("## Gates") : markdown.index("## Confirmations")]
+    assert f"gate containers-survive-patch UNKNOWN: {why}" in gates
+    assert "gate cluster-health FAILED" in gates
+    page = build_report(writer.path, "html")[0]
+    assert '<tr class="failed"><td>' in page and "containers-survive-patch UNKNOWN" in page

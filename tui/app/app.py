@@ -272,7 +272,7 @@ class SfpatchApp(App[None]):
                 severity="warning",
             )
             return
-        asked = ask(action, self.snapshot, self.findings, name, self._target_for(name))
+        asked = ask(action, self.snapshot, name, self._target_for(name))
         if isinstance(asked, Refusal):
             self.notify(asked.message, severity="warning")
             return

@@ -245,8 +245,9 @@ def read_node(
     image_cache: ImageCache | None = None,
 ) -> Engine:
     """One node's engine through its kept client: a full read, or a refresh of the last one
-    while the node instance is the same (see `reusable`). A failure raises ClusterError and
-    drops the client and the last read, so the next read starts afresh."""
+    while the node instance is the same (see `reusable`); the engine names that instance. A
+    failure raises ClusterError and drops the client and the last read, so the next read
+    starts afresh."""
     client = cache.client(conn)
     last = cache.last(node_name)
     try:
@@ -257,6 +258,7 @@ def read_node(
     except ClusterError:
         cache.discard(node_name, conn.endpoint)
         raise
+    engine = replace(engine, node_instance_id=instance_id)
     cache.remember(node_name, LastRead(instance_id, engine))
     return engine
 

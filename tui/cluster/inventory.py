@@ -22,7 +22,17 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from tui.cluster import compute, engines, fabric
 from tui.config import ClusterProfile, InventorySettings
 from tui.errors import ClusterError
-from tui.model import ClusterSnapshot, Engine, Health, Instance, Node, ScaleSet, SourceError
+from tui.model import (
+    HEALTH_READ,
+    NODES_READ,
+    ClusterSnapshot,
+    Engine,
+    Health,
+    Instance,
+    Node,
+    ScaleSet,
+    SourceError,
+)
 from tui.winver import WindowsVersion
 
 # progress(done, total, what): called from worker threads as each call finishes.
@@ -165,7 +175,8 @@ def gather(inventory: Inventory, progress: Progress | None = None) -> ClusterSna
 def refresh_health(inventory: Inventory, last: ClusterSnapshot) -> ClusterSnapshot:
     """Nodes and cluster health only; scale sets and engines are carried over from `last`.
 
-    When the gateway cannot be read, the last nodes are kept and the error is recorded."""
+    When the gateway cannot be read, the last nodes are kept and the error is recorded (as
+    the NODES_READ subject, so that no gate takes those statuses for a fresh read)."""
     nodes, health, _, _, fabric_errors = _fabric_part(inventory, _Tracker(None), False)
     kept = tuple(e for e in last.errors if e.source != "fabric")
     return replace(
@@ -263,13 +274,13 @@ def _fabric_part(
         try:
             return _with_retries(retries, fn, client)
         except ClusterError as exc:
-            errors.append(SourceError("fabric", "", str(exc)))
+            errors.append(SourceError("fabric", what, str(exc)))
             return default
         finally:
             tracker.done(what)
 
-    nodes = read("nodes", fabric.list_nodes, ())
-    health = read("cluster health", fabric.cluster_health, Health())
+    nodes = read(NODES_READ, fabric.list_nodes, ())
+    health = read(HEALTH_READ, fabric.cluster_health, Health())
     ud_states: dict[str, str] = {}
     version = ""
     if full:

@@ -83,6 +83,7 @@ def predict_patch(engine: Engine, target: WindowsVersion) -> list[Finding]:
             continue
         version = image_version(find_image(engine, container))
         if version is None:
+            unknown.append(container)  # its image's build is not known: nor is its fate
             continue
         isolation = _isolation(engine, container)
         if host is not None and not check(host, version, isolation).compatible:
@@ -118,7 +119,8 @@ def predict_patch(engine: Engine, target: WindowsVersion) -> list[Finding]:
                 subject=engine.node_name,
                 message=(
                     f"cannot tell whether {len(unknown)} container(s) on {engine.node_name} start "
-                    f"after patching to {target}: the target or image revision is unknown"
+                    f"after patching to {target}: the target's or an image's version or "
+                    "revision is unknown"
                 ),
                 source="docker",
                 node=engine.node_name,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from tui.cluster.gateway import DISABLE_INTENT
 from tui.cluster.lease import DEFAULT_TTL_SECONDS, HeldLease, LeaseLost
-from tui.errors import ClusterError, ReadOnlyError
+from tui.errors import ClusterError, GateFailed, ReadOnlyError
 from tui.model import CommandOutput
 from tui.runbook.gates import Gate
 from tui.transcript import schema
@@ -135,18 +135,18 @@ class Operator:
             raise ReadOnlyError("this session is read-only: no change can be sent to the cluster")
         if self.lease_lost:
             raise ClusterError(f"the cluster lease was lost ({self.lease_lost}); quit and re-open")
+        gates = tuple(gates)
+        failed = [gate.name for gate in gates if not gate.passed]
+        if failed and not typed:
+            raise GateFailed(
+                f"not sent: {what} goes over {', '.join(failed)} (failed or not read), which "
+                "needs the node's name typed"
+            )
         t = self.transcript
         op = t.new_op()
-        failed = []
         for gate in gates:
-            t.append(
-                schema.GATE,
-                op=op,
-                node=node,
-                data={"gate": gate.name, "passed": gate.passed, "why": gate.why},
-            )
-            if not gate.passed:
-                failed.append(gate.name)
+            data = {"gate": gate.name, "passed": gate.passed, "state": gate.state, "why": gate.why}
+            t.append(schema.GATE, op=op, node=node, data=data)
         confirm = {"what": what, "typed_node_name": typed}
         if failed:
             confirm["overriding_gates"] = failed

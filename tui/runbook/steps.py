@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.model import ClusterSnapshot, Finding
+from tui.model import ClusterSnapshot
 from tui.runbook.gates import Gate, disable_gates, enable_gates, patch_gates
 from tui.winver import WindowsVersion
 
 
 @dataclass(frozen=True)
 class Question:
-    """A confirmation to show: risky ones need the node's name typed."""
+    """A confirmation to show: risky ones (a seed node, a gate not passed) need the node's
+    name typed."""
 
     action: str
     node: str
@@ -36,11 +37,11 @@ class Refusal:
 def ask(
     action: str,
     snapshot: ClusterSnapshot,
-    findings: tuple[Finding, ...],
     name: str,
     target: WindowsVersion | None = None,
 ) -> Question | Refusal:
-    """The question before `action` on node `name`, or the reason not to ask at all."""
+    """The question before `action` on node `name` (to be patched to `target`), or the reason
+    not to ask at all."""
     node = snapshot.node(name)
     if node is None:
         return Refusal("Select a node first.")
@@ -54,7 +55,7 @@ def ask(
         )
         if node.is_seed:
             details += "\nThis is a SEED node: disabling waits for seed quorum."
-        gates = disable_gates(snapshot, name, findings)
+        gates = disable_gates(snapshot, name, target)
         title = f"Disable {name} with intent Restart?"
         args: tuple[str, ...] = ()
     elif action == "patch":
@@ -68,7 +69,7 @@ def ask(
             return Refusal(
                 f"{name}'s VM is not known: the profile has no [arm] section, or ARM was not read."
             )
-        gates = patch_gates(snapshot, name, findings)
+        gates = patch_gates(snapshot, name, target)
         title = f"Install Windows updates on {name}?"
         details = (
             f"Runs Windows Update inside VM {instance.scale_set}/{instance.instance_id} through "

@@ -48,6 +48,7 @@ class Event:
     failed: bool = False
     op: str = ""  # the step a gate or confirmation belongs to
     gate: str = ""  # a gate's name
+    state: str = ""  # a gate's state: passed, failed or unknown (its inputs were not read)
     severity: str = ""  # a warning's severity
 
 
@@ -91,15 +92,19 @@ class Audit:
         return list(dict.fromkeys(s.node for s in self.steps if s.node))
 
     def actions(self, node: str) -> str:
-        """A node's steps in order with outcomes, one line, e.g. `disable ok, patch ok,
-        enable ok (over failed gate containers-running)`."""
+        """A node's steps in order with outcomes, one line, e.g. `disable ok (over UNKNOWN gate
+        containers-survive-patch), patch ok, enable ok (over failed gate containers-running)`."""
         parts = []
         for step in (s for s in self.steps if s.node == node):
-            overridden = [e.gate for e in self.of_kind(schema.GATE) if e.op == step.op and e.failed]
-            over = ""
-            if overridden:
-                noun = "gate" if len(overridden) == 1 else "gates"
-                over = f" (over failed {noun} {', '.join(overridden)})"
+            gates = [e for e in self.of_kind(schema.GATE) if e.op == step.op and e.failed]
+            failed = [e.gate for e in gates if e.state != "unknown"]
+            unknown = [e.gate for e in gates if e.state == "unknown"]
+            overs = [
+                f"over {label} gate{'s' if len(names) > 1 else ''} {', '.join(names)}"
+                for label, names in (("failed", failed), ("UNKNOWN", unknown))
+                if names
+            ]
+            over = f" ({'; '.join(overs)})" if overs else ""
             parts.append(f"{step.action} {step.outcome}{over}")
         return ", ".join(parts)
 
@@ -165,6 +170,7 @@ def summarize(records: Iterable[dict[str, Any]]) -> Audit:
                     failed,
                     op=rec.get("op") or "",
                     gate=str(data.get("gate", "")) if kind == schema.GATE else "",
+                    state=gate_state(data) if kind == schema.GATE else "",
                     severity=str(data.get("severity") or "warning")
                     if kind == schema.WARNING
                     else "",
@@ -173,10 +179,21 @@ def summarize(records: Iterable[dict[str, Any]]) -> Audit:
     return audit
 
 
+def gate_state(d: dict) -> str:
+    """A gate record's state; records from before UNKNOWN existed have only `passed`."""
+    state = d.get("state")
+    if state in ("failed", "unknown"):
+        return str(state)
+    return "passed" if d.get("passed") is True and state in (None, "passed") else "failed"
+
+
+_GATE_LABELS = {"passed": "passed", "failed": "FAILED", "unknown": "UNKNOWN"}
+
+
 def _gate(d: dict) -> tuple[str, bool]:
-    passed = bool(d.get("passed"))
+    state = gate_state(d)
     why = f": {d['why']}" if d.get("why") else ""
-    return f"gate {d.get('gate', '?')} {'passed' if passed else 'FAILED'}{why}", not passed
+    return f"gate {d.get('gate', '?')} {_GATE_LABELS[state]}{why}", state != "passed"
 
 
 def _warning(d: dict) -> tuple[str, bool]:

@@ -335,9 +335,17 @@ class TranscriptWriter:
         data = {"outcome": "ok" if ok else "error", "message": message, **details}
         return self.append(schema.RESULT, op=op, node=node, data=data)
 
-    def gate(self, name: str, passed: bool, why: str = "", node: str | None = None) -> dict:
-        """Record a gate check: passed or failed, and why."""
-        data = {"gate": name, "passed": passed, "why": why}
+    def gate(
+        self,
+        name: str,
+        passed: bool,
+        why: str = "",
+        node: str | None = None,
+        state: str | None = None,
+    ) -> dict:
+        """Record a gate check: passed, failed or unknown (inputs not read), and why."""
+        state = state or ("passed" if passed else "failed")
+        data = {"gate": name, "passed": passed and state == "passed", "state": state, "why": why}
         return self.append(schema.GATE, node=node, data=data)
 
     def warning(

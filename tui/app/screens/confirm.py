@@ -1,6 +1,6 @@
 """A question before anything that changes the cluster. Cancel is focused.
 
-Risky steps (a seed node, or a failed gate) need the node's name typed, not just `y`.
+Risky steps (a seed node, a failed or UNKNOWN gate) need the node's name typed, not just `y`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui.runbook.gates import Gate
+from tui.runbook.gates import FAILED, PASSED, UNKNOWN, Gate
+
+# A gate whose inputs were not read is shown as UNKNOWN, never as ok nor as a plain failure.
+_LABELS = {
+    PASSED: ("  ok      ", "green"),
+    FAILED: ("  FAIL    ", "bold red"),
+    UNKNOWN: ("  UNKNOWN ", "bold yellow"),
+}
 
 
 def gate_lines(gates: tuple[Gate, ...]) -> Text:
+    """One line per gate: its state, its name and why."""
     text = Text()
     for gate in gates:
         if text:
             text.append("\n")
-        text.append(
-            "  ok  " if gate.passed else "  FAIL ", style="green" if gate.passed else "bold red"
-        )
+        text.append(*_LABELS[gate.state])
         text.append(f"{gate.name}: ", style="bold")
         text.append(gate.why)
     return text

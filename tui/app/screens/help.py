@@ -22,8 +22,8 @@ KEYS = (
 )
 CONFIRMING = (
     "d, p and e ask first, with the gates sfpatch checked. Cancel is focused:",
-    "Enter, n or Escape cancel; y confirms. For a seed node or a failed gate,",
-    "type the node's name instead of y.",
+    "Enter, n or Escape cancel; y confirms. For a seed node, or a gate that",
+    "FAILED or is UNKNOWN (its inputs were not read), type the node's name instead of y.",
 )
 
 
