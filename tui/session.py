@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.errors import ClusterError, SfpatchError, UsageError
+from tui.errors import SfpatchError, UsageError
+from tui.leasing import BreakConfirm, take_lease
 from tui.model import ClusterSnapshot, Finding
 from tui.runbook.operator import Operator
 from tui.winver import WindowsVersion
 
 OPERATE = "operate"
 READ_ONLY = "read-only"
-
-
-class LeaseError(ClusterError):
-    """Another session holds the cluster's lease (or it could not be taken)."""
 
 
 @dataclass
@@ -144,18 +142,30 @@ def open_session(
     read_only: bool = False,
     transcript_key=None,
     resume: Path | None = None,
+    break_lease: BreakConfirm | None = None,
 ) -> Session:
     """Connect to the cluster a profile describes and start the session's transcript (or, with
-    `resume`, continue the one a crashed session left). Read-only sessions are recorded too."""
+    `resume`, continue the one a crashed session left). Read-only sessions are recorded too.
+
+    `break_lease` asks before an expired lease of another session is taken (--break-lease)."""
     from tui.cluster import fabric
     from tui.cluster.gateway import Gateway, ReadOnlyGateway
     from tui.cluster.inventory import connect, fabric_connection
     from tui.findings import findings_for
-    from tui.transcript.writer import SessionHeader, TranscriptWriter
+    from tui.transcript.writer import SessionHeader, TranscriptWriter, claim_transcript
 
+    claimed: int | None = None
     if resume is not None:
         session_id = _resumable_session(resume, profile.name)  # before any connection is made
-    inventory = connect(profile, read_only=read_only)
+        # Claimed before the cluster is touched: a transcript its session still writes is
+        # refused here, and while we hold it nobody else resumes it, so a lease in its session's
+        # name is the crashed one's.
+        claimed = claim_transcript(resume)
+    try:
+        inventory = connect(profile, read_only=read_only)
+    except BaseException:
+        _unclaim(claimed)
+        raise
     source = SnapshotSource(inventory)
     session = Session(
         cluster_name=profile.name,
@@ -185,17 +195,23 @@ def open_session(
         resource_group = profile.arm.resource_group if profile.arm else ""
         gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
     holder = f"{getpass.getuser()}@{socket.gethostname()}"
-    lease = None
+    taken = None
     if not read_only:
         # The lease first: a session that may not run writes nothing, not even a transcript.
         try:
-            lease = gateway.acquire_lease(profile.name, holder, session_id)
-        except SfpatchError as exc:
+            taken = take_lease(
+                gateway, profile.name, holder, session_id, transcript_dir, break_lease
+            )
+        except BaseException:
+            _unclaim(claimed)
             inventory.close()
-            raise LeaseError(f"not starting: {exc}") from exc
+            raise
+    lease = taken.held if taken else None
     try:
         if resume is not None:
-            transcript = TranscriptWriter.resume(resume, key=transcript_key, secrets=secrets)
+            transcript = TranscriptWriter.resume(
+                resume, key=transcript_key, secrets=secrets, claimed=claimed
+            )
             session.pending = _pending_intents(resume)
         else:
             transcript = TranscriptWriter.create(
@@ -211,10 +227,16 @@ def open_session(
     session.operator = operator
     session.transcript_path = transcript.path
     session.on_close.append(transcript.close)
-    if lease is not None:
-        operator.adopt_lease(lease, holder)
+    if taken is not None:
+        operator.adopt_lease(taken.held, holder, taken.broken)
         session.on_close.append(lambda _reason: operator.drop_lease())
     return session
+
+
+def _unclaim(claimed: int | None) -> None:
+    """Let go of a transcript claimed for a resume that will not happen."""
+    if claimed is not None:
+        os.close(claimed)
 
 
 def _resumable_session(path: Path, cluster: str) -> str:

@@ -38,17 +38,40 @@ def test_naive_times_are_taken_as_utc():
     assert naive.expires_at == NOW + timedelta(seconds=60)
 
 
+RECORD = lease.LeaseRecord("alice@box", "s-1", NOW + timedelta(seconds=60))
+
+
 @pytest.mark.parametrize(
-    "record, session, seconds_later, may",
+    "record, holder, session, seconds_later, may",
     [
-        (None, "s-2", 0, True),  # free
-        (lease.LeaseRecord("a", "s-1", NOW + timedelta(seconds=60)), "s-2", 59, False),
-        (lease.LeaseRecord("a", "s-1", NOW + timedelta(seconds=60)), "s-2", 60, True),  # expired
-        (lease.LeaseRecord("a", "s-1", NOW + timedelta(seconds=60)), "s-1", 0, True),  # ours
+        (None, "bob@box", "s-2", 0, True),  # free
+        (RECORD, "bob@box", "s-2", 59, False),
+        (RECORD, "bob@box", "s-2", 60, True),  # expired
+        (RECORD, "alice@box", "s-1", 0, True),  # ours
+        # The same session id from another host (a copied transcript) waits for the expiry.
+        (RECORD, "alice@other", "s-1", 59, False),
+        (RECORD, "alice@other", "s-1", 60, True),
     ],
 )
-def test_may_take(record, session, seconds_later, may):
-    assert lease.may_take(record, session, NOW + timedelta(seconds=seconds_later)) is may
+def test_may_take(record, holder, session, seconds_later, may):
+    now = NOW + timedelta(seconds=seconds_later)
+    assert lease.may_take(record, holder, session, now) is may
+
+
+@pytest.mark.parametrize(
+    "record, seconds_later, breakable",
+    [
+        (None, 0, True),  # a value that is no record counts as expired
+        (RECORD, 59, False),
+        (RECORD, 60, True),
+        (RECORD, 3600, True),
+    ],
+)
+def test_only_an_expired_lease_can_be_broken(record, seconds_later, breakable):
+    refusal = lease.break_refusal(record, NOW + timedelta(seconds=seconds_later))
+    assert (refusal is None) is breakable
+    if not breakable:
+        assert "alice@box (session s-1)" in refusal and "2026-11-26 22:01:00Z" in refusal
 
 
 def test_names():

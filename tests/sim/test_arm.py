@@ -36,8 +36,11 @@ def client(conn):
 
 
 @pytest.fixture
-def gateway(client, conn):
-    return Gateway(None, client, conn.resource_group)
+def gateway(client, conn, fabric_client):
+    """A read-write gateway holding the cluster lease, as an operating session's does."""
+    gw = Gateway(fabric_client, client, conn.resource_group)
+    gw.acquire_lease("contoso-prod", "tester@box", "arm-tests")
+    return gw
 
 
 def timing(sim):

@@ -1,11 +1,15 @@
 """Every mutation sfpatch can send to a cluster, in one place.
 
-A read-only session is built with ReadOnlyGateway, which has no client to send with: no key,
-command or bug can mutate a cluster an observer is watching.
+A read-write Gateway sends a mutation only while it holds the cluster lease: right before each
+one, a property batch checks that the lease's sequence number is still the one this gateway
+wrote, so a session whose lease was taken over sends nothing. A read-only session is built with
+ReadOnlyGateway, which has no client to send with: no key, command or bug can mutate a cluster
+an observer is watching.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +23,7 @@ DISABLE_INTENT = "Restart"  # the intent for patching: replicas close gracefully
 
 
 class Gateway:
-    """Read-write access: disable, enable and restart nodes."""
+    """Read-write access: disable, enable and restart nodes, scale-set operations, the lease."""
 
     read_only = False
 
@@ -27,17 +31,26 @@ class Gateway:
         self._client = client
         self._compute = compute_client
         self._resource_group = resource_group
+        self._lease: lease.HeldLease | None = None
+        self._lease_lock = threading.Lock()  # the poll's renewal and an action's check
+
+    @property
+    def held_lease(self) -> lease.HeldLease | None:
+        """The lease this gateway holds (None before it took one, after release or loss)."""
+        return self._lease
 
     def disable_node(self, name: str, intent: str = DISABLE_INTENT) -> None:
-        fabric.call(f"disable {name}", self._client.disable_node, name, deactivation_intent=intent)
+        self._send(f"disable {name}", self._client.disable_node, name, deactivation_intent=intent)
 
     def enable_node(self, name: str) -> None:
-        fabric.call(f"enable {name}", self._client.enable_node, name)
+        self._send(f"enable {name}", self._client.enable_node, name)
 
     def restart_node(self, name: str, instance_id: str = "0") -> None:
-        fabric.call(
-            f"restart {name}", self._client.restart_node, name, node_instance_id=instance_id
-        )
+        self._send(f"restart {name}", self._client.restart_node, name, node_instance_id=instance_id)
+
+    def _send(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._hold_lease(what)
+        return fabric.call(what, fn, *args, **kwargs)
 
     # ------------------------------------------------------------------ scale sets (ARM)
     # Each starts a long-running operation and returns at once; wait with .result().
@@ -121,11 +134,21 @@ class Gateway:
     ) -> compute.ComputeOperation:
         if self._compute is None:
             raise ClusterError(f"{what}: this profile has no [arm] section")
+        self._hold_lease(what)
         vms = self._compute.virtual_machine_scale_set_vms
         poller = compute.call(what, start, vms, self._resource_group)
         return compute.ComputeOperation(what, poller, convert)
 
     # ------------------------------------------------------------------ lease (see lease.py)
+
+    def read_lease(self, cluster_name: str) -> lease.LeaseState | None:
+        """The cluster's lease as it is now; None when there is none."""
+        try:
+            return self._read_lease(lease.lease_name(cluster_name))
+        except ClusterError as exc:
+            if _fabric_code(exc) == "FABRIC_E_NAME_DOES_NOT_EXIST":
+                return None
+            raise
 
     def acquire_lease(
         self,
@@ -134,29 +157,40 @@ class Gateway:
         session_id: str,
         ttl_seconds: float = lease.DEFAULT_TTL_SECONDS,
         now: datetime | None = None,
+        expected: lease.LeaseState | None = None,
     ) -> lease.HeldLease:
-        """Take the cluster's lease if it is free, expired or ours; LeaseHeld otherwise."""
+        """Take the cluster's lease if it is free, expired or ours; LeaseHeld otherwise.
+
+        With `expected` (what read_lease returned), take it only if it is still exactly that."""
         now = now or datetime.now(UTC)
         name = lease.lease_name(cluster_name)
-        self._ensure_name(name)
-        current = self._read_lease(name)
-        if current is None:
-            guard: Any = models.CheckExistsPropertyBatchOperation(
-                property_name=lease.LEASE_PROPERTY, exists=False
+        with self._lease_lock:
+            self._ensure_name(name)
+            current = expected or self._read_lease(name)
+            previous = None
+            if current is None:
+                guard: Any = models.CheckExistsPropertyBatchOperation(
+                    property_name=lease.LEASE_PROPERTY, exists=False
+                )
+            else:
+                record = current.record
+                if record is not None and not lease.may_take(record, holder, session_id, now):
+                    raise lease.LeaseHeld(
+                        f"{cluster_name} is leased by {lease.describe(record)}", record
+                    )
+                guard = _check_sequence(current.sequence_number)
+                if not lease.is_ours(record, holder, session_id):
+                    previous = record
+            held = self._write_lease(
+                name, guard, lease.new_record(holder, session_id, now, ttl_seconds), previous
             )
-        else:
-            record, sequence = current
-            if record is not None and not lease.may_take(record, session_id, now):
-                raise lease.LeaseHeld(f"{cluster_name} is leased by {lease.describe(record)}")
-            guard = _check_sequence(sequence)
-        held = self._write_lease(
-            name, guard, lease.new_record(holder, session_id, now, ttl_seconds)
-        )
-        if held is None:  # another session wrote between our read and our batch
-            winner = self._read_lease(name)
-            who = lease.describe(winner[0]) if winner and winner[0] else "another session"
-            raise lease.LeaseHeld(f"{cluster_name} was just leased by {who}")
-        return held
+            if held is None:  # another session wrote between our read and our batch
+                winner = self._read_lease(name)
+                record = winner.record if winner else None
+                who = lease.describe(record) if record else "another session"
+                raise lease.LeaseHeld(f"{cluster_name} was just leased by {who}", record)
+            self._lease = held
+            return held
 
     def renew_lease(
         self,
@@ -168,10 +202,13 @@ class Gateway:
         record = lease.new_record(
             held.record.holder, held.record.session_id, now or datetime.now(UTC), ttl_seconds
         )
-        renewed = self._write_lease(held.name, _check_sequence(held.sequence_number), record)
-        if renewed is None:
-            raise lease.LeaseLost(f"lease {held.name} changed since we wrote it; stop and re-check")
-        return renewed
+        with self._lease_lock:
+            renewed = self._write_lease(held.name, _check_sequence(held.sequence_number), record)
+            if renewed is None:
+                self._lease = None
+                raise self._lost(held, "no change can be sent any more")
+            self._lease = renewed
+            return renewed
 
     def release_lease(self, held: lease.HeldLease) -> None:
         """Delete the lease, if it is still the one we wrote; LeaseLost otherwise."""
@@ -179,9 +216,44 @@ class Gateway:
             _check_sequence(held.sequence_number),
             models.DeletePropertyBatchOperation(property_name=lease.LEASE_PROPERTY),
         ]
-        result = self._submit(f"release lease {held.name}", held.name, operations)
-        if result.kind != "Successful":
-            raise lease.LeaseLost(f"lease {held.name} changed since we wrote it; not released")
+        with self._lease_lock:
+            result = self._submit(f"release lease {held.name}", held.name, operations)
+            self._lease = None
+            if result.kind != "Successful":
+                raise self._lost(held, "not released")
+
+    def _hold_lease(self, what: str) -> None:
+        """Check, in one property batch, that the lease is still the one we wrote, before `what`
+        is sent; LeaseLost (naming who holds it now) if not, and then nothing is sent."""
+        with self._lease_lock:
+            held = self._lease
+            if held is None:
+                raise lease.LeaseLost(f"{what}: not sent, this session holds no cluster lease")
+            check = [_check_sequence(held.sequence_number)]
+            result = self._submit(f"check lease {held.name} before {what}", held.name, check)
+            if result.kind != "Successful":
+                self._lease = None
+                raise self._lost(held, f"{what} was not sent")
+
+    def _lost(self, held: lease.HeldLease, consequence: str) -> lease.LeaseLost:
+        """The LeaseLost for a lease that changed since we wrote it, naming who holds it now."""
+        try:
+            now = self._read_lease(held.name)
+        except ClusterError as exc:
+            return lease.LeaseLost(
+                f"lease {held.name} changed since we wrote it (who holds it now could not be "
+                f"read: {exc}); {consequence}"
+            )
+        if now is None:
+            who = "it was released"
+        elif now.record is None:
+            who = "its value is no lease record"
+        else:
+            who = f"now held by {lease.describe(now.record)}"
+        holder = now.record if now else None
+        return lease.LeaseLost(
+            f"lease {held.name} changed since we wrote it, {who}; {consequence}", holder
+        )
 
     def _ensure_name(self, name: str) -> None:
         try:
@@ -190,8 +262,8 @@ class Gateway:
             if _fabric_code(exc) != "FABRIC_E_NAME_ALREADY_EXISTS":
                 raise
 
-    def _read_lease(self, name: str) -> tuple[lease.LeaseRecord | None, str] | None:
-        """(record, sequence number) of the lease property, or None when there is none."""
+    def _read_lease(self, name: str) -> lease.LeaseState | None:
+        """The lease property's record and sequence number, or None when there is none."""
         page = fabric.call(
             f"read lease {name}",
             self._client.get_property_info_list,
@@ -202,11 +274,15 @@ class Gateway:
             if info.name == lease.LEASE_PROPERTY:
                 data = getattr(info.value, "data", None)
                 record = lease.decode(data) if isinstance(data, str) else None
-                return record, info.metadata.sequence_number
+                return lease.LeaseState(record, info.metadata.sequence_number)
         return None
 
     def _write_lease(
-        self, name: str, guard: Any, record: lease.LeaseRecord
+        self,
+        name: str,
+        guard: Any,
+        record: lease.LeaseRecord,
+        previous: lease.LeaseRecord | None = None,
     ) -> lease.HeldLease | None:
         operations = [
             guard,
@@ -220,7 +296,7 @@ class Gateway:
         if result.kind != "Successful":
             return None
         written = result.properties[str(len(operations) - 1)]
-        return lease.HeldLease(name, record, written.metadata.sequence_number)
+        return lease.HeldLease(name, record, written.metadata.sequence_number, previous)
 
     def _submit(self, what: str, name: str, operations: list[Any]) -> Any:
         return fabric.call(

@@ -20,11 +20,20 @@ RECORD_VERSION = 1
 
 
 class LeaseHeld(ClusterError):
-    """Another session holds the lease and it has not expired."""
+    """Another session holds the lease and it has not expired; `holder` is its record."""
+
+    def __init__(self, message: str, holder: LeaseRecord | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class LeaseLost(ClusterError):
-    """The lease changed under us (taken over after expiry, or released elsewhere)."""
+    """The lease changed under us (taken over after expiry, or released elsewhere);
+    `holder` is the record found in its place, None when there is none."""
+
+    def __init__(self, message: str, holder: LeaseRecord | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,21 @@ class LeaseRecord:
 
 @dataclass(frozen=True)
 class HeldLease:
-    """A lease as last written: its record and the property's sequence number."""
+    """A lease as last written: its record and the property's sequence number.
+
+    `previous` is the record it replaced when it was taken over from another session."""
 
     name: str
     record: LeaseRecord
+    sequence_number: str
+    previous: LeaseRecord | None = None
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """The lease property as read: its record (None if the value is not one) and sequence."""
+
+    record: LeaseRecord | None
     sequence_number: str
 
 
@@ -89,14 +109,36 @@ def is_expired(record: LeaseRecord | None, now: datetime) -> bool:
     return record is None or _utc(now) >= record.expires_at
 
 
-def may_take(record: LeaseRecord | None, session_id: str, now: datetime) -> bool:
-    """Whether `session_id` may write the lease: free, expired, or already ours."""
-    return record is None or record.session_id == session_id or is_expired(record, now)
+def is_ours(record: LeaseRecord | None, holder: str, session_id: str) -> bool:
+    """Whether the record is this session's: same session id written by the same holder.
+
+    The holder must match too: a transcript copied to another host carries the session id,
+    but its resumption there must not take the lease from a session still running here."""
+    return record is not None and (record.session_id, record.holder) == (session_id, holder)
+
+
+def may_take(record: LeaseRecord | None, holder: str, session_id: str, now: datetime) -> bool:
+    """Whether this session may write the lease: free, expired, or already ours."""
+    return record is None or is_ours(record, holder, session_id) or is_expired(record, now)
+
+
+def break_refusal(record: LeaseRecord | None, now: datetime) -> str | None:
+    """Why --break-lease may not take this lease (None when it may): only an expired one."""
+    if record is None or is_expired(record, now):
+        return None
+    return (
+        f"the lease of {record.holder} (session {record.session_id}) has not expired: it runs "
+        f"until {when(record.expires_at)}; a lease that has not expired cannot be broken"
+    )
 
 
 def describe(record: LeaseRecord) -> str:
-    expires = record.expires_at.strftime("%Y-%m-%d %H:%M:%SZ")
-    return f"{record.holder} (session {record.session_id}) until {expires}"
+    return f"{record.holder} (session {record.session_id}) until {when(record.expires_at)}"
+
+
+def when(moment: datetime) -> str:
+    """`2026-11-26 22:05:00Z`: how lease times are shown."""
+    return _utc(moment).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _utc(moment: datetime) -> datetime:

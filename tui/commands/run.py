@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "'Cluster profiles'). Every action is recorded to a session transcript.",
         epilog="examples:\n  sfpatch run --profile contoso-prod --ticket CHG-1234\n"
         "  sfpatch run --profile contoso-prod --resume ~/.local/share/sfpatch/transcripts/"
-        "contoso-prod/20261126T220000Z-<id>.jsonl   # after a crash",
+        "contoso-prod/20261126T220000Z-<id>.jsonl   # after a crash\n"
+        "  sfpatch run --profile contoso-prod --break-lease   # take over a lease that expired",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--profile", required=True, help="cluster profile name")
@@ -34,6 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="TRANSCRIPT",
         help="continue the transcript of a session that crashed",
+    )
+    parser.add_argument(
+        "--break-lease",
+        action="store_true",
+        help="take over the cluster lease of another session once it has expired; "
+        "you type the cluster name to confirm",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm without asking (--break-lease takes the expired lease at once)",
     )
     add_session_arguments(parser)
     parser.set_defaults(run=run)
@@ -49,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--resume continues an operating session; it cannot be --read-only")
     if args.resume and not args.resume.is_file():
         raise UsageError(f"{args.resume}: no such transcript")
+    if args.break_lease and args.read_only:
+        raise UsageError("--break-lease takes the cluster lease; a --read-only session takes none")
     profile = load_profile(args.profile, args.config)
+    confirm = break_confirmation(profile.name, args.yes) if args.break_lease else None
     print(
         f"sfpatch: connecting to {profile.name} at {profile.gateway.endpoint} ...", file=sys.stderr
     )
@@ -61,5 +76,35 @@ def run(args: argparse.Namespace) -> int:
         read_only=args.read_only,
         transcript_key=signing_key(args),
         resume=args.resume,
+        break_lease=confirm,
     )
     return run_console(session)
+
+
+def break_confirmation(cluster: str, yes: bool, stdin=None, stderr=None):
+    """How --break-lease asks before it takes an expired lease: the engineer types the cluster
+    name on the terminal, or --yes answers. Without either, UsageError before any connection."""
+    from tui.cluster.lease import LeaseRecord, describe
+    from tui.errors import UsageError
+
+    stdin, stderr = stdin or sys.stdin, stderr or sys.stderr
+    if yes:
+        return lambda record: "--yes"
+    if not stdin.isatty():
+        raise UsageError(
+            "--break-lease asks you to type the cluster name, and stdin is not a terminal; "
+            "add --yes to break the expired lease without asking"
+        )
+
+    def ask(record: LeaseRecord | None) -> str:
+        held = f"held by {describe(record)}" if record else "not a lease record"
+        print(f"sfpatch: the lease of {cluster} is {held}: it has expired.", file=stderr)
+        print("sfpatch: break it only if that session is gone.", file=stderr)
+        print(f"Type the cluster name ({cluster}) to break it: ", end="", file=stderr, flush=True)
+        try:
+            typed = stdin.readline()
+        except KeyboardInterrupt:
+            typed = ""
+        return "typed the cluster name" if typed.strip() == cluster else ""
+
+    return ask

@@ -6,11 +6,12 @@ gateway is called; a transcript that cannot be written raises before anything is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from tui.cluster.gateway import DISABLE_INTENT
-from tui.cluster.lease import DEFAULT_TTL_SECONDS, HeldLease, LeaseLost
+from tui.cluster.lease import DEFAULT_TTL_SECONDS, HeldLease, LeaseLost, LeaseRecord
 from tui.errors import ClusterError, GateFailed, ReadOnlyError
 from tui.model import CommandOutput
 from tui.runbook.gates import Gate
@@ -35,33 +36,50 @@ class Operator:
         self.lease: HeldLease | None = None
         self.lease_lost = ""
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._lease_mutex = threading.Lock()
 
     # ------------------------------------------------------------------ the cluster lease
 
-    def adopt_lease(self, held: HeldLease, holder: str) -> None:
-        """Keep the cluster lease the session took before it started, and record it."""
+    def adopt_lease(self, held: HeldLease, holder: str, broken: str = "") -> None:
+        """Keep the cluster lease the session took before it started, and record it: whom it was
+        taken from, and `broken` (how the engineer confirmed it) if it was --break-lease."""
         self.lease = held
-        self.transcript.lease(
-            "acquire", name=held.name, holder=holder, expires_at=held.record.expires_at.isoformat()
-        )
+        details: dict[str, object] = {
+            "name": held.name,
+            "holder": holder,
+            "expires_at": held.record.expires_at.isoformat(),
+        }
+        if held.previous is not None:
+            details.update(_about("previous", held.previous))
+        if broken:
+            details["confirmed"] = broken
+        self.transcript.lease("break" if broken else "acquire", **details)
 
     def keep_lease(self, ttl: float = DEFAULT_TTL_SECONDS) -> str:
-        """Renew the lease once a third of it has passed; returns why it was lost, if it was."""
-        if self.lease is None or self.lease_lost:
+        """Renew the lease once a third of it has passed; returns why it was lost, if it was lost
+        now (once: "" again after)."""
+        with self._lease_mutex:  # the poll and an action may both find it due
+            if self.lease is None or self.lease_lost:
+                return ""
+            now = self._clock()
+            if (self.lease.record.expires_at - now).total_seconds() > ttl * 2 / 3:
+                return ""
+            try:
+                self.lease = self.gateway.renew_lease(self.lease, ttl, now)
+            except LeaseLost as exc:
+                self._lost(exc)
+                return self.lease_lost
+            self.transcript.lease(
+                "renew", name=self.lease.name, expires_at=self.lease.record.expires_at.isoformat()
+            )
             return ""
-        now = self._clock()
-        if (self.lease.record.expires_at - now).total_seconds() > ttl * 2 / 3:
-            return ""
-        try:
-            self.lease = self.gateway.renew_lease(self.lease, ttl, now)
-        except LeaseLost as exc:
-            self.lease_lost = str(exc)
-            self.transcript.lease("lost", name=self.lease.name, why=self.lease_lost)
-            return self.lease_lost
-        self.transcript.lease(
-            "renew", name=self.lease.name, expires_at=self.lease.record.expires_at.isoformat()
-        )
-        return ""
+
+    def _lost(self, exc: LeaseLost) -> None:
+        """Record that the lease is no longer ours, and who holds it now; no action follows."""
+        self.lease_lost = str(exc)
+        details = _about("now", exc.holder) if exc.holder else {}
+        name = self.lease.name if self.lease else ""
+        self.transcript.lease("lost", name=name, why=self.lease_lost, **details)
 
     def drop_lease(self) -> None:
         """Release the lease at the end of the session (best effort: it expires anyway)."""
@@ -133,8 +151,6 @@ class Operator:
     ) -> object:
         if self.read_only:
             raise ReadOnlyError("this session is read-only: no change can be sent to the cluster")
-        if self.lease_lost:
-            raise ClusterError(f"the cluster lease was lost ({self.lease_lost}); quit and re-open")
         gates = tuple(gates)
         failed = [gate.name for gate in gates if not gate.passed]
         if failed and not typed:
@@ -142,6 +158,9 @@ class Operator:
                 f"not sent: {what} goes over {', '.join(failed)} (failed or not read), which "
                 "needs the node's name typed"
             )
+        self.keep_lease()  # renewed when due, so an action never runs on a lease about to expire
+        if self.lease_lost:
+            raise ClusterError(f"the cluster lease was lost ({self.lease_lost}); quit and re-open")
         t = self.transcript
         op = t.new_op()
         for gate in gates:
@@ -153,9 +172,11 @@ class Operator:
         t.append(schema.CONFIRM, op=op, node=node, data=confirm)
         t.intent(op, action, node=node, **params)
         try:
-            value = send()
+            value = send()  # the gateway checks the lease first and sends nothing if it is lost
         except Exception as exc:
             t.result(op, False, f"{type(exc).__name__}: {exc}", node=node)
+            if isinstance(exc, LeaseLost):
+                self._lost(exc)
             raise
         if isinstance(value, CommandOutput):
             # The end of what the VM printed: enough to see which updates went in.
@@ -163,3 +184,12 @@ class Operator:
         else:
             t.result(op, True, node=node)
         return value
+
+
+def _about(prefix: str, record: LeaseRecord) -> dict[str, str]:
+    """A lease record's holder, session and expiry as transcript fields named `prefix_*`."""
+    return {
+        f"{prefix}_holder": record.holder,
+        f"{prefix}_session": record.session_id,
+        f"{prefix}_expires_at": record.expires_at.isoformat(),
+    }

@@ -58,3 +58,25 @@ def _locked(path: Path) -> TranscriptLocked:
         f"{path} is already being written by another sfpatch session; "
         "close that session first (or observe it read-only)"
     )
+
+
+def is_locked(path: Path) -> bool:
+    """Whether a writer holds path's lock now (a live session); False if it cannot be told."""
+    import os
+
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        # Shared, so that two probes never make each other look busy.
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in _BUSY
+    finally:
+        os.close(fd)
+    return False

@@ -74,6 +74,23 @@ def transcript_path(header: SessionHeader, root: Path | None = None) -> Path:
     return (root or default_transcript_dir()) / cluster / f"{started}-{header.session}.jsonl"
 
 
+def claim_transcript(path: Path) -> int:
+    """Open a transcript to append to and lock it: TranscriptLocked while its session runs.
+
+    A resume claims it before it touches the cluster; the descriptor goes to
+    TranscriptWriter.resume(claimed=...), or is closed by the caller if the resume never comes."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise TranscriptError(f"cannot reopen transcript {path}: {exc.strerror or exc}") from None
+    try:
+        lock_exclusive(fd, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _fsync_dir(path: Path) -> None:
     if os.name == "nt":
         return
@@ -164,17 +181,14 @@ class TranscriptWriter:
         key: SigningKey | None = None,
         checkpoint_every: int | None = None,
         secrets: Iterable[str] = (),
+        claimed: int | None = None,
     ) -> TranscriptWriter:
-        """Reopen a transcript after a crash: set a torn tail aside, append `resume`, go on."""
+        """Reopen a transcript after a crash: set a torn tail aside, append `resume`, go on.
+
+        `claimed` is the descriptor claim_transcript returned for it, if it was claimed first."""
         path = Path(path)
+        fd = claim_transcript(path) if claimed is None else claimed
         try:
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
-        except OSError as exc:
-            raise TranscriptError(
-                f"cannot reopen transcript {path}: {exc.strerror or exc}"
-            ) from None
-        try:
-            lock_exclusive(fd, path)
             chain, good_end, torn = _scan_for_resume(path, key)
             header = chain.header["data"] if chain.header else {}
             every = checkpoint_every or header.get("checkpoint_every") or DEFAULT_CHECKPOINT_EVERY
