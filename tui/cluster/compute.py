@@ -6,15 +6,17 @@ wrapped as ComputeOperation. What leaves this module is tui.model values, never 
 
 from __future__ import annotations
 
+import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError
-from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute import ComputeManagementClient, models
 
 from tui.cluster import readonly
 from tui.config import ArmProfile
@@ -100,6 +102,7 @@ def make_credential(conn: ComputeConnection) -> TokenCredential:
 def build_client(conn: ComputeConnection, read_only: bool = False) -> ComputeManagementClient:
     """A ComputeManagementClient for the connection (CA pinned when given, no retries);
     `read_only`: on a transport that sends only the reads in tui/cluster/readonly.py."""
+    prepare_models()
     transport: dict[str, Any] = {
         "connection_timeout": SOCKET_TIMEOUT,
         "read_timeout": SOCKET_TIMEOUT,
@@ -117,6 +120,40 @@ def build_client(conn: ComputeConnection, read_only: bool = False) -> ComputeMan
     if conn.endpoint:
         kwargs["base_url"] = conn.endpoint
     return ComputeManagementClient(make_credential(conn), conn.subscription, **kwargs)
+
+
+# What the reads and Run Command answer with; every model they contain is reached from these.
+ANSWER_MODELS = ("VirtualMachineScaleSet", "VirtualMachineScaleSetVM", "RunCommandResult")
+_prepared: set[type] = set()
+_prepare_lock = threading.Lock()
+
+
+def prepare_models(roots: tuple[str, ...] = ANSWER_MODELS) -> None:
+    """Have the SDK set up each model class our answers contain, once, in one thread.
+
+    azure-mgmt-compute sets a model class up on its first instantiation by iterating the class
+    __dict__, and adds attributes to that __dict__ at the end. Two threads doing it for the same
+    class (the inventory reads scale sets concurrently) make one fail with "dictionary changed
+    size during iteration", which the SDK swallows, answering with the raw JSON dict in place of
+    the model: `'dict' object has no attribute 'os_profile'`. Once set up, a class is only read."""
+    with _prepare_lock:
+        pending = [getattr(models, name) for name in roots]
+        while pending:
+            cls = pending.pop()
+            if cls in _prepared or not _is_model_class(cls):
+                continue
+            _prepared.add(cls)
+            cls.__new__(cls)  # the SDK's one-time set-up of the class; no instance is kept
+            for klass in cls.__mro__:
+                for annotation in vars(klass).get("__annotations__", {}).values():
+                    names = re.findall(r"_models\.(\w+)", str(annotation))
+                    pending += [getattr(models, name, None) for name in names]
+            pending += list(getattr(cls, "__mapping__", {}).values())  # polymorphic kinds
+
+
+def _is_model_class(cls: Any) -> bool:
+    # The SDK's models are mappings over the JSON; its enums are not.
+    return isinstance(cls, type) and issubclass(cls, MutableMapping)
 
 
 def describe_error(exc: Exception) -> str:
