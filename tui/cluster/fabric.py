@@ -6,10 +6,14 @@ tui.model values, never SDK objects.
 
 from __future__ import annotations
 
+import hashlib
+import socket
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from azure.servicefabric import ServiceFabricClientAPIs
@@ -292,48 +296,57 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def _pinned_thumbprint(conn: FabricConnection) -> str | None:
     """The thumbprint to pin. With several (a certificate rollover), the one the server shows."""
-    prints = [t.replace(":", "").lower() for t in conn.server_thumbprints]
+    prints = _thumbprints(conn)
     if len(prints) <= 1:
         return prints[0] if prints else None
-    import hashlib
+    return hashlib.sha1(_server_certificate_der(conn)).hexdigest()
 
-    shown = hashlib.sha1(_server_certificate_der(conn)).hexdigest()
-    return shown if shown in prints else prints[0]
+
+def _thumbprints(conn: FabricConnection) -> list[str]:
+    return [t.replace(":", "").lower() for t in conn.server_thumbprints]
 
 
 def server_certificate_sha256(conn: FabricConnection) -> str:
     """SHA-256 of the certificate the gateway presents, for the transcript header."""
-    import hashlib
-
     return hashlib.sha256(_server_certificate_der(conn)).hexdigest()
 
 
 def _server_certificate_der(conn: FabricConnection) -> bytes:
-    """The gateway's certificate, read (not validated) over a TLS handshake with our client cert."""
-    import socket
-    import ssl
-    from urllib.parse import urlsplit
+    """The gateway's certificate, from a handshake that checks the server as the client does
+    (the CA, or the pinned thumbprints) and presents no client certificate: the admin
+    certificate is shown only by the SDK client, to a server it has checked.
 
+    Under TLS 1.3 the server's certificate is known once our side of the handshake is done,
+    even from a gateway that then turns away a client without a certificate."""
     parts = urlsplit(conn.endpoint)
     if parts.scheme != "https":
         return b""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # only read here; the client validates it
+    pins = _thumbprints(conn)
     try:
-        if conn.client_pem:
-            context.load_cert_chain(str(conn.client_pem))
-        elif conn.client_cert and conn.client_key:
-            context.load_cert_chain(str(conn.client_cert), str(conn.client_key))
+        context = ssl.create_default_context(
+            cafile=str(conn.ca) if conn.ca else requests.certs.where()
+        )
     except (ssl.SSLError, OSError) as exc:
-        cert = conn.client_pem or conn.client_cert
-        raise ClusterError(f"cannot use the client certificate {cert}: {exc}") from exc
+        raise ClusterError(f"cannot use the gateway CA {conn.ca}: {exc}") from exc
+    if pins:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # checked against the thumbprints below instead
+    address = (parts.hostname, parts.port or 443)
     try:
-        address = (parts.hostname, parts.port or 443)
         with (
             socket.create_connection(address, SOCKET_TIMEOUT) as raw,
             context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
         ):
-            return tls.getpeercert(binary_form=True) or b""
+            der = tls.getpeercert(binary_form=True) or b""
+    except ssl.SSLCertVerificationError as exc:
+        raise ClusterError(
+            f"the gateway's server certificate is not trusted (check ca): {exc.verify_message}"
+        ) from exc
     except OSError as exc:
         raise ClusterError(f"cannot reach the gateway at {conn.endpoint}: {exc}") from exc
+    if pins and hashlib.sha1(der).hexdigest() not in pins:
+        raise ClusterError(
+            f"the gateway at {conn.endpoint} shows a certificate that is none of the pinned "
+            f"thumbprints (check server_thumbprints)"
+        )
+    return der
