@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -234,7 +235,17 @@ def docker_requests(sim: SimServer) -> list[tuple[str, str]]:
     """(node, path) of every Engine API request the simulator served so far."""
     lines = (sim.state_dir / "requests.jsonl").read_text().splitlines()
     records = [r for r in map(json.loads, lines) if r["protocol"] == "docker"]
-    return [(r["node"], r["path"].split("?")[0]) for r in records]
+    return [(r["node"], _short(r["path"])) for r in records]
+
+
+def _short(path_qs: str) -> str:
+    """A request path without its query, but for the filters of a container list."""
+    path, _, query = path_qs.partition("?")
+    args = dict(parse_qsl(query))
+    if "filters" not in args:
+        return path
+    filters = json.dumps(json.loads(args["filters"]), separators=(",", ":"))
+    return f"{path}?all={args.get('all', '0')}&filters={filters}"
 
 
 def gather_counting(sim: SimServer, inventory: Inventory) -> tuple[ClusterSnapshot, list]:
@@ -257,6 +268,81 @@ def test_warm_gather_lists_containers_only(
     )
     assert len(warm_requests) < len(cold_requests)
     assert {path for _, path in cold_requests} >= {"/v1.41/info", "/v1.41/images/json"}
+
+
+def test_cold_gather_reads_four_requests_per_node(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    snapshot, requests = gather_counting(sim, connect(profile, sim.clock.now))
+    per_node = [
+        "/v1.41/containers/json",
+        '/v1.41/containers/json?all=1&filters={"isolation":["hyperv"]}',
+        "/v1.41/images/json",
+        "/v1.41/info",
+    ]
+    for name in snapshot.engines:
+        mine = sorted(path for n, path in requests if n == name)
+        assert [p for p in mine if not p.startswith("/v1.41/images/sha256:")] == per_node
+    assert not any(
+        p.startswith("/v1.41/containers/")
+        and p.endswith("/json")
+        and "?" not in p
+        and p != "/v1.41/containers/json"
+        for _, p in requests
+    )  # all running
+    image_inspects = [p for _, p in requests if p.startswith("/v1.41/images/sha256:")]
+    assert sorted(image_inspects) == sorted(set(image_inspects))  # each image id once
+    assert len(image_inspects) == len({i.id for e in snapshot.engines.values() for i in e.images})
+
+
+def _inspected(sim: SimServer, node: str) -> dict[str, tuple]:
+    """Each container's facts as the docker SDK's models give them (a full inspect each)."""
+    d = sim.endpoints["docker"]
+    conn = engines.EngineConnection(
+        d["nodes"][node], Path(d["ca"]), Path(d["client_cert"]), Path(d["client_key"])
+    )
+    client = engines.build_client(conn)
+    try:
+        default = client.info()["Isolation"]
+        facts = {}
+        for c in client.containers.list(all=True):
+            isolation = c.attrs["HostConfig"]["Isolation"] or default
+            state = c.attrs["State"]
+            facts[c.id] = (
+                c.name,
+                c.attrs["Config"]["Image"],
+                c.attrs["Image"],
+                "process" if isolation == "default" else isolation,
+                state["Status"],
+                state["ExitCode"],
+                state["Error"],
+            )
+        return facts
+    finally:
+        client.close()
+
+
+def _facts(engine: Engine) -> dict[str, tuple]:
+    return {
+        c.id: (c.name, c.image, c.image_id, c.isolation, c.state, c.exit_code, c.error)
+        for c in engine.containers
+    }
+
+
+def test_listed_containers_have_the_facts_of_a_full_inspect(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    gather(inventory)
+    sim.cluster.reboot_host("_Legacy_0", 0, parse_version("10.0.14393.1944"))
+    sim.clock.advance(sim.cluster.scenario.timing.restart)
+    warm = gather(inventory)  # _Legacy_0 read in full again, its containers exited
+    cold = gather(connect(profile, sim.clock.now))
+    assert {c.state for c in cold.engines["_Legacy_0"].containers} == {"exited"}
+    assert "hyperv" in {c.isolation for e in cold.engines.values() for c in e.containers}
+    for name in cold.engines:
+        assert _facts(cold.engines[name]) == _inspected(sim, name)
+        assert _facts(warm.engines[name]) == _facts(cold.engines[name])
 
 
 def test_warm_gather_sees_a_patched_host_and_its_exited_containers(
@@ -287,7 +373,7 @@ def test_warm_gather_sees_a_patched_host_and_its_exited_containers(
     ]
 
 
-def test_warm_gather_inspects_a_new_container(
+def test_warm_gather_lists_the_isolation_of_a_new_container(
     sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
 ) -> None:
     inventory = connect(profile, sim.clock.now)
@@ -314,8 +400,8 @@ def test_warm_gather_inspects_a_new_container(
         "10.0.14393.2214"
     )
     assert sorted(path for n, path in requests if n == "_FrontEnd_0") == [
-        f"/v1.41/containers/{'ab' * 32}/json",
         "/v1.41/containers/json",
+        '/v1.41/containers/json?all=1&filters={"isolation":["hyperv"]}',  # a new container id
         "/v1.41/images/json",  # an image Id it did not have
     ]
 
@@ -366,11 +452,13 @@ def _known(ident: str, state: str = "running", exit_code: int | None = 0) -> Con
     [
         (_listed("a"), False),  # unchanged; Status text moves on by itself
         (_listed("a", status="Up 3 days"), False),
-        (_listed("new"), True),
+        (_listed("new"), False),  # running: the list has all it needs
+        (_listed("new", "exited", "Exited (0) 1 second ago"), True),  # its error is unknown
+        (_listed("new", "created", "Created"), True),
         (_listed("a", "exited", "Exited (3221684481) 1 second ago"), True),
         (_listed("e", "exited", "Exited (1) 5 minutes ago"), False),
         (_listed("e", "exited", "Exited (2) 1 second ago"), True),  # ran and exited again
-        ({**_listed("a"), "Names": ["/renamed"]}, True),
+        ({**_listed("a"), "Names": ["/renamed"]}, False),  # the list has the name
         (_listed("a", "paused"), True),
     ],
 )

@@ -1,7 +1,9 @@
 """Each node's Docker engine through the docker SDK, over TLS; reads return tui.model.Engine.
 
-A full read of a node costs /info, one container list, one inspect per container (only the
-inspect has HostConfig.Isolation, Config.Image, ExitCode and Error), and one image list. Image
+A full read of a node costs /info, the container list (state, image, and the exit code in
+Status), the same list filtered by the isolation that is not the daemon's default (so each
+container's isolation is known without an inspect), an inspect of each container that is not
+running (only the inspect has State.Error), and one image list. Image
 inspects (for OsVersion) are cached by image Id across nodes in an ImageCache: an Id is a
 content hash, so the same Id has the same OsVersion everywhere, and 1,000 nodes running the
 same few images cost a few image inspects in all. The low-level `client.api` calls are used,
@@ -12,8 +14,9 @@ Repeated reads go through an EngineCache: one client (and so one kept-alive TLS 
 per engine, and each node's last read. While the Service Fabric node's InstanceId is the same,
 the host has not rebooted (a reboot or patch restarts the node, which gives it a new
 InstanceId), so /info is not asked again and only the container list is: a container is
-inspected again only when it is new or the list shows it changed, and the image list is read
-again only when a container uses an image Id it does not have.
+inspected again only when it is stopped and new or the list shows it changed, the filtered
+list is read again only for a container id it has not seen (isolation is fixed at create), and
+the image list is read again only when a container uses an image Id it does not have.
 
 The API version is pinned, so building a client makes no request and REQUESTS_CA_BUNDLE (which
 requests would merge over the TLS config's CA) is switched off before the first call.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -61,10 +64,12 @@ def endpoint_for(template: str, address: str) -> str:
 
 
 class ImageCache:
-    """Image inspect facts by image Id, shared by the reads of many engines (thread-safe)."""
+    """Image inspect facts by image Id, shared by the reads of many engines (thread-safe):
+    each Id is inspected once, however many engines list it at the same time."""
 
     def __init__(self) -> None:
         self._facts: dict[str, dict[str, Any]] = {}
+        self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, image_id: str) -> dict[str, Any] | None:
@@ -74,6 +79,23 @@ class ImageCache:
     def put(self, image_id: str, facts: dict[str, Any]) -> None:
         with self._lock:
             self._facts[image_id] = facts
+
+    def load(self, image_id: str, inspect: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+        """The cached facts of `image_id`, or `inspect(image_id)` run once and kept; another
+        thread asking for the same Id meanwhile waits for that one call."""
+        with self._lock:
+            found = self._facts.get(image_id)
+            if found is not None:
+                return found
+            loading = self._loading.setdefault(image_id, threading.Lock())
+        with loading:
+            found = self.get(image_id)
+            if found is None:
+                found = inspect(image_id)
+                self.put(image_id, found)
+        with self._lock:
+            self._loading.pop(image_id, None)
+        return found
 
     def __len__(self) -> int:
         with self._lock:
@@ -254,7 +276,8 @@ def read_node(
         if last is not None and reusable(last, instance_id, conn.endpoint):
             engine = refresh_engine(client, last.engine, image_cache)
         else:
-            engine = read_engine(client, node_name, conn.endpoint, image_cache)
+            previous = last.engine if last is not None else None
+            engine = read_engine(client, node_name, conn.endpoint, image_cache, previous)
     except ClusterError:
         cache.discard(node_name, conn.endpoint)
         raise
@@ -273,19 +296,27 @@ def reusable(last: LastRead, instance_id: str, endpoint: str) -> bool:
 def containers_to_inspect(
     cached: Mapping[str, Container], summaries: Iterable[Mapping[str, Any]]
 ) -> list[str]:
-    """Ids in a container list that need an inspect: new ones, and those whose State, exit
-    code (in Status) or name differ from what the cached inspect saw."""
+    """Ids in a container list that need an inspect: those not running (only the inspect has
+    State.Error), unless the cached inspect saw the same State and exit code (in Status)."""
     wanted = []
     for summary in summaries:
+        state = summary.get("State") or ""
+        if state == "running":
+            continue
         known = cached.get(summary["Id"])
         if (
             known is None
-            or known.state != (summary.get("State") or "")
+            or known.state != state
             or listed_exit_code(summary) not in (None, known.exit_code)
-            or listed_name(summary) not in ("", known.name)
         ):
             wanted.append(summary["Id"])
     return wanted
+
+
+def other_isolation(default_isolation: str) -> str:
+    """The isolation a container list is filtered by: the one that is not the daemon's default
+    (a container created without --isolation is listed under neither filter)."""
+    return "process" if default_isolation == "hyperv" else "hyperv"
 
 
 def image_list_stale(images: Iterable[Image], summaries: Iterable[Mapping[str, Any]]) -> bool:
@@ -313,13 +344,16 @@ def read_engine(
     node_name: str,
     endpoint: str,
     image_cache: ImageCache | None = None,
+    previous: Engine | None = None,
 ) -> Engine:
-    """The host version (with revision), containers and images of one engine."""
+    """The host version (with revision), containers and images of one engine. The containers
+    of `previous` (an earlier read of the same engine) give what cannot have changed."""
     api = client.api
     try:
         info = api.info()
         default_isolation = (info.get("Isolation") or "process").lower()
-        containers = _containers(api, api.containers(all=True), default_isolation, {})
+        cached = {c.id: c for c in previous.containers} if previous else {}
+        containers = _containers(api, api.containers(all=True), default_isolation, cached)
         cache = image_cache if image_cache is not None else ImageCache()
         images = tuple(_image(api, summary, cache) for summary in api.images())
     except (DockerException, requests.RequestException) as exc:
@@ -340,8 +374,9 @@ def read_engine(
 def refresh_engine(
     client: docker.DockerClient, last: Engine, image_cache: ImageCache | None = None
 ) -> Engine:
-    """`last` brought up to date from the container list alone, plus an inspect per changed
-    container and an image list only for an unknown image Id; the host facts are kept."""
+    """`last` brought up to date from the container list alone, plus what `_containers` needs
+    for new or stopped containers and an image list only for an unknown image Id; the host
+    facts are kept."""
     api = client.api
     try:
         summaries = api.containers(all=True)
@@ -371,18 +406,47 @@ def _containers(
     default_isolation: str,
     cached: Mapping[str, Container],
 ) -> tuple[Container, ...]:
-    """The listed containers: inspected when `containers_to_inspect` says so, else the cached
-    one with the list's Status (its 'Up 3 hours' moves on without a change of State)."""
+    """The listed containers, from the list itself: a container's isolation is fixed when it
+    is created, so it is kept from `cached` or, for new ids, read from one list filtered by
+    the other isolation; a container not running is inspected for its error and exit code
+    when `containers_to_inspect` says so."""
+    isolation = {ident: c.isolation for ident, c in cached.items()}
+    if any(s["Id"] not in isolation for s in summaries):
+        other = other_isolation(default_isolation)
+        listed = api.containers(all=True, filters={"isolation": other})
+        for summary in summaries:
+            isolation.setdefault(summary["Id"], default_isolation)
+        isolation.update((s["Id"], other) for s in listed)
     inspect = set(containers_to_inspect(cached, summaries))
     found = []
     for summary in summaries:
-        if summary["Id"] in inspect:
+        ident = summary["Id"]
+        if ident in inspect:
             container = _container(api, summary, default_isolation)
         else:
-            container = replace(cached[summary["Id"]], status=summary.get("Status") or "")
+            container = listed_container(summary, isolation[ident], cached.get(ident))
         if container is not None:
             found.append(container)
     return tuple(found)
+
+
+def listed_container(
+    summary: Mapping[str, Any], isolation: str, known: Container | None = None
+) -> Container:
+    """A container from its list entry; a stopped one keeps the exit code and error of the
+    inspect in `known` (the caller checked its State and exit code did not change)."""
+    running = (summary.get("State") or "") == "running"
+    return Container(
+        id=summary["Id"],
+        name=listed_name(summary),
+        image=summary.get("Image") or "",
+        image_id=summary.get("ImageID") or "",
+        isolation=isolation,
+        state=summary.get("State") or "",
+        status=summary.get("Status") or "",
+        exit_code=0 if running or known is None else known.exit_code,
+        error="" if running or known is None else known.error,
+    )
 
 
 def _container(api: Any, summary: dict[str, Any], default_isolation: str) -> Container | None:
@@ -406,16 +470,16 @@ def _container(api: Any, summary: dict[str, Any], default_isolation: str) -> Con
 
 
 def _image(api: Any, summary: dict[str, Any], cache: ImageCache) -> Image:
-    image_id = summary["Id"]
-    facts = cache.get(image_id)
-    if facts is None:
+    def inspect(image_id: str) -> dict[str, Any]:
         attrs = api.inspect_image(image_id)
-        facts = {
+        return {
             "os": attrs.get("Os") or "",
             "os_version": attrs.get("OsVersion") or "",
             "created": attrs.get("Created") or "",
         }
-        cache.put(image_id, facts)
+
+    image_id = summary["Id"]
+    facts = cache.load(image_id, inspect)
     return Image(
         id=image_id,
         repo_tags=tuple(summary.get("RepoTags") or ()),
