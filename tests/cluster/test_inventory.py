@@ -406,6 +406,33 @@ def test_warm_gather_lists_the_isolation_of_a_new_container(
     ]
 
 
+def _open_sockets() -> int:
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if _readlink(fd).startswith("socket:"))
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:
+        return ""
+
+
+def test_the_sweep_keeps_tls_sessions_not_sockets(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    stats = inventory.engine_cache.stats
+    before = _open_sockets()
+    cold = gather(inventory)
+    assert (stats.handshakes, stats.resumed) == (8, 0)  # one connection per engine read
+    assert stats.requests == len(docker_requests(sim))
+    assert _open_sockets() - before < len(cold.engines)  # the gateway's and ARM's pools only
+    gather(inventory)
+    assert (stats.handshakes, stats.resumed) == (16, 8)  # each engine's session resumed
+    assert len(inventory.engine_cache) == 8
+
+
 def test_engine_down_on_a_kept_client_is_an_error(
     sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
 ) -> None:

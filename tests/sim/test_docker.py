@@ -250,21 +250,32 @@ def _foreign_client_cert(tmp_path: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_a_client_certificate_from_another_ca_is_refused(sim, tmp_path):
+def sweep_read(node: str, conn: EngineConnection) -> object:
+    """One engine read through the inventory's lean sweep path (not the docker SDK)."""
+    return engines.read_node(engines.EngineCache(), node, "1", conn)
+
+
+READERS = pytest.mark.parametrize("read", [fetch_engine, sweep_read], ids=["sdk", "sweep"])
+
+
+@READERS
+def test_a_client_certificate_from_another_ca_is_refused(sim, tmp_path, read):
     cert, key = _foreign_client_cert(tmp_path)
     # TLS 1.3: the engine rejects the certificate after the client's handshake completes.
     with pytest.raises(ClusterError, match=f"docker engine on {LEGACY}: (TLS failed|not answer)"):
-        fetch_engine(LEGACY, connection(sim, LEGACY, client_cert=cert, client_key=key))
+        read(LEGACY, connection(sim, LEGACY, client_cert=cert, client_key=key))
     with pytest.raises(ClusterError, match="TLS failed|not answering"):
-        fetch_engine(LEGACY, connection(sim, LEGACY, client_cert=None, client_key=None))
+        read(LEGACY, connection(sim, LEGACY, client_cert=None, client_key=None))
     assert logged(sim) == []  # refused before any request was served
 
 
-def test_an_engine_signed_by_another_ca_is_not_trusted(sim, tmp_path):
+@READERS
+def test_an_engine_signed_by_another_ca_is_not_trusted(sim, tmp_path, read):
     other_ca = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other_ca))
     with pytest.raises(ClusterError, match="TLS failed"):
-        fetch_engine(LEGACY, connection(sim, LEGACY, ca=other_ca))
+        read(LEGACY, connection(sim, LEGACY, ca=other_ca))
+    assert logged(sim) == []
 
 
 def test_engine_down_fault(sim, sdk_client):

@@ -1,35 +1,41 @@
-"""Each node's Docker engine through the docker SDK, over TLS; reads return tui.model.Engine.
+"""Each node's Docker engine over mutual TLS; reads return tui.model.Engine.
 
 A full read of a node costs /info, the container list (state, image, and the exit code in
 Status), the same list filtered by the isolation that is not the daemon's default (so each
 container's isolation is known without an inspect), an inspect of each container that is not
-running (only the inspect has State.Error), and one image list. Image
-inspects (for OsVersion) are cached by image Id across nodes in an ImageCache: an Id is a
-content hash, so the same Id has the same OsVersion everywhere, and 1,000 nodes running the
-same few images cost a few image inspects in all. The low-level `client.api` calls are used,
-which is what `containers.list(sparse=True)` + `containers.get` would send, without building
-model objects.
+running (only the inspect has State.Error), and one image list. Image inspects (for OsVersion)
+are cached by image Id across nodes in an ImageCache: an Id is a content hash, so the same Id
+has the same OsVersion everywhere, and 1,000 nodes running the same few images cost a few
+image inspects in all.
 
-Repeated reads go through an EngineCache: one client (and so one kept-alive TLS connection)
-per engine, and each node's last read. While the Service Fabric node's InstanceId is the same,
-the host has not rebooted (a reboot or patch restarts the node, which gives it a new
-InstanceId), so /info is not asked again and only the container list is: a container is
-inspected again only when it is stopped and new or the list shows it changed, the filtered
-list is read again only for a container id it has not seen (isolation is fixed at create), and
-the image list is read again only when a container uses an image Id it does not have.
+The inventory's bulk sweep (`read_node`) sends these GETs through SweepApi, http.client over
+ssl, rather than the docker SDK: the SDK's requests/urllib3 stack costs about four times the
+CPU per request, which at 1,000 engines is most of a snapshot. A node's reads share one
+connection, closed after the read; what is kept across refreshes in an EngineCache is each
+engine's TLS session (resumed at the next read, a cheaper handshake) and each node's last read,
+never a socket per engine. While the Service Fabric node's InstanceId is the same, the host has
+not rebooted (a reboot or patch restarts the node, which gives it a new InstanceId), so /info
+is not asked again and only the container list is: a container is inspected again only when it
+is stopped and new or the list shows it changed, the filtered list is read again only for a
+container id it has not seen (isolation is fixed at create), and the image list is read again
+only when a container uses an image Id it does not have.
 
-The API version is pinned, so building a client makes no request and REQUESTS_CA_BUNDLE (which
-requests would merge over the TLS config's CA) is switched off before the first call.
+Everything else (`build_client`, `fetch_engine`) uses the docker SDK. Its API version is
+pinned, so building a client makes no request, and REQUESTS_CA_BUNDLE (which requests would
+merge over the TLS config's CA) is switched off before the first call.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import docker
 import requests
@@ -45,6 +51,7 @@ from tui.winver import parse_version, revision_from_operating_system
 # it is also the first API version whose /info has OSVersion.
 API_VERSION = "1.41"
 ENGINE_TIMEOUT = 10.0  # seconds per call (connect and each read)
+USER_AGENT = "sfpatch"
 
 
 @dataclass(frozen=True)
@@ -111,38 +118,40 @@ class LastRead:
 
 
 class EngineCache:
-    """Docker clients kept across refreshes (by endpoint) and each node's last read.
+    """What the bulk sweep keeps across refreshes: each engine's TLS session (never its
+    socket), one client SSLContext per set of TLS files, and each node's last read.
 
-    Thread-safe; a node is read by one thread at a time, so a client is never shared.
-    `read_only`: every client it builds can send only reads (see `build_client`)."""
+    Thread-safe; a node is read by one thread at a time. `read_only`: the connections it
+    opens refuse, before sending, any request but the reads in tui/cluster/readonly.py."""
 
     def __init__(self, read_only: bool = False) -> None:
         self.read_only = read_only
-        self._clients: dict[str, docker.DockerClient] = {}
+        self._sessions: dict[str, ssl.SSLSession] = {}
         self._contexts: dict[tuple[Path | None, ...], ssl.SSLContext] = {}
         self._reads: dict[str, LastRead] = {}
         self._lock = threading.Lock()
+        self.stats = SweepStats()
 
-    def client(self, conn: EngineConnection) -> docker.DockerClient:
-        """The kept client for `conn.endpoint`, built on first use; clients with the same CA
-        and client certificate share one SSLContext."""
-        with self._lock:
-            found = self._clients.get(conn.endpoint)
-        if found is not None:
-            return found
+    def open(self, conn: EngineConnection) -> SweepApi:
+        """A SweepApi for `conn.endpoint` that resumes the endpoint's kept TLS session; give it
+        back with `keep` once the read is done."""
         files = (conn.ca, conn.client_cert, conn.client_key)
         with self._lock:
             context = self._contexts.get(files)
         if context is None:
-            context = tls_context(conn)
+            context = sweep_context(conn)
             with self._lock:
                 context = self._contexts.setdefault(files, context)
-        built = build_client(conn, context, read_only=self.read_only)
         with self._lock:
-            found = self._clients.setdefault(conn.endpoint, built)
-        if found is not built:
-            built.close()
-        return found
+            session = self._sessions.get(conn.endpoint)
+        return SweepApi(conn, context, session, self.stats, self.read_only)
+
+    def keep(self, api: SweepApi) -> None:
+        """Close `api`'s connection and keep its TLS session for the endpoint's next read."""
+        session = api.close()
+        if session is not None:
+            with self._lock:
+                self._sessions[api.endpoint] = session
 
     def last(self, node_name: str) -> LastRead | None:
         with self._lock:
@@ -153,26 +162,209 @@ class EngineCache:
             self._reads[node_name] = read
 
     def discard(self, node_name: str, endpoint: str) -> None:
-        """After a failed read: close the endpoint's client and forget the node's last read."""
+        """After a failed read: forget the endpoint's TLS session and the node's last read."""
         with self._lock:
-            client = self._clients.pop(endpoint, None)
+            self._sessions.pop(endpoint, None)
             self._reads.pop(node_name, None)
-        if client is not None:
-            client.close()
 
     def close(self) -> None:
-        """Close every client; the cache can still be used, and builds clients again."""
+        """Forget every session and read; the cache can still be used, and starts afresh."""
         with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
+            self._sessions.clear()
             self._contexts.clear()
             self._reads.clear()
-        for client in clients:
-            client.close()
 
     def __len__(self) -> int:
+        """How many engines have a kept TLS session."""
         with self._lock:
-            return len(self._clients)
+            return len(self._sessions)
+
+
+@dataclass
+class SweepStats:
+    """Counts of the bulk sweep's work (thread-safe), for `make bench` and tests."""
+
+    requests: int = 0
+    handshakes: int = 0
+    resumed: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, requests: int = 0, handshakes: int = 0, resumed: int = 0) -> None:
+        with self.lock:
+            self.requests += requests
+            self.handshakes += handshakes
+            self.resumed += resumed
+
+
+# ------------------------------------------------------------------ the bulk sweep's wire
+
+
+class EngineHTTPError(Exception):
+    """An Engine API answer that is not 2xx, with the daemon's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class EngineNotFound(EngineHTTPError):
+    """404: no such container or image (removed between the list and the inspect)."""
+
+
+class _TLSConnection(http.client.HTTPConnection):
+    """http.client over TLS that offers the engine's last TLS session for resumption.
+    `read_only`: any request but an allowed read is refused (ReadOnlyError) before a byte
+    is sent, whoever asks for it."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout: float,
+        context: ssl.SSLContext,
+        session: ssl.SSLSession | None,
+        read_only: bool = False,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._context = context
+        self._session = session
+        self.read_only = read_only
+        self.resumed = False
+
+    def putrequest(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        if self.read_only:
+            readonly.refuse_unless_read(readonly.DOCKER, method, url)
+        super().putrequest(method, url, *args, **kwargs)
+
+    def connect(self) -> None:
+        super().connect()  # TCP, with TCP_NODELAY
+        self.sock = self._context.wrap_socket(
+            self.sock, server_hostname=self.host, session=self._session
+        )
+        self.resumed = self.sock.session_reused
+
+    def tls_session(self) -> ssl.SSLSession | None:
+        sock = self.sock
+        return sock.session if isinstance(sock, ssl.SSLSocket) else None
+
+
+class SweepApi:
+    """The Engine API reads of the bulk sweep, named as the docker SDK's low-level APIClient
+    names them, over http.client: one connection for all of a node's reads, then closed."""
+
+    def __init__(
+        self,
+        conn: EngineConnection,
+        context: ssl.SSLContext,
+        session: ssl.SSLSession | None,
+        stats: SweepStats,
+        read_only: bool = False,
+    ) -> None:
+        self.endpoint = conn.endpoint
+        address = urlsplit(conn.endpoint.replace("tcp://", "https://", 1))
+        if not address.hostname or not address.port:
+            raise ClusterError(f"docker engine {conn.endpoint}: expected tcp://ADDRESS:PORT")
+        self._host, self._port = address.hostname, address.port
+        self._timeout = conn.timeout
+        self._context = context
+        self._session = session
+        self._stats = stats
+        self._read_only = read_only
+        self._conn: _TLSConnection | None = None
+
+    def info(self) -> dict[str, Any]:
+        return self._get("/info")
+
+    def containers(
+        self, all: bool = False, filters: Mapping[str, list[str] | str] | None = None
+    ) -> list[dict[str, Any]]:
+        query = {"all": "1" if all else "0"}
+        if filters:
+            wanted = {k: [v] if isinstance(v, str) else list(v) for k, v in filters.items()}
+            query["filters"] = json.dumps(wanted, separators=(",", ":"))
+        return self._get("/containers/json", query)
+
+    def images(self) -> list[dict[str, Any]]:
+        return self._get("/images/json")
+
+    def inspect_container(self, ident: str) -> dict[str, Any]:
+        return self._get(f"/containers/{quote(ident, safe='')}/json")
+
+    def inspect_image(self, ident: str) -> dict[str, Any]:
+        return self._get(f"/images/{quote(ident, safe='/:')}/json")
+
+    def connection(self) -> _TLSConnection:
+        """The connection this read uses (opened at its first request)."""
+        if self._conn is None:
+            self._conn = _TLSConnection(
+                self._host,
+                self._port,
+                self._timeout,
+                self._context,
+                self._session,
+                self._read_only,
+            )
+        return self._conn
+
+    def close(self) -> ssl.SSLSession | None:
+        """Close the connection; returns the TLS session to resume next time (or None)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return self._session
+        session = conn.tls_session()
+        conn.close()
+        return session or self._session
+
+    def _get(self, path: str, query: Mapping[str, str] | None = None) -> Any:
+        target = f"/v{API_VERSION}{path}" + (f"?{urlencode(query)}" if query else "")
+        conn = self.connection()
+        fresh = conn.sock is None
+        try:
+            conn.request("GET", target, headers={"User-Agent": USER_AGENT})
+            response = conn.getresponse()
+            body = response.read()
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+        finally:
+            if fresh and conn.sock is not None:
+                self._stats.count(handshakes=1, resumed=int(conn.resumed))
+            self._stats.count(requests=1)
+        if response.will_close:
+            self._session = conn.tls_session() or self._session
+            self._conn = None
+            conn.close()
+        if response.status >= 300:
+            raise _http_error(response.status, body)
+        return json.loads(body)
+
+
+def _http_error(status: int, body: bytes) -> EngineHTTPError:
+    try:
+        message = str(json.loads(body).get("message") or "")
+    except (ValueError, AttributeError):
+        message = body[:200].decode("utf-8", "replace")
+    return (EngineNotFound if status == 404 else EngineHTTPError)(status, message)
+
+
+def sweep_context(conn: EngineConnection) -> ssl.SSLContext:
+    """The sweep's client context: the engine's CA (certifi's bundle without one), the client
+    certificate, and the engine's address checked against its certificate."""
+    try:
+        context = ssl.create_default_context(
+            cafile=str(conn.ca) if conn.ca else requests.certs.where()
+        )
+        if conn.client_cert:
+            key = str(conn.client_key) if conn.client_key else None
+            context.load_cert_chain(str(conn.client_cert), key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ClusterError(f"docker engine {conn.endpoint}: TLS files: {exc}") from exc
+    return context
+
+
+# ------------------------------------------------------------------ the docker SDK
 
 
 def build_client(
@@ -244,6 +436,19 @@ def describe_error(exc: BaseException) -> str:
         )
     if isinstance(exc, APIError):
         return f"HTTP {exc.status_code}: {exc.explanation or exc}"
+    if isinstance(exc, EngineHTTPError):
+        return str(exc)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "TLS failed (check the engine CA and the client certificate)"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionError | ssl.SSLEOFError | http.client.HTTPException):
+        return (
+            "not answering (connection refused, reset or closed: engine down, or client "
+            "certificate not accepted)"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or exc})"
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]
 
@@ -254,7 +459,7 @@ def fetch_engine(
     """Connect, read one node's engine, and close; failures raise ClusterError."""
     client = build_client(conn)
     try:
-        return read_engine(client, node_name, conn.endpoint, image_cache)
+        return read_engine(client.api, node_name, conn.endpoint, image_cache)
     finally:
         client.close()
 
@@ -266,21 +471,23 @@ def read_node(
     conn: EngineConnection,
     image_cache: ImageCache | None = None,
 ) -> Engine:
-    """One node's engine through its kept client: a full read, or a refresh of the last one
-    while the node instance is the same (see `reusable`); the engine names that instance. A
-    failure raises ClusterError and drops the client and the last read, so the next read
-    starts afresh."""
-    client = cache.client(conn)
+    """One node's engine over one connection (resuming its kept TLS session): a full read, or
+    a refresh of the last one while the node instance is the same (see `reusable`); the engine
+    names that instance. A failure raises ClusterError and drops the session and the last read,
+    so the next read starts afresh."""
+    api = cache.open(conn)
     last = cache.last(node_name)
     try:
         if last is not None and reusable(last, instance_id, conn.endpoint):
-            engine = refresh_engine(client, last.engine, image_cache)
+            engine = refresh_engine(api, last.engine, image_cache)
         else:
             previous = last.engine if last is not None else None
-            engine = read_engine(client, node_name, conn.endpoint, image_cache, previous)
+            engine = read_engine(api, node_name, conn.endpoint, image_cache, previous)
     except ClusterError:
+        api.close()
         cache.discard(node_name, conn.endpoint)
         raise
+    cache.keep(api)
     engine = replace(engine, node_instance_id=instance_id)
     cache.remember(node_name, LastRead(instance_id, engine))
     return engine
@@ -340,15 +547,15 @@ def listed_name(summary: Mapping[str, Any]) -> str:
 
 
 def read_engine(
-    client: docker.DockerClient,
+    api: Any,
     node_name: str,
     endpoint: str,
     image_cache: ImageCache | None = None,
     previous: Engine | None = None,
 ) -> Engine:
     """The host version (with revision), containers and images of one engine. The containers
-    of `previous` (an earlier read of the same engine) give what cannot have changed."""
-    api = client.api
+    of `previous` (an earlier read of the same engine) give what cannot have changed. `api` is
+    a SweepApi or the docker SDK's APIClient."""
     try:
         info = api.info()
         default_isolation = (info.get("Isolation") or "process").lower()
@@ -356,7 +563,7 @@ def read_engine(
         containers = _containers(api, api.containers(all=True), default_isolation, cached)
         cache = image_cache if image_cache is not None else ImageCache()
         images = tuple(_image(api, summary, cache) for summary in api.images())
-    except (DockerException, requests.RequestException) as exc:
+    except READ_ERRORS as exc:
         raise ClusterError(f"docker engine on {node_name}: {describe_error(exc)}") from exc
     return Engine(
         node_name=node_name,
@@ -371,13 +578,10 @@ def read_engine(
     )
 
 
-def refresh_engine(
-    client: docker.DockerClient, last: Engine, image_cache: ImageCache | None = None
-) -> Engine:
+def refresh_engine(api: Any, last: Engine, image_cache: ImageCache | None = None) -> Engine:
     """`last` brought up to date from the container list alone, plus what `_containers` needs
     for new or stopped containers and an image list only for an unknown image Id; the host
     facts are kept."""
-    api = client.api
     try:
         summaries = api.containers(all=True)
         cached = {c.id: c for c in last.containers}
@@ -386,9 +590,19 @@ def refresh_engine(
         if image_list_stale(images, summaries):
             cache = image_cache if image_cache is not None else ImageCache()
             images = tuple(_image(api, summary, cache) for summary in api.images())
-    except (DockerException, requests.RequestException) as exc:
+    except READ_ERRORS as exc:
         raise ClusterError(f"docker engine on {last.node_name}: {describe_error(exc)}") from exc
     return replace(last, containers=containers, images=images)
+
+
+READ_ERRORS = (
+    DockerException,
+    requests.RequestException,
+    EngineHTTPError,
+    OSError,
+    http.client.HTTPException,
+    ValueError,  # a body that is not JSON
+)
 
 
 def host_version(info: dict[str, Any]) -> str:
@@ -452,7 +666,7 @@ def listed_container(
 def _container(api: Any, summary: dict[str, Any], default_isolation: str) -> Container | None:
     try:
         attrs = api.inspect_container(summary["Id"])
-    except NotFound:
+    except (NotFound, EngineNotFound):
         return None  # removed between the list and the inspect
     state = attrs.get("State") or {}
     isolation = ((attrs.get("HostConfig") or {}).get("Isolation") or "").lower()
