@@ -31,6 +31,7 @@ import http.client
 import json
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -244,9 +245,20 @@ class _TLSConnection(http.client.HTTPConnection):
         )
         self.resumed = self.sock.session_reused
 
-    def tls_session(self) -> ssl.SSLSession | None:
+    def tls_session(self, offered: ssl.SSLSession | None) -> ssl.SSLSession | None:
+        """The session to offer next time: the one offered, if the server resumed it and it
+        is not half way through its lifetime (reading `session` copies it, certificates and
+        all, which costs more than the resumption saves), else this connection's."""
         sock = self.sock
-        return sock.session if isinstance(sock, ssl.SSLSocket) else None
+        if not isinstance(sock, ssl.SSLSocket):
+            return offered
+        if self.resumed and offered is not None and time.time() < _half_life(offered):
+            return offered
+        return sock.session or offered
+
+
+def _half_life(session: ssl.SSLSession) -> float:
+    return session.time + session.timeout / 2
 
 
 class SweepApi:
@@ -312,9 +324,9 @@ class SweepApi:
         conn, self._conn = self._conn, None
         if conn is None:
             return self._session
-        session = conn.tls_session()
+        session = conn.tls_session(self._session)
         conn.close()
-        return session or self._session
+        return session
 
     def _get(self, path: str, query: Mapping[str, str] | None = None) -> Any:
         target = f"/v{API_VERSION}{path}" + (f"?{urlencode(query)}" if query else "")
@@ -333,7 +345,7 @@ class SweepApi:
                 self._stats.count(handshakes=1, resumed=int(conn.resumed))
             self._stats.count(requests=1)
         if response.will_close:
-            self._session = conn.tls_session() or self._session
+            self._session = conn.tls_session(self._session)
             self._conn = None
             conn.close()
         if response.status >= 300:

@@ -204,12 +204,16 @@ class EngineSite(web.BaseSite):
 
 
 async def _start_all(
-    runner: web.AppRunner, ctx: ServeContext, nodes: list[SimNode], port: int
+    runner: web.AppRunner,
+    ctx: ServeContext,
+    nodes: list[SimNode],
+    contexts: dict[str, ssl.SSLContext],
+    port: int,
 ) -> list[EngineSite]:
-    context = ctx.tls.server_context()
     sites: list[EngineSite] = []
     try:
         for node in nodes:
+            context = contexts[node.address]
             site = EngineSite(
                 runner, node.address, port, context, lambda n=node: engine_up(ctx.cluster, n)
             )
@@ -228,11 +232,12 @@ async def serve(ctx: ServeContext) -> dict[str, Any]:
     runner = web.AppRunner(make_app(ctx.cluster, ctx.log_request), access_log=None)
     await runner.setup()
     ctx.runners.append(runner)
+    contexts = {node.address: ctx.tls.engine_context(node.address) for node in nodes}
     last: OSError | None = None
     for _ in range(PORT_ATTEMPTS):
         port = free_port(nodes[0].address)
         try:
-            await _start_all(runner, ctx, nodes, port)
+            await _start_all(runner, ctx, nodes, contexts, port)
             break
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:

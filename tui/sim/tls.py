@@ -1,5 +1,6 @@
-"""Test PKI for the simulator: one CA, a server certificate for every loopback address the
-simulator listens on, and a client certificate that the servers require (mutual TLS)."""
+"""Test PKI for the simulator: one CA, a server certificate for the gateway, ARM and control
+listeners (localhost), one for each engine address (as each real node's dockerd has its own),
+and a client certificate that the servers require (mutual TLS)."""
 
 from __future__ import annotations
 
@@ -23,14 +24,29 @@ class TlsFiles:
     client_key: Path
     client_pem: Path
     server_thumbprint: str  # SHA-1 of the server certificate, as Service Fabric pins it
+    engines_dir: Path | None = None  # ADDRESS.pem: each engine address's key and certificate
 
     def server_context(self) -> ssl.SSLContext:
         """A server-side context that requires a client certificate signed by our CA."""
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.server_pem)
-        context.load_verify_locations(self.ca)
-        context.verify_mode = ssl.CERT_REQUIRED
-        return context
+        return _server_context(self.server_pem, self.ca)
+
+    def engine_context(self, address: str) -> ssl.SSLContext:
+        """The server-side context of the engine on `address`: its own certificate, small,
+        so a handshake costs both sides what a real node's would."""
+        if self.engines_dir is None:
+            return self.server_context()
+        return _server_context(self.engines_dir / f"{address}.pem", self.ca)
+
+
+def _server_context(pem: Path, ca: Path) -> ssl.SSLContext:
+    # Not create_default_context: it also loads the system's CA store, which a server that
+    # trusts only our CA does not need (and 1,000 engine contexts would pay for 1,000 times).
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(pem)
+    context.load_verify_locations(ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def make_tls(directory: Path, addresses: list[str]) -> TlsFiles:
@@ -38,7 +54,7 @@ def make_tls(directory: Path, addresses: list[str]) -> TlsFiles:
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="sfpatch simulator")
-    server = ca.issue_cert("localhost", "127.0.0.1", *addresses)
+    server = ca.issue_cert("localhost", "127.0.0.1")
     client = ca.issue_cert("sfpatch-admin.contoso.test", common_name="sfpatch-admin")
     files = TlsFiles(
         ca=directory / "ca.pem",
@@ -47,7 +63,14 @@ def make_tls(directory: Path, addresses: list[str]) -> TlsFiles:
         client_key=directory / "client-key.pem",
         client_pem=directory / "client.pem",
         server_thumbprint=_sha1(server.cert_chain_pems[0].bytes()),
+        engines_dir=directory / "engines",
     )
+    assert files.engines_dir is not None
+    files.engines_dir.mkdir(exist_ok=True)
+    for address in dict.fromkeys(addresses):
+        pem = files.engines_dir / f"{address}.pem"
+        ca.issue_cert(address).private_key_and_cert_chain_pem.write_to_path(str(pem))
+        pem.chmod(0o600)
     ca.cert_pem.write_to_path(str(files.ca))
     server.private_key_and_cert_chain_pem.write_to_path(str(files.server_pem))
     client.cert_chain_pems[0].write_to_path(str(files.client_cert))
