@@ -210,7 +210,11 @@ def test_check_holds_only_clients_that_read(sim: SimServer, capsys, monkeypatch)
             lambda: inventory.compute.virtual_machine_scale_set_vms.begin_restart(
                 group, "Legacy", "0"
             ),
-            lambda: inventory.engine_cache.client(docker_conn).containers.create("x"),
+            lambda: (
+                inventory.engine_cache.open(docker_conn)
+                .connection()
+                .request("POST", "/v1.41/containers/create")
+            ),
         ):
             with pytest.raises(ReadOnlyError):
                 mutate()

@@ -23,7 +23,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.servicefabric import ServiceFabricClientAPIs
 from msrest.service_client import ServiceClient
 
-from tui.cluster import readonly
+from tui.cluster import engines, readonly
 from tui.cluster.readonly import ARM, DOCKER, FABRIC, is_allowed_read
 from tui.commands.demo import build_session
 from tui.errors import ReadOnlyError
@@ -204,7 +204,9 @@ def reachable(root: object, limit: int = 400_000) -> list[object]:
     return found
 
 
-def mutations(obj: object, urls: dict[str, str], arm: tuple[str, str]) -> list[Callable[[], Any]]:
+def mutations(
+    obj: object, urls: dict[str, str], arm: tuple[str, str], sweep: dict[str, Any]
+) -> list[Callable[[], Any]]:
     """Ways to send a mutation through `obj`, by what it is; [] for anything else."""
     group, scale_set = arm
     if isinstance(obj, ServiceFabricClientAPIs):
@@ -229,6 +231,14 @@ def mutations(obj: object, urls: dict[str, str], arm: tuple[str, str]) -> list[C
         return [lambda: obj.run(HttpRequest("DELETE", urls[ARM] + "/subscriptions/x"))]
     if isinstance(obj, HttpTransport):
         return [lambda: obj.send(HttpRequest("PUT", urls[ARM] + "/subscriptions/x"))]
+    if isinstance(obj, engines.EngineCache):  # the inventory's engine sweep, below its reads
+        d = sweep
+        conn = engines.EngineConnection(d["endpoint"], d["ca"], d["client_cert"], d["client_key"])
+        return [
+            lambda: obj.open(conn).connection().request("POST", "/v1.41/containers/create"),
+            lambda: obj.open(conn).connection().request("DELETE", "/v1.41/containers/x"),
+            lambda: obj.open(conn).connection().request("GET", "/v1.41/containers/x/logs"),
+        ]
     if isinstance(obj, docker.DockerClient):
         return [lambda: obj.containers.create("mcr.microsoft.com/windows/nanoserver:ltsc2022")]
     if isinstance(obj, docker.APIClient):
@@ -259,8 +269,7 @@ KINDS = {
     "ComputeManagementClient": ComputeManagementClient,
     "azure-core pipeline": Pipeline,
     "azure-core transport": HttpTransport,
-    "DockerClient": docker.DockerClient,
-    "docker APIClient": docker.APIClient,
+    "engine sweep": engines.EngineCache,
     "requests Session": requests.Session,
     "requests adapter": requests.adapters.HTTPAdapter,
     "urllib3 pool manager": urllib3.PoolManager,
@@ -277,7 +286,12 @@ def test_nothing_a_read_only_session_holds_can_mutate(sim, tmp_path: Path) -> No
         assert len(snapshot.scale_sets) == 2 and not snapshot.errors
         objects = reachable(session)
         arm = sim.endpoints["arm"]
-        docker_url = next(o.base_url for o in objects if isinstance(o, docker.APIClient))
+        d = sim.endpoints["docker"]
+        docker_url = d["nodes"]["_Legacy_0"]
+        sweep = {
+            "endpoint": docker_url,
+            **{k: Path(d[k]) for k in ("ca", "client_cert", "client_key")},
+        }
         urls = {
             FABRIC: sim.endpoints["fabric"]["endpoint"],
             ARM: arm["endpoint"].rstrip("/"),
@@ -286,7 +300,7 @@ def test_nothing_a_read_only_session_holds_can_mutate(sim, tmp_path: Path) -> No
         tried: collections.Counter[str] = collections.Counter()
         sent = []
         for obj in objects:
-            for attempt in mutations(obj, urls, (arm["resource_group"], "Legacy")):
+            for attempt in mutations(obj, urls, (arm["resource_group"], "Legacy"), sweep):
                 kind = next((k for k, cls in KINDS.items() if isinstance(obj, cls)), "ARM group")
                 tried[kind] += 1
                 try:
@@ -300,7 +314,7 @@ def test_nothing_a_read_only_session_holds_can_mutate(sim, tmp_path: Path) -> No
         assert not sent, sent
         missing = [kind for kind in [*KINDS, "ARM group"] if not tried[kind]]
         assert not missing, f"the walk found no {missing}"
-        assert tried["DockerClient"] == 8 and tried["ARM group"] > 10
+        assert tried["engine sweep"] == 3 and tried["ARM group"] > 10
     finally:
         session.close()
     log = [json.loads(line) for line in (sim.state_dir / "requests.jsonl").open()]
