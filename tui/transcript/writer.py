@@ -294,20 +294,30 @@ class TranscriptWriter:
             return record
 
     def _write(
-        self, kind: str, op: str | None, node: str | None, data: Mapping[str, Any] | None
+        self,
+        kind: str,
+        op: str | None,
+        node: str | None,
+        data: Mapping[str, Any] | None,
+        redact: bool = True,
     ) -> dict[str, Any]:
         if self._failure is not None:
             raise self._failure
         if self._closed:
             raise TranscriptError(f"transcript {self.path} is closed; nothing more can be recorded")
+        # Node and data in one pass: a secret found in the data is masked in the node too.
+        node = None if node is None else str(node)
+        data = data or {}
+        if redact:
+            node, data = self._redactor.clean([node, data])
         fields = {
             "seq": self._seq,
             "ts": schema.utc_now(),
             "mono_ms": time.monotonic_ns() // 1_000_000,
             "kind": kind,
             "op": None if op is None else str(op),
-            "node": None if node is None else self._redactor.clean(str(node)),
-            "data": self._redactor.clean(data or {}),
+            "node": node,
+            "data": data,
             "prev": self._head,
         }
         line, digest = schema.encode_record(fields)
@@ -333,7 +343,9 @@ class TranscriptWriter:
 
     def _write_checkpoint(self, final: bool) -> None:
         data = sign_checkpoint(self._key, self.session, self._seq, self._head, final)
-        self._write(schema.CHECKPOINT, None, None, data)
+        # Only counts, hashes and a signature, all the writer's own: a base64 signature must
+        # reach the file as signed, not masked as key material.
+        self._write(schema.CHECKPOINT, None, None, data, redact=False)
         self._since_checkpoint = 0
 
     # ------------------------------------------------------------------ kinds with a shape
