@@ -41,12 +41,22 @@ class Session:
     patch_targets: Mapping[str, WindowsVersion] = field(default_factory=dict)  # by node type
     # After a resume: (action, node) intents the crashed session wrote but never saw end.
     pending: list[tuple[str, str]] = field(default_factory=list)
+    ticket: str = ""
+    # Who holds the cluster lease, read from the cluster (a read-only session holds none).
+    read_holder: Callable[[], str] = lambda: ""
     _last_recorded: tuple = field(default=(), repr=False)
     _warned: set = field(default_factory=set, repr=False)
 
     @property
     def read_only(self) -> bool:
         return self.operator is None or self.operator.read_only
+
+    def lease_holder(self) -> str:
+        """Who holds the cluster lease: this session, or as read from the cluster."""
+        held = self.operator.lease if self.operator is not None else None
+        if held is not None:
+            return f"{held.record.holder} (this session)"
+        return self.read_holder()
 
     def record_snapshot(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> None:
         """Write what the engineer was shown to the transcript when it changed."""
@@ -175,6 +185,7 @@ def open_session(
         evaluate=lambda snapshot: findings_for(snapshot, profile.patch_targets),
         poll_seconds=poll_seconds,
         patch_targets=profile.patch_targets,
+        ticket=ticket,
     )
     session.after_action.append(source.want_full)
     session.on_close.append(lambda _reason: inventory.close())
@@ -191,6 +202,7 @@ def open_session(
     if read_only:
         # No client to act with, and the inventory's clients send only reads (see connect).
         gateway = ReadOnlyGateway()
+        session.read_holder = lambda: lease_holder_text(inventory.fabric, profile.name)
     else:
         resource_group = profile.arm.resource_group if profile.arm else ""
         gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
@@ -231,6 +243,20 @@ def open_session(
         operator.adopt_lease(taken.held, holder, taken.broken)
         session.on_close.append(lambda _reason: operator.drop_lease())
     return session
+
+
+def lease_holder_text(client, cluster_name: str) -> str:
+    """Who holds a cluster's lease, in a few words, read through `client` (a read)."""
+    from tui.cluster.gateway import read_lease
+    from tui.cluster.lease import describe
+
+    try:
+        state = read_lease(client, cluster_name)
+    except SfpatchError as exc:
+        return f"unknown ({exc})"
+    if state is None:
+        return "nobody"
+    return describe(state.record) if state.record else "unreadable lease record"
 
 
 def _unclaim(claimed: int | None) -> None:

@@ -1,7 +1,8 @@
-"""The sfpatch console: live nodes, upgrade domains and health; disable and enable with a confirm.
+"""The sfpatch console: the main screen fed by a source of states (the live session, a transcript
+being written, a finished one); disable, patch and enable with a confirm when the session may act.
 
-Blocking SDK calls run in thread workers and come back as messages. Polls never overlap: the
-next one is scheduled only when the last has finished.
+Blocking calls (the SDKs, the transcript) run in thread workers and come back as messages. Polls
+never overlap: the next one is scheduled only when the last has finished.
 """
 
 from __future__ import annotations
@@ -11,32 +12,28 @@ import contextlib
 import signal
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Label, Static
+from textual.screen import Screen
 
-from tui.app.messages import ActionFinished, Alert, PollFailed, SnapshotReady
+from tui.app.messages import ActionFinished, Alert, PollFailed, StateReady
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.main import MainScreen
 from tui.app.screens.note import NoteScreen
-from tui.app.widgets.containers_pane import ContainersPane
-from tui.app.widgets.header_bar import HeaderBar
-from tui.app.widgets.health_pane import HealthPane
-from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
-from tui.app.widgets.upgrade_domains import UpgradeDomainTable
-from tui.app.widgets.warnings_pane import WarningsPane
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
 from tui.runbook.steps import Question, Refusal, ask
 from tui.session import Session
+from tui.sources import Source
+from tui.sources.live import LiveSource
 
 MUTATING_ACTIONS = {"disable", "patch", "enable"}
 
 
 class SfpatchApp(App[None]):
-    """One session against one cluster."""
+    """One session against one cluster, or one transcript watched or replayed."""
 
     CSS_PATH = "sfpatch.tcss"
     TITLE = "sfpatch"
@@ -51,9 +48,17 @@ class SfpatchApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, session: Session, handle_signals: bool = False) -> None:
+    def __init__(
+        self,
+        session: Session | None = None,
+        handle_signals: bool = False,
+        source: Source | None = None,
+    ) -> None:
         super().__init__()
-        self.session = session
+        if source is None and session is None:
+            raise ValueError("a session or a source is needed")
+        self.session = session  # None in observe and replay: nothing to act with
+        self.source: Source = source or LiveSource(session)
         self._handle_signals = handle_signals
         self.snapshot: ClusterSnapshot | None = None
         self.findings: tuple[Finding, ...] = ()
@@ -66,41 +71,19 @@ class SfpatchApp(App[None]):
 
     # ------------------------------------------------------------------ layout
 
-    def compose(self) -> ComposeResult:
-        s = self.session
-        yield HeaderBar(
-            s.cluster_name,
-            s.endpoint,
-            "READ-ONLY" if s.read_only else "OPERATE",
-            str(s.transcript_path or "none (read-only)"),
-        )
-        with Vertical(id="top"):
-            yield Label("Nodes (by upgrade domain)", classes="pane-title")
-            yield NodesTable()
-            yield NodeDetail("", id="node-detail")
-        with Horizontal(id="middle"):
-            with Vertical(id="left"):
-                yield Label(
-                    "Containers on the selected node", classes="pane-title", id="containers-title"
-                )
-                yield ContainersPane()
-            with Vertical(id="right"):
-                yield Label("Upgrade domains", classes="pane-title")
-                yield UpgradeDomainTable()
-                yield Label("Health", classes="pane-title")
-                yield HealthPane("Waiting for the first poll ...", id="health")
-        with Vertical(id="bottom"):
-            yield Label(
-                "Warnings (most severe first; Enter selects the node)",
-                classes="pane-title",
-                id="warnings-title",
-            )
-            yield WarningsPane()
-            yield Static("", id="finding-detail")
-        yield Footer()
+    def get_default_screen(self) -> Screen:
+        return self.make_screen()
+
+    def make_screen(self) -> MainScreen:
+        """The screen this source is shown on (replay and observe add their panes)."""
+        targets = self.session.patch_targets if self.session else {}
+        return MainScreen(self.source.initial(), targets, self.busy)
+
+    @property
+    def main(self) -> MainScreen:
+        return self.default_screen  # type: ignore[return-value]
 
     def on_mount(self) -> None:
-        self.query_one(NodesTable).focus()
         if self._handle_signals:
             self._quit_on_signals()
         self.poll_now()
@@ -142,69 +125,23 @@ class SfpatchApp(App[None]):
     @work(thread=True, group="poll")
     def _poll(self) -> None:
         try:
-            snapshot = self.session.fetch_snapshot(self.snapshot)
-            findings = self.session.evaluate(snapshot)
-            self.session.record_snapshot(snapshot, findings)
-            for message in self.session.reconcile(snapshot):
-                self.post_message(Alert("Resumed session", message))
-            lost = self.session.keep_lease()
-            if lost:
-                self.post_message(Alert("Cluster lease lost: no more actions", lost, "error"))
+            state = self.source.read()
         except SfpatchError as exc:
             self.post_message(PollFailed(str(exc)))
             return
         except Exception as exc:  # a poll must never take the console down
             self.post_message(PollFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(SnapshotReady(snapshot, findings))
+        self.post_message(StateReady(state))
 
-    def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        self.snapshot = message.snapshot
-        self.findings = message.findings
-        with self.batch_update():
-            self.query_one(NodesTable).show(message.snapshot, message.findings)
-            self.query_one(UpgradeDomainTable).show(message.snapshot)
-            self.query_one(HealthPane).show(message.snapshot)
-            self.query_one(WarningsPane).show(message.findings)
-            self._show_selected()
+    def on_state_ready(self, message: StateReady) -> None:
+        state = message.state
+        self.snapshot = state.snapshot
+        self.findings = state.findings
+        self.main.show(state)
+        for alert in state.alerts:
+            self.on_alert(Alert(alert.title, alert.text, alert.severity))
         self._poll_finished()
-
-    def _target_for(self, name: str | None):
-        node = self.snapshot.node(name) if (self.snapshot and name) else None
-        return self.session.patch_targets.get(node.node_type) if node else None
-
-    def _show_selected(self) -> None:
-        if self.snapshot is None:
-            return
-        name = self.query_one(NodesTable).selected_node
-        target = self._target_for(name)
-        self.query_one(NodeDetail).show(self.snapshot, name, target, self.busy.get(name))
-        pane = self.query_one(ContainersPane)
-        pane.show(self.snapshot, name, target)
-        title = f"Containers on {name}" if name else "Containers"
-        if name and name not in self.snapshot.engines:
-            title += " (engine not read)"
-        elif target is not None:
-            title += f"; Patched = after patching to {target}"
-        self.query_one("#containers-title", Label).update(title)
-
-    def on_data_table_row_highlighted(self, event) -> None:
-        if event.data_table.id == "nodes":
-            self._show_selected()
-        elif event.data_table.id == "warnings":
-            pane = self.query_one(WarningsPane)
-            finding = pane.findings[int(event.row_key.value)] if pane.findings else None
-            detail = (
-                ""
-                if finding is None
-                else (f"[{finding.rule_id}, from {finding.source}] {finding.message}")
-            )
-            self.query_one("#finding-detail", Static).update(detail)
-
-    def on_warnings_pane_node_chosen(self, message: WarningsPane.NodeChosen) -> None:
-        table = self.query_one(NodesTable)
-        table.select_node(message.node)
-        table.focus()
 
     def on_alert(self, message: Alert) -> None:
         timeout = 4 if message.severity == "information" else 30
@@ -220,22 +157,31 @@ class SfpatchApp(App[None]):
         if self._poll_again:
             self._poll_again = False
             self.poll_now()
-        else:
-            self._poll_timer = self.set_timer(self.session.poll_seconds, self.poll_now)
+        elif self.source.poll_seconds > 0:
+            self._poll_timer = self.set_timer(self.source.poll_seconds, self.poll_now)
 
     # ------------------------------------------------------------------ actions
 
+    @property
+    def can_act(self) -> bool:
+        """Whether this app holds a session that may change the cluster."""
+        return self.session is not None and not self.session.read_only
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Hidden and blocked: a read-only session has no way to act.
-        return not (action in MUTATING_ACTIONS and self.session.read_only)
+        # Hidden and blocked: a read-only session, observe and replay have no way to act.
+        if action in MUTATING_ACTIONS:
+            return self.can_act
+        if action == "note":  # a note goes to this session's own transcript
+            return self.session is not None
+        return True
 
     def action_refresh(self) -> None:
-        for hook in self.session.after_action:  # r re-reads everything, engines and VMs too
-            hook()
+        for hook in self.session.after_action if self.session else ():
+            hook()  # r re-reads everything, engines and VMs too
         self.poll_now()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.session.read_only))
+        self.push_screen(HelpScreen(not self.can_act, self.source.mode))
 
     def action_note(self) -> None:
         node = self.query_one(NodesTable).selected_node
@@ -243,7 +189,7 @@ class SfpatchApp(App[None]):
 
     @work(thread=True, group="action")
     def _note(self, text: str | None, node: str | None) -> None:
-        if not text or self.session.operator is None:
+        if not text or self.session is None or self.session.operator is None:
             return
         try:
             self.session.operator.transcript.note(text, node=node)
@@ -262,6 +208,8 @@ class SfpatchApp(App[None]):
         self._ask("patch")
 
     def _ask(self, action: str) -> None:
+        if not self.can_act:
+            return
         name = self.query_one(NodesTable).selected_node
         if self.snapshot is None or name is None:
             self.notify("Select a node first.", severity="warning")
@@ -272,7 +220,7 @@ class SfpatchApp(App[None]):
                 severity="warning",
             )
             return
-        asked = ask(action, self.snapshot, name, self._target_for(name))
+        asked = ask(action, self.snapshot, name, self.main.target_for(name))
         if isinstance(asked, Refusal):
             self.notify(asked.message, severity="warning")
             return
@@ -290,14 +238,14 @@ class SfpatchApp(App[None]):
     def _start(self, asked: Question) -> None:
         if asked.action == "patch":
             self.busy[asked.node] = "patch"
-            self._show_selected()
+            self.main.show_selected()
         self._act(asked.action, asked.node, asked.gates, asked.risky, asked.args)
 
     @work(thread=True, group="action")
     def _act(
         self, action: str, node: str, gates: tuple = (), typed: bool = False, extra: tuple = ()
     ) -> None:
-        operator = self.session.operator
+        operator = self.session.operator if self.session else None
         try:
             if operator is None:
                 raise SfpatchError("this session is read-only")
@@ -316,7 +264,7 @@ class SfpatchApp(App[None]):
 
     def on_action_finished(self, message: ActionFinished) -> None:
         self.busy.pop(message.node, None)
-        for hook in self.session.after_action:
+        for hook in self.session.after_action if self.session else ():
             hook()
         if message.error:
             self.notify(
@@ -333,7 +281,7 @@ class SfpatchApp(App[None]):
         self.poll_now()
 
     async def action_quit(self) -> None:
-        out = self._out_of_service() if not self.session.read_only else []
+        out = self._out_of_service() if self.can_act else []
         if not out:
             self._end("quit by the engineer")
             return

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from tui.model import ClusterSnapshot, Finding
+from tui.sources import ViewState
 
 
-class SnapshotReady(Message):
-    """A poll finished with a new snapshot and its findings."""
+class StateReady(Message):
+    """A source produced a new state for the screens."""
 
-    def __init__(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> None:
+    def __init__(self, state: ViewState) -> None:
         super().__init__()
-        self.snapshot = snapshot
-        self.findings = findings
+        self.state = state
 
 
 class PollFailed(Message):

@@ -143,12 +143,7 @@ class Gateway:
 
     def read_lease(self, cluster_name: str) -> lease.LeaseState | None:
         """The cluster's lease as it is now; None when there is none."""
-        try:
-            return self._read_lease(lease.lease_name(cluster_name))
-        except ClusterError as exc:
-            if _fabric_code(exc) == "FABRIC_E_NAME_DOES_NOT_EXIST":
-                return None
-            raise
+        return read_lease(self._client, cluster_name)
 
     def acquire_lease(
         self,
@@ -263,19 +258,7 @@ class Gateway:
                 raise
 
     def _read_lease(self, name: str) -> lease.LeaseState | None:
-        """The lease property's record and sequence number, or None when there is none."""
-        page = fabric.call(
-            f"read lease {name}",
-            self._client.get_property_info_list,
-            lease.name_id(name),
-            include_values=True,
-        )
-        for info in page.properties or []:
-            if info.name == lease.LEASE_PROPERTY:
-                data = getattr(info.value, "data", None)
-                record = lease.decode(data) if isinstance(data, str) else None
-                return lease.LeaseState(record, info.metadata.sequence_number)
-        return None
+        return _read_lease_property(self._client, name)
 
     def _write_lease(
         self,
@@ -319,6 +302,33 @@ class ReadOnlyGateway:
     acquire_lease = renew_lease = release_lease = _refuse
     restart_instance = reimage_instance = upgrade_instances = _refuse
     run_powershell = start_os_rolling_upgrade = set_image_version = _refuse
+
+
+def read_lease(client: Any, cluster_name: str) -> lease.LeaseState | None:
+    """The cluster's lease as it is now (None when there is none): a read, so an observer's
+    read-only client can make it too."""
+    try:
+        return _read_lease_property(client, lease.lease_name(cluster_name))
+    except ClusterError as exc:
+        if _fabric_code(exc) == "FABRIC_E_NAME_DOES_NOT_EXIST":
+            return None
+        raise
+
+
+def _read_lease_property(client: Any, name: str) -> lease.LeaseState | None:
+    """The lease property's record and sequence number, or None when there is none."""
+    page = fabric.call(
+        f"read lease {name}",
+        client.get_property_info_list,
+        lease.name_id(name),
+        include_values=True,
+    )
+    for info in page.properties or []:
+        if info.name == lease.LEASE_PROPERTY:
+            data = getattr(info.value, "data", None)
+            record = lease.decode(data) if isinstance(data, str) else None
+            return lease.LeaseState(record, info.metadata.sequence_number)
+    return None
 
 
 def _check_sequence(sequence_number: str) -> Any:

@@ -32,9 +32,10 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close"),
     ]
 
-    def __init__(self, read_only: bool) -> None:
+    def __init__(self, read_only: bool, mode: str = "") -> None:
         super().__init__()
         self._read_only = read_only
+        self._mode = mode
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):

@@ -1,34 +1,79 @@
-"""The top line: cluster, endpoint, mode and the transcript being written."""
+"""The top line: the mode badge, cluster, lease holder, window, ticket and transcript."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.sources import OBSERVE, OPERATE, READ_ONLY, REPLAY, HeaderInfo
+
+BADGE_STYLES = {
+    OPERATE: "bold black on yellow",
+    READ_ONLY: "bold black on cyan",
+    OBSERVE: "bold white on magenta",
+    REPLAY: "bold black on green",
+}
+
+
+def window_left(end: datetime, now: datetime) -> str:
+    """`window 1h05m left`, or that it has closed."""
+    seconds = int((end - now).total_seconds())
+    if seconds <= 0:
+        return "window CLOSED"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    left = f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+    return f"window {left} left"
+
+
+def _home(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home) :] if path.startswith(home + "/") else path
+
+
+def header_text(info: HeaderInfo) -> Text:
+    """The header's content; fields the mode does not have are left out."""
+    text = Text.assemble(
+        (" sfpatch ", "bold"),
+        (f" {info.mode} ", BADGE_STYLES.get(info.mode, "bold reverse")),
+        " ",
+        (f" {info.cluster} ", "bold reverse"),
+    )
+    if info.endpoint:
+        text.append(f"  {info.endpoint}")
+    if info.holder:
+        text.append("  lease: ", style="dim")
+        text.append(info.holder)
+    if info.window_end is not None and info.now is not None:
+        left = window_left(info.window_end, info.now)
+        text.append(f"  {left}", style="bold red" if "CLOSED" in left else "bold")
+    if info.ticket:
+        text.append("  ticket: ", style="dim")
+        text.append(info.ticket)
+    if info.verdict:
+        bad = not info.verdict.startswith("INTACT")
+        text.append("  ")
+        text.append(f" {info.verdict} ", style="bold white on red" if bad else "bold green")
+    if info.position:
+        text.append(f"  {info.position}")
+    text.append("  transcript: ", style="dim")
+    text.append(_home(info.transcript) if info.transcript else "none")
+    return text
+
 
 class HeaderBar(Static):
-    """Who and where this session is: never scrolled away."""
+    """Who is looking and at what: never scrolled away."""
 
     DEFAULT_CSS = "HeaderBar { height: auto; }"
 
-    def __init__(self, cluster: str, endpoint: str, mode: str, transcript: str) -> None:
-        super().__init__(id="header-bar")
-        self._parts = (cluster, endpoint, mode, transcript)
+    def __init__(self, info: HeaderInfo) -> None:
+        super().__init__(header_text(info), id="header-bar")
+        self.info = info
 
-    def on_mount(self) -> None:
-        cluster, endpoint, mode, transcript = self._parts
-        home = str(Path.home())
-        if transcript.startswith(home + "/"):
-            transcript = "~" + transcript[len(home) :]
-        mode_style = "bold black on yellow" if mode == "OPERATE" else "bold black on cyan"
-        text = Text.assemble(
-            (" sfpatch ", "bold"),
-            (f" {cluster} ", "bold reverse"),
-            f"  {endpoint}  ",
-            (f" {mode} ", mode_style),
-            ("  transcript: ", "dim"),
-            transcript,
-        )
-        self.update(text)
+    def show(self, info: HeaderInfo) -> None:
+        if info != self.info:
+            self.info = info
+            self.update(header_text(info))

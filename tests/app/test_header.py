@@ -1,0 +1,52 @@
+"""The header's mode badge and particulars, as a pure function of HeaderInfo."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tui.app.widgets.header_bar import header_text, window_left
+from tui.sources import MODES, HeaderInfo
+
+NOW = datetime(2026, 12, 1, 22, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_badge_names_the_mode(mode):
+    text = header_text(HeaderInfo(mode=mode, cluster="contoso-prod", ticket="CHG-9"))
+    assert f" {mode} " in text.plain
+    assert "contoso-prod" in text.plain and "ticket: CHG-9" in text.plain
+
+
+def test_replay_shows_verdict_and_position():
+    info = HeaderInfo(
+        mode="REPLAY",
+        cluster="c",
+        holder="ops@jump1",
+        transcript="/t/x.jsonl",
+        verdict="BROKEN at record 7",
+        position="record 3/7",
+    )
+    plain = header_text(info).plain
+    assert "BROKEN at record 7" in plain and "record 3/7" in plain
+    assert "lease: ops@jump1" in plain and "/t/x.jsonl" in plain
+
+
+@pytest.mark.parametrize(
+    ("left", "shown"),
+    [
+        (timedelta(hours=1, minutes=5), "window 1h05m left"),
+        (timedelta(minutes=4, seconds=9), "window 4m09s left"),
+        (timedelta(seconds=0), "window CLOSED"),
+        (timedelta(minutes=-3), "window CLOSED"),
+    ],
+)
+def test_window_countdown(left, shown):
+    assert window_left(NOW + left, NOW) == shown
+    info = HeaderInfo(mode="OPERATE", cluster="c", window_end=NOW + left, now=NOW)
+    assert shown in header_text(info).plain
+
+
+def test_no_window_no_countdown():
+    assert "window" not in header_text(HeaderInfo(mode="OPERATE", cluster="c")).plain
