@@ -66,6 +66,40 @@ def test_patch_needs_the_vm_known():
     assert isinstance(asked, Refusal) and "no [arm] section" in asked.message
 
 
+@pytest.mark.parametrize(
+    ("status", "vm", "refusal"),
+    [
+        (
+            "Disabled",
+            {"run_command": "transitioning", "provisioning_state": "Updating"},
+            "a Run Command",
+        ),
+        ("Down", {"run_command": "transitioning"}, "a Run Command"),
+        (
+            "Disabled",
+            {"provisioning_state": "Updating"},
+            "an operation (provisioning state Updating)",
+        ),
+    ],
+)
+def test_patch_waits_while_arm_reports_the_vm_busy(status, vm, refusal):
+    busy = snapshot(node("_Legacy_0", status))
+    busy = replace(busy, instances=(replace(busy.instances[0], **vm),))
+    asked = ask("patch", busy, "_Legacy_0")
+    assert isinstance(asked, Refusal)
+    assert f"ARM reports {refusal}" in asked.message and "wait until it ends" in asked.message
+    done = replace(
+        busy,
+        instances=(
+            replace(busy.instances[0], run_command="succeeded", provisioning_state="Succeeded"),
+        ),
+    )
+    assert isinstance(
+        ask("patch", replace(done, nodes=(node("_Legacy_0", "Disabled"),)), "_Legacy_0"),
+        Question,
+    )
+
+
 def test_unknown_node_is_refused():
     assert isinstance(ask("disable", snapshot(node("_Legacy_0")), "_Nope_1"), Refusal)
 

@@ -132,6 +132,20 @@ class Instance:
     power_state: str = ""
     provisioning_state: str = ""
     image_version: str = ""
+    run_command: str = ""  # the run command extension's provisioning state, e.g. transitioning
+
+    @property
+    def operation(self) -> str:
+        """What ARM reports still running on this VM (a Run Command, a reimage...), or ""."""
+        if self.run_command.lower() == "transitioning":
+            return "a Run Command"
+        if self.provisioning_state.lower() not in _SETTLED_PROVISIONING:
+            return f"an operation (provisioning state {self.provisioning_state})"
+        return ""
+
+
+# ARM's terminal provisioning states; any other (Updating, Creating, ...) means work is running.
+_SETTLED_PROVISIONING = frozenset({"", "succeeded", "failed", "canceled"})
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class Session:
     ticket: str = ""
     # Who holds the cluster lease, read from the cluster (a read-only session holds none).
     read_holder: Callable[[], str] = lambda: ""
+    notices: list[str] = field(default_factory=list)  # shown once on screen when the console opens
     _last_recorded: tuple = field(default=(), repr=False)
     _warned: set = field(default_factory=set, repr=False)
 
@@ -94,6 +95,12 @@ class Session:
                 f"{action} {node} was started before the crash but has no recorded result; "
                 f"the cluster shows {node} {now}."
             )
+            vm = next((i for i in snapshot.instances if i.node_name == node), None)
+            if vm is not None and vm.operation:
+                message += (
+                    f" ARM reports {vm.operation} still in progress on its VM "
+                    f"{vm.scale_set}/{vm.instance_id}: p is refused until it ends."
+                )
             if self.operator is not None:
                 self.operator.transcript.note(f"reconciled after resume: {message}", node=node)
             messages.append(message)
@@ -152,12 +159,15 @@ def open_session(
     read_only: bool = False,
     transcript_key=None,
     resume: Path | None = None,
+    resume_elsewhere: bool = False,
     break_lease: BreakConfirm | None = None,
 ) -> Session:
     """Connect to the cluster a profile describes and start the session's transcript (or, with
     `resume`, continue the one a crashed session left). Read-only sessions are recorded too.
 
-    `break_lease` asks before an expired lease of another session is taken (--break-lease)."""
+    A resume must reach the gateway the transcript was recorded against, unless
+    `resume_elsewhere` says the cluster moved (then the move is recorded). `break_lease` asks
+    before an expired lease of another session is taken (--break-lease)."""
     from tui.cluster import fabric
     from tui.cluster.gateway import Gateway, ReadOnlyGateway
     from tui.cluster.inventory import connect, fabric_connection
@@ -166,7 +176,9 @@ def open_session(
 
     claimed: int | None = None
     if resume is not None:
-        session_id = _resumable_session(resume, profile.name)  # before any connection is made
+        # Before any connection is made: a transcript that may not be resumed touches nothing.
+        resumable = _resumable_session(resume, profile.name, transcript_key)
+        session_id = resumable.session
         # Claimed before the cluster is touched: a transcript its session still writes is
         # refused here, and while we hold it nobody else resumes it, so a lease in its session's
         # name is the crashed one's.
@@ -175,6 +187,17 @@ def open_session(
         inventory = connect(profile, read_only=read_only)
     except BaseException:
         _unclaim(claimed)
+        raise
+    try:
+        here = {
+            "endpoint": profile.gateway.endpoint,
+            "server_cert_sha256": fabric.server_certificate_sha256(fabric_connection(profile)),
+        }
+        if resume is not None:
+            _check_same_gateway(resume, resumable.gateway, here, resume_elsewhere)
+    except BaseException:
+        _unclaim(claimed)
+        inventory.close()
         raise
     source = SnapshotSource(inventory)
     session = Session(
@@ -193,8 +216,8 @@ def open_session(
     if resume is None:
         header = SessionHeader(
             cluster=profile.name,
-            endpoint=profile.gateway.endpoint,
-            server_cert_sha256=fabric.server_certificate_sha256(fabric_connection(profile)),
+            endpoint=here["endpoint"],
+            server_cert_sha256=here["server_cert_sha256"],
             ticket=ticket,
             mode=session.mode,
         )
@@ -221,10 +244,15 @@ def open_session(
     lease = taken.held if taken else None
     try:
         if resume is not None:
+            details: dict = {"gateway": here}
+            if resume_elsewhere:
+                details["resumed_elsewhere"] = resumable.gateway
             transcript = TranscriptWriter.resume(
-                resume, key=transcript_key, secrets=secrets, claimed=claimed
+                resume, key=transcript_key, secrets=secrets, claimed=claimed, details=details
             )
             session.pending = _pending_intents(resume)
+            if transcript.torn:
+                session.notices.append(_torn_notice(transcript.torn))
         else:
             transcript = TranscriptWriter.create(
                 header, directory=transcript_dir, key=transcript_key, secrets=secrets
@@ -265,31 +293,99 @@ def _unclaim(claimed: int | None) -> None:
         os.close(claimed)
 
 
-def _resumable_session(path: Path, cluster: str) -> str:
-    """The session id of a transcript that may be resumed by a session on `cluster`."""
+@dataclass(frozen=True)
+class Resumable:
+    """A crashed session's transcript that may be continued: whose, and on which gateway."""
+
+    session: str
+    gateway: dict[str, str]  # endpoint and server_cert_sha256 it last ran against
+
+
+def _resumable_session(path: Path, cluster: str, key=None) -> Resumable:
+    """Check, without changing it, that a transcript may be resumed by a session on `cluster`."""
+    from itertools import islice
+
     from tui.transcript.audit import summarize
     from tui.transcript.reader import iter_records
+    from tui.transcript.writer import scan_for_resume
 
     try:
-        records = iter_records(path)
-        header = next(records, None)
+        header = next(iter_records(path), None)
         if header is None or header.get("kind") != "start":
             raise UsageError(f"{path}: not an sfpatch transcript (no start record)")
-        audit = summarize([header, *records])
     except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: not an sfpatch transcript ({type(exc).__name__})") from None
-    data = header.get("data", {})
+    scan = scan_for_resume(path, key)  # tampering, damage or the wrong key: refused here
+    data = scan.header
     if data.get("cluster") != cluster:
         raise UsageError(
             f"{path} is a transcript of cluster {data.get('cluster')!r}, not {cluster!r}"
         )
     if data.get("mode") != OPERATE:
         raise UsageError(f"{path} is a read-only session's transcript: nothing to resume")
+    gateway = {
+        "endpoint": str(data.get("endpoint", "")),
+        "server_cert_sha256": str(data.get("server_cert_sha256", "")),
+    }
+
+    def good_records():
+        nonlocal gateway
+        for record in islice(iter_records(path), scan.chain.count):
+            moved = record["data"].get("gateway") if record["kind"] == "resume" else None
+            if isinstance(moved, dict):
+                gateway = {k: str(moved.get(k, "")) for k in gateway}
+            yield record
+
+    audit = summarize(good_records())
     if audit.end_reason is not None:
         raise UsageError(
             f"{path} was closed ({audit.end_reason or 'ended'}): start a new session instead"
         )
-    return str(data["session"])
+    return Resumable(str(data["session"]), gateway)
+
+
+def gateway_differences(recorded: Mapping[str, str], here: Mapping[str, str]) -> list[str]:
+    """What differs between the gateway a transcript names and the one reached now."""
+    differences = []
+    if _endpoint_key(recorded["endpoint"]) != _endpoint_key(here["endpoint"]):
+        differences.append(f"endpoint {recorded['endpoint']} is now {here['endpoint']}")
+    if recorded["server_cert_sha256"].lower() != here["server_cert_sha256"].lower():
+        differences.append(
+            f"server certificate SHA-256 {recorded['server_cert_sha256'][:16] or '(none)'}... "
+            f"is now {here['server_cert_sha256'][:16] or '(none)'}..."
+        )
+    return differences
+
+
+def _endpoint_key(endpoint: str) -> tuple[str, str, int | None, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint.strip())
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+    except ValueError:
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def _check_same_gateway(
+    path: Path, recorded: Mapping[str, str], here: Mapping[str, str], elsewhere: bool
+) -> None:
+    """Refuse to continue a transcript on another gateway unless the engineer said it moved."""
+    differences = gateway_differences(recorded, here)
+    if differences and not elsewhere:
+        raise UsageError(
+            f"not resuming {path.name}: it was recorded on another gateway "
+            f"({'; '.join(differences)}); if the cluster really moved, add --resume-elsewhere"
+        )
+
+
+def _torn_notice(torn: Mapping) -> str:
+    return (
+        f"The crashed session's last record was torn (incomplete: {torn.get('reason')}); "
+        f"its {torn.get('bytes')} bytes were set aside in {torn.get('file')}, as the "
+        "transcript's resume record says."
+    )
 
 
 def _pending_intents(path: Path) -> list[tuple[str, str]]:

@@ -288,6 +288,63 @@ def test_run_command_that_installs_updates_patches_legacy_0(
     assert vm.properties.storage_profile.image_reference.exact_version == "14393.1770.171010"
 
 
+def test_a_running_command_shows_in_the_instance_view_and_refuses_a_second(
+    client, conn, gateway, sim
+):
+    t = timing(sim)
+    legacy = compute.get_scale_set(client, conn.resource_group, "Legacy")
+
+    def vm():
+        return compute.get_instance(client, conn.resource_group, legacy, "1")
+
+    assert (vm().run_command, vm().operation) == ("", "")
+    poller = run(client, conn, "Legacy", "1", INSTALL_SCRIPT)
+    running = vm()
+    assert (running.provisioning_state, running.run_command) == ("Updating", "transitioning")
+    assert running.operation == "a Run Command"
+    view = client.virtual_machine_scale_set_vms.get_instance_view(
+        conn.resource_group, "Legacy", "1"
+    )
+    [extension] = [e for e in view.extensions if e.name == "RunCommandWindows"]
+    assert extension.type == "Microsoft.CPlat.Core.RunCommandWindows"
+    assert [s.code for s in extension.statuses] == ["ProvisioningState/transitioning"]
+    assert "ProvisioningState/updating" in [s.code for s in view.statuses]
+    with pytest.raises(ResourceExistsError) as caught:
+        run(client, conn, "Legacy", "1", [UBR_SCRIPT])
+    assert caught.value.error.code == "Conflict"
+    assert "Run command extension execution is in progress" in caught.value.error.message
+
+    sim.clock.advance(t.install_updates)  # rebooting: still the same operation
+    assert vm().operation == "a Run Command" and vm().power_state == "starting"
+    sim.clock.advance(t.restart)
+    poller.result()
+    done = vm()
+    assert (done.provisioning_state, done.run_command, done.operation) == (
+        "Succeeded",
+        "succeeded",
+        "",
+    )
+    view = client.virtual_machine_scale_set_vms.get_instance_view(
+        conn.resource_group, "Legacy", "1"
+    )
+    [extension] = [e for e in view.extensions if e.name == "RunCommandWindows"]
+    assert [s.code for s in extension.substatuses] == [
+        "ComponentStatus/StdOut/succeeded",
+        "ComponentStatus/StdErr/succeeded",
+    ]
+    assert "14393.1944" in extension.substatuses[0].message
+
+
+def test_a_reimage_in_progress_shows_as_an_operation(client, conn, gateway, sim):
+    legacy = compute.get_scale_set(client, conn.resource_group, "Legacy")
+    op = gateway.reimage_instance("Legacy", "2")
+    busy = compute.get_instance(client, conn.resource_group, legacy, "2")
+    assert busy.operation == "an operation (provisioning state Updating)"
+    sim.clock.advance(timing(sim).reimage + timing(sim).restart)
+    op.result()
+    assert compute.get_instance(client, conn.resource_group, legacy, "2").operation == ""
+
+
 def test_run_command_install_on_an_up_to_date_node_does_nothing(gateway, sim):
     sim.cluster.nodes["_Legacy_1"].host_version = sim.cluster.nodes["_Legacy_1"].patch_target
     op = gateway.run_powershell("Legacy", "1", "wuauclt /detectnow /updatenow")

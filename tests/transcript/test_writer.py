@@ -13,7 +13,7 @@ import pytest
 
 from tui.errors import TranscriptError
 from tui.transcript import schema
-from tui.transcript.errors import TranscriptBroken, TranscriptLocked
+from tui.transcript.errors import TranscriptBroken, TranscriptLocked, TranscriptTampered
 from tui.transcript.keys import HmacKey
 from tui.transcript.reader import verify_file
 from tui.transcript.writer import TranscriptWriter, default_transcript_dir
@@ -176,9 +176,7 @@ def test_perform_records_intent_then_result_or_error(tmp_path: Path) -> None:
     assert recs[3]["data"] == {"outcome": "error", "message": "RuntimeError: gateway 503"}
 
 
-@pytest.mark.parametrize(
-    "tail", [b'{"data":{"act', b"garbage\n", b'{"data":{},"kind":"note","seq":99}\n', b"\0\0\0"]
-)
+@pytest.mark.parametrize("tail", [b'{"data":{"act', b"garbage\n", b"\0\0\0", b'{"data":{}\n'])
 def test_resume_sets_a_torn_tail_aside_and_continues_the_chain(
     tmp_path: Path, hmac_key: HmacKey, tail: bytes
 ) -> None:
@@ -203,6 +201,61 @@ def test_resume_sets_a_torn_tail_aside_and_continues_the_chain(
     assert resume["data"]["torn"]["bytes"] == len(tail)
     result = verify_file(writer.path, hmac_key)
     assert (result.exit_code, result.resumes) == (0, 1)
+
+
+def _forge_next(path: Path, **changes: object) -> bytes:
+    """A well-formed record after the last one, with its own correct hash, changed as asked."""
+    last = json.loads(path.read_bytes().splitlines()[-1])
+    fields = {
+        "seq": last["seq"] + 1,
+        "ts": last["ts"],
+        "mono_ms": last["mono_ms"],
+        "kind": "result",
+        "op": "0123456789abcdef",
+        "node": "_FrontEnd_0",
+        "data": {"outcome": "ok", "message": ""},
+        "prev": last["hash"],
+    }
+    fields.update(changes)
+    return schema.encode_record(fields)[0]
+
+
+def _edit_last(data: bytes) -> bytes:
+    """The last record with one word changed: still JSON, newline-terminated, hash now wrong."""
+    head, last = data.rstrip(b"\n").rsplit(b"\n", 1)
+    assert b"one failure" in last
+    return head + b"\n" + last.replace(b"one failure", b"no failure") + b"\n"
+
+
+TAMPERINGS = {
+    "content edited": lambda path, data: _edit_last(data),
+    "JSON appended without a hash": lambda path, data: data + b'{"data":{},"kind":"note"}\n',
+    "forged prev": lambda path, data: data + _forge_next(path, prev="f" * 64),
+    "forged seq": lambda path, data: data + _forge_next(path, seq=1),
+}
+
+
+@pytest.mark.parametrize("how", TAMPERINGS)
+def test_resume_refuses_a_complete_last_record_that_fails_the_chain(
+    tmp_path: Path, hmac_key: HmacKey, how: str
+) -> None:
+    writer = TranscriptWriter.create(header(), tmp_path, key=hmac_key, checkpoint_every=4)
+    write_session(writer, ("_FrontEnd_0",))
+    os.close(writer._fd)  # a crash, then someone edits the file
+    good = writer.path.read_bytes()
+    tampered = TAMPERINGS[how](writer.path, good)
+    writer.path.write_bytes(tampered)
+    bad = len(tampered.splitlines()) - 1
+    before = verify_file(writer.path)
+    assert (before.exit_code, before.bad_seq) == (1, bad)
+
+    with pytest.raises(TranscriptTampered, match=f"record {bad} is complete") as refused:
+        TranscriptWriter.resume(writer.path, key=hmac_key)
+    assert "tampering, not a crash" in str(refused.value) and refused.value.exit_code == 1
+    assert writer.path.read_bytes() == tampered  # nothing set aside, nothing appended
+    assert not list(tmp_path.rglob("*.torn*"))
+    after = verify_file(writer.path, hmac_key)
+    assert (after.status, after.bad_seq) == ("broken", bad)
 
 
 def test_resume_of_a_clean_file_moves_nothing(tmp_path: Path) -> None:

@@ -86,6 +86,8 @@ class SfpatchApp(App[None]):
     def on_mount(self) -> None:
         if self._handle_signals:
             self._quit_on_signals()
+        for notice in self.session.notices:
+            self.notify(notice, title="Resumed session", severity="warning", timeout=30)
         self.poll_now()
 
     def _quit_on_signals(self) -> None:

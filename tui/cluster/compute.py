@@ -27,6 +27,7 @@ from tui.model import CommandOutput, Instance, ScaleSet
 POLLING_INTERVAL = 30.0
 SOCKET_TIMEOUT = 30
 SF_EXTENSION_TYPE = "ServiceFabricNode"
+RUN_COMMAND_EXTENSION = "runcommandwindows"  # Microsoft.CPlat.Core.RunCommandWindows
 SIMULATOR_TOKEN = "sfpatch-simulator"
 
 
@@ -314,7 +315,17 @@ def instance_from_sdk(item: Any, scale_set: ScaleSet) -> Instance:
         power_state=_status_value(codes, "PowerState/"),
         provisioning_state=(props.provisioning_state if props else None) or "",
         image_version=(image.exact_version if image else None) or "",
+        run_command=_run_command_state(view),
     )
+
+
+def _run_command_state(view: Any) -> str:
+    """The provisioning state of the extension Run Command works through (RunCommandWindows)."""
+    for extension in (view.extensions if view else None) or []:
+        if RUN_COMMAND_EXTENSION in (extension.type or extension.name or "").lower():
+            codes = [s.code or "" for s in extension.statuses or []]
+            return _status_value(codes, "ProvisioningState/")
+    return ""
 
 
 def _status_value(codes: list[str], prefix: str) -> str:

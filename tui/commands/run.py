@@ -34,7 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="TRANSCRIPT",
-        help="continue the transcript of a session that crashed",
+        help="continue the transcript of a session that crashed (on the same gateway)",
+    )
+    parser.add_argument(
+        "--resume-elsewhere",
+        action="store_true",
+        help="with --resume: the cluster's gateway moved (another endpoint or server "
+        "certificate); continue anyway and record the move",
     )
     parser.add_argument(
         "--break-lease",
@@ -59,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     check_session_arguments(args)
     if args.resume and args.read_only:
         raise UsageError("--resume continues an operating session; it cannot be --read-only")
+    if args.resume_elsewhere and not args.resume:
+        raise UsageError("--resume-elsewhere goes with --resume TRANSCRIPT")
     if args.resume and not args.resume.is_file():
         raise UsageError(f"{args.resume}: no such transcript")
     if args.break_lease and args.read_only:
@@ -76,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         read_only=args.read_only,
         transcript_key=signing_key(args),
         resume=args.resume,
+        resume_elsewhere=args.resume_elsewhere,
         break_lease=confirm,
     )
     return run_console(session)

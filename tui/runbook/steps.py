@@ -59,12 +59,18 @@ def ask(
         title = f"Disable {name} with intent Restart?"
         args: tuple[str, ...] = ()
     elif action == "patch":
+        instance = next((i for i in snapshot.instances if i.node_name == name), None)
+        if instance is not None and instance.operation:
+            return Refusal(
+                f"ARM reports {instance.operation} still in progress on {name}'s VM "
+                f"{instance.scale_set}/{instance.instance_id}: wait until it ends (r re-reads "
+                "the VMs) before patching it again."
+            )
         if node.status != "Disabled":
             return Refusal(
                 f"{name} is {node.status}: disable it (d) and wait until it is Disabled before "
                 "patching, so its replicas are closed or moved."
             )
-        instance = next((i for i in snapshot.instances if i.node_name == name), None)
         if instance is None:
             return Refusal(
                 f"{name}'s VM is not known: the profile has no [arm] section, or ARM was not read."

@@ -59,6 +59,7 @@ class ArmInstance:
     image_exact: str
     generation: int
     operation: str | None = None  # id of the operation that owns this VM right now
+    run_command: str | None = None  # id of the last run command, shown in the instance view
 
 
 @dataclass
@@ -236,6 +237,16 @@ class ArmState:
             )
         instance = self.instance(scale_set, instance_id)
         node = self.node(instance)
+        last = self.operations.get(instance.run_command or "")
+        if last is not None and last.status == "InProgress":
+            # What ARM answers while the RunCommandWindows extension still runs a script
+            # (Azure/azure-cli#19137, MicrosoftDocs/azure-docs#43356).
+            raise ArmError(
+                409,
+                "Conflict",
+                "Run command extension execution is in progress. Please wait for completion "
+                "before invoking a run command.",
+            )
         if not node.host_up:
             raise ArmError(
                 409,
@@ -264,7 +275,9 @@ class ArmState:
             stdout = arm_scripts.read_output(text, before, computer)
             return timing.arm_operation, run_command_result(stdout)
 
-        return self._start("runCommand", instances, work)
+        operation = self._start("runCommand", instances, work)
+        instance.run_command = operation.id
+        return operation
 
     def os_rolling_upgrade(self, scale_set: ArmScaleSet) -> Operation:
         """Move every instance not on the latest image to it, one upgrade domain per batch."""

@@ -13,6 +13,8 @@ from tui.winver import BUILD_NAMES
 
 VM_AGENT_VERSION = "2.7.41491.1102"
 SF_PUBLISHER = "Microsoft.Azure.ServiceFabric"
+RUN_COMMAND_TYPE = "Microsoft.CPlat.Core.RunCommandWindows"
+RUN_COMMAND_VERSION = "1.1.22"
 
 
 def arm_time(moment: datetime) -> str:
@@ -187,7 +189,18 @@ def instance_view_json(
                     "type": f"{SF_PUBLISHER}.ServiceFabricNode",
                     "typeHandlerVersion": scale_set.node_type.scale_set.sf_extension_version,
                     "status": _status("ProvisioningState/succeeded", "Ready"),
-                }
+                },
+                *(
+                    [
+                        {
+                            "type": RUN_COMMAND_TYPE,
+                            "typeHandlerVersion": RUN_COMMAND_VERSION,
+                            "status": _status("ProvisioningState/succeeded", "Ready"),
+                        }
+                    ]
+                    if instance.run_command
+                    else []
+                ),
             ],
         },
         "extensions": [
@@ -196,7 +209,8 @@ def instance_view_json(
                 "type": f"{SF_PUBLISHER}.ServiceFabricNode",
                 "typeHandlerVersion": scale_set.node_type.scale_set.sf_extension_version,
                 "statuses": [_status("ProvisioningState/succeeded", "Provisioning succeeded")],
-            }
+            },
+            *_run_command_view(state, instance),
         ],
         "disks": [
             {
@@ -206,6 +220,42 @@ def instance_view_json(
         ],
         "statuses": [provisioning, power],
     }
+
+
+def _run_command_view(state: ArmState, instance: ArmInstance) -> list[dict[str, Any]]:
+    """The RunCommandWindows extension a run command installs on the VM: Transitioning while
+    the script runs, then its outcome with the two output streams as substatuses."""
+    operation = state.operations.get(instance.run_command or "")
+    if operation is None:
+        return []
+    view: dict[str, Any] = {
+        "name": "RunCommandWindows",
+        "type": RUN_COMMAND_TYPE,
+        "typeHandlerVersion": RUN_COMMAND_VERSION,
+    }
+    if operation.status == "InProgress":
+        view["statuses"] = [_status("ProvisioningState/transitioning", "Transitioning")]
+        return [view]
+    ended = arm_time(state.cluster.clock.at(operation.ended or operation.started))
+    if operation.error:
+        view["statuses"] = [
+            {
+                **_status("ProvisioningState/failed", "Provisioning failed", ended),
+                "level": "Error",
+                "message": operation.error[1],
+            }
+        ]
+    else:
+        view["statuses"] = [
+            _status(
+                "ProvisioningState/succeeded",
+                "Provisioning succeeded",
+                ended,
+                message="Finished executing command",
+            )
+        ]
+        view["substatuses"] = list((operation.result or {}).get("value", []))
+    return [view]
 
 
 def vm_json(

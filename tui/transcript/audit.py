@@ -214,8 +214,16 @@ def _confirm(d: dict) -> tuple[str, bool]:
 def _resume(d: dict) -> tuple[str, bool]:
     torn = d.get("torn")
     extra = f"; torn tail of {torn['bytes']} bytes set aside in {torn['file']}" if torn else ""
+    moved, now = d.get("resumed_elsewhere"), d.get("gateway")
+    if isinstance(moved, dict) and isinstance(now, dict):
+        extra += f"; resumed elsewhere: gateway {_gateway(moved)} -> {_gateway(now)}"
     who = f"{d.get('operator', '?')}@{d.get('host', '?')}"
-    return f"session resumed by {who} after record {d.get('after_seq')}{extra}", bool(torn)
+    text = f"session resumed by {who} after record {d.get('after_seq')}{extra}"
+    return text, bool(torn) or isinstance(moved, dict)
+
+
+def _gateway(g: dict) -> str:
+    return f"{g.get('endpoint', '?')} (certificate {str(g.get('server_cert_sha256', ''))[:16]})"
 
 
 def _others(d: dict) -> str:

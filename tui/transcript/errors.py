@@ -11,6 +11,10 @@ class TranscriptBroken(TranscriptError):
     """A transcript is damaged before its final record, so it cannot be resumed."""
 
 
+class TranscriptTampered(TranscriptBroken):
+    """A complete record does not match the chain: it was changed, not torn by a crash."""
+
+
 class TranscriptUnreadable(SfpatchError):
     """The transcript file cannot be opened or read at all."""
 

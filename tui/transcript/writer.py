@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import os
 import re
 import socket
@@ -27,7 +28,7 @@ from tui import __version__
 from tui.errors import TranscriptError
 from tui.transcript import schema
 from tui.transcript.chain import ChainError, ChainVerifier, sign_checkpoint
-from tui.transcript.errors import TranscriptBroken
+from tui.transcript.errors import TranscriptBroken, TranscriptTampered
 from tui.transcript.keys import SigningKey
 from tui.transcript.lock import lock_exclusive, unlock
 from tui.transcript.reader import iter_lines, open_transcript
@@ -130,6 +131,7 @@ class TranscriptWriter:
         self._closed = False
         self._mutex = threading.Lock()
         self._redactor = Redactor()
+        self.torn: dict[str, Any] | None = None  # after resume: the torn tail it set aside
 
     # ------------------------------------------------------------------ opening
 
@@ -182,19 +184,21 @@ class TranscriptWriter:
         checkpoint_every: int | None = None,
         secrets: Iterable[str] = (),
         claimed: int | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> TranscriptWriter:
         """Reopen a transcript after a crash: set a torn tail aside, append `resume`, go on.
 
-        `claimed` is the descriptor claim_transcript returned for it, if it was claimed first."""
+        `claimed` is the descriptor claim_transcript returned for it, if it was claimed first;
+        `details` are added to the resume record (e.g. the gateway it resumed against)."""
         path = Path(path)
         fd = claim_transcript(path) if claimed is None else claimed
         try:
-            chain, good_end, torn = _scan_for_resume(path, key)
-            header = chain.header["data"] if chain.header else {}
+            scan = scan_for_resume(path, key)
+            chain, header = scan.chain, scan.header
             every = checkpoint_every or header.get("checkpoint_every") or DEFAULT_CHECKPOINT_EVERY
             writer = cls(path, fd, header["session"], key, every, chain.count, chain.head)
             writer.add_secrets(*secrets)
-            torn_info = writer._set_aside(good_end, torn) if torn else None
+            writer.torn = writer._set_aside(scan.good_end, scan.torn) if scan.torn else None
             writer._append(
                 schema.RESUME,
                 None,
@@ -202,11 +206,12 @@ class TranscriptWriter:
                 {
                     "after_seq": chain.count - 1,
                     "was_closed": chain.closed,
-                    "torn": torn_info,
+                    "torn": writer.torn,
                     "operator": _operator(),
                     "host": socket.gethostname(),
                     "pid": os.getpid(),
                     "tool_version": __version__,
+                    **(details or {}),
                 },
             )
         except BaseException:
@@ -445,8 +450,36 @@ def _free_torn_path(path: Path) -> Path:
     return candidate
 
 
-def _scan_for_resume(path: Path, key: SigningKey | None) -> tuple[ChainVerifier, int, str]:
-    """(chain over the good records, byte offset where they end, torn reason or "")."""
+@dataclass(frozen=True)
+class ResumeScan:
+    """What a transcript holds for a resume: its good records and where they end."""
+
+    chain: ChainVerifier
+    good_end: int  # byte offset just after the last good record
+    torn: str = ""  # why the bytes after good_end are a torn write ("" when there are none)
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return self.chain.header["data"] if self.chain.header else {}
+
+
+def _is_torn(line: bytes) -> bool:
+    """A crash leaves a prefix of one write: no newline, or bytes that do not parse as JSON.
+
+    A complete line that parses but does not fit the chain was written by someone else."""
+    if not line.endswith(b"\n"):
+        return True
+    try:
+        return not isinstance(json.loads(line), dict)
+    except ValueError:
+        return True
+
+
+def scan_for_resume(path: Path, key: SigningKey | None) -> ResumeScan:
+    """Check a transcript for resuming without changing it; TranscriptError says why not.
+
+    Only a torn final line is tolerated; a complete record that fails the chain is tampering."""
+    path = Path(path)
     size = path.stat().st_size
     with open_transcript(path) as handle:
         first = handle.readline(schema.MAX_LINE + 1)
@@ -473,12 +506,18 @@ def _scan_for_resume(path: Path, key: SigningKey | None) -> tuple[ChainVerifier,
                         f"{path} is damaged before its end ({exc}); it will not be resumed. "
                         "Run `sfpatch verify` on it and start a new session."
                     ) from None
+                if not _is_torn(line):
+                    raise TranscriptTampered(
+                        f"{path}: record {exc.seq} is complete but {exc.reason}: it was changed "
+                        "after it was written (tampering, not a crash); it will not be resumed. "
+                        "Run `sfpatch verify` on it and start a new session."
+                    ) from None
                 if chain.count == 0:
                     raise TranscriptBroken(
                         f"{path} has no complete header; start a new session instead"
                     ) from None
-                return chain, good_end, exc.reason
+                return ResumeScan(chain, good_end, exc.reason)
             good_end = offset + len(line)
     if chain.count == 0:
         raise TranscriptBroken(f"{path} is empty; start a new session instead")
-    return chain, good_end, ""
+    return ResumeScan(chain, good_end)

@@ -42,6 +42,8 @@ def node_detail(
             f"VM {instance.scale_set}/{instance.instance_id}: {instance.power_state}, "
             f"latest model {latest}"
         )
+        if instance.operation:
+            text.append(f"  {instance.operation} in progress", style="bold black on yellow")
     else:
         text.append("VM: not read", style="dim")
     if engine is not None and engine.os_version:
