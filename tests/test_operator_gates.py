@@ -19,7 +19,10 @@ def test_an_unknown_gate_without_the_typed_name_sends_and_records_nothing(sim, t
     session = open_session(profile, transcript_dir=tmp_path)
     try:
         asked = ask(
-            "disable", session.fetch_snapshot(None), "_Legacy_2", profile.patch_targets["Legacy"]
+            "disable",
+            session.engine.observe().snapshot,
+            "_Legacy_2",
+            profile.patch_targets["Legacy"],
         )
         assert isinstance(asked, Question) and asked.risky
         with pytest.raises(GateFailed, match="containers-survive-patch"):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tui.model import ClusterSnapshot, Container, Engine, Health, Image, Instance, Node
+from tui.runbook.actions import Disable, InstallUpdates
 from tui.runbook.gates import UNKNOWN
 from tui.runbook.steps import Question, Refusal, ask
 from tui.winver import parse_version
@@ -106,7 +107,7 @@ def test_unknown_node_is_refused():
 
 def test_a_plain_disable_is_not_risky():
     asked = ask("disable", snapshot(node("_Legacy_0")), "_Legacy_0", TARGET)
-    assert isinstance(asked, Question) and not asked.risky and asked.args == ()
+    assert isinstance(asked, Question) and not asked.risky and asked.step == Disable("_Legacy_0")
 
 
 def test_a_seed_node_or_a_predicted_breakage_is_risky():
@@ -129,7 +130,7 @@ def test_patch_question_names_the_vm_and_target():
     disabled = snapshot(node("_Legacy_0", "Disabled"), broken=True)
     asked = ask("patch", disabled, "_Legacy_0", TARGET)
     assert isinstance(asked, Question)
-    assert asked.args == ("Legacy", "0") and asked.risky
+    assert asked.step == InstallUpdates("_Legacy_0", "Legacy", "0") and asked.risky
     assert "Legacy/0" in asked.details and "10.0.14393.1944" in asked.details
 
 

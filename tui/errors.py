@@ -1,5 +1,7 @@
 """Errors the user can act on. Each carries the exit code the CLI returns for it."""
 
+from typing import Any
+
 
 class SfpatchError(Exception):
     """Base for every error that is shown to the user as one line, never as a traceback."""
@@ -23,6 +25,23 @@ class ClusterError(SfpatchError):
     """The cluster (gateway, ARM, engine) refused or failed a call."""
 
     exit_code = 1
+
+
+class LeaseHeld(ClusterError):
+    """Another session holds the lease and it has not expired; `holder` is its LeaseRecord."""
+
+    def __init__(self, message: str, holder: Any = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class LeaseLost(ClusterError):
+    """The lease changed under us (taken over after expiry, or released elsewhere);
+    `holder` is the LeaseRecord found in its place, None when there is none."""
+
+    def __init__(self, message: str, holder: Any = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class ReadOnlyError(SfpatchError):

@@ -20,6 +20,11 @@ HEALTH_RANK: Mapping[str, int] = MappingProxyType(
     {"Ok": 0, "Invalid": 1, "Unknown": 1, "Warning": 2, "Error": 3}
 )
 
+# The deactivation intent for patching: replicas close gracefully and come back.
+DISABLE_INTENT = "Restart"
+# How long a session's cluster lease lasts unless renewed (the runbook renews it in time).
+LEASE_TTL_SECONDS = 300
+
 # ---------------------------------------------------------------- Service Fabric
 
 

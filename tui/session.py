@@ -1,7 +1,8 @@
-"""What the app is given to run a session: where, how to read, how to act, where it is recorded.
+"""The composition root: wires the cluster adapters, the transcript and the clock into the
+runbook engine, and gives the CLI (demo, run) a Session to drive and close.
 
-Built by the CLI (demo, run); the app only calls these, so it needs no knowledge of
-SDKs, simulators or files.
+The app and the headless command only call the engine, so they need no knowledge of SDKs,
+simulators or files; nothing here writes to the transcript itself.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from pathlib import Path
 
 from tui.errors import SfpatchError, UsageError
 from tui.leasing import BreakConfirm, take_lease
-from tui.model import ClusterSnapshot, Finding
+from tui.model import ClusterSnapshot
+from tui.runbook.clock import WallClock
+from tui.runbook.engine import Engine, RunSettings
 from tui.runbook.operator import Operator
+from tui.runbook.ports import Clock
+from tui.runbook.report import StepEvent
 from tui.winver import WindowsVersion
 
 OPERATE = "operate"
@@ -26,90 +31,46 @@ READ_ONLY = "read-only"
 
 @dataclass
 class Session:
-    """One console session against one cluster."""
+    """One session against one cluster: the engine it drives and what to close at the end."""
 
     cluster_name: str
     endpoint: str
     mode: str
-    fetch_snapshot: Callable[[ClusterSnapshot | None], ClusterSnapshot]
-    evaluate: Callable[[ClusterSnapshot], tuple[Finding, ...]] = lambda snapshot: ()
-    operator: Operator | None = None
+    engine: Engine
     transcript_path: Path | None = None
     poll_seconds: float = 2.0
     on_close: list[Callable[[str], None]] = field(default_factory=list)  # each gets the reason
     after_action: list[Callable[[], None]] = field(default_factory=list)
     patch_targets: Mapping[str, WindowsVersion] = field(default_factory=dict)  # by node type
-    # After a resume: (action, node) intents the crashed session wrote but never saw end.
-    pending: list[tuple[str, str]] = field(default_factory=list)
     ticket: str = ""
     # Who holds the cluster lease, read from the cluster (a read-only session holds none).
-    read_holder: Callable[[], str] = lambda: ""
+    read_holder: Callable[[], str] | None = None
     notices: list[str] = field(default_factory=list)  # shown once on screen when the console opens
-    _last_recorded: tuple = field(default=(), repr=False)
-    _warned: set = field(default_factory=set, repr=False)
+
+    @property
+    def operator(self) -> Operator:
+        return self.engine.operator
 
     @property
     def read_only(self) -> bool:
-        return self.operator is None or self.operator.read_only
+        return self.engine.read_only
+
+    @property
+    def window_end(self):
+        """When the run's change window ends (None without one), for the header's countdown."""
+        window = self.engine.settings.window
+        return window.end if window else None
 
     def lease_holder(self) -> str:
         """Who holds the cluster lease: this session, or as read from the cluster."""
-        held = self.operator.lease if self.operator is not None else None
+        held = self.operator.lease
         if held is not None:
             return f"{held.record.holder} (this session)"
-        return self.read_holder()
-
-    def record_snapshot(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> None:
-        """Write what the engineer was shown to the transcript when it changed."""
-        if self.operator is None:
-            return
-        signature = (
-            snapshot.health.aggregated,
-            tuple((n.name, n.status, n.health_state, n.instance_id) for n in snapshot.nodes),
-            tuple((f.rule_id, f.subject) for f in findings),
-        )
-        if signature == self._last_recorded:
-            return
-        self._last_recorded = signature
-        from tui.transcript.snapshot import encode_snapshot
-
-        transcript = self.operator.transcript
-        transcript.snapshot(encode_snapshot(snapshot, findings))
-        # Each finding once, when first shown: the audit trail of what the engineer was warned of.
-        for f in findings:
-            key = (f.rule_id, f.subject, f.node)
-            if key not in self._warned:
-                self._warned.add(key)
-                transcript.warning(f.message, rule=f.rule_id, severity=f.severity, node=f.node)
-
-    def reconcile(self, snapshot: ClusterSnapshot) -> list[str]:
-        """Compare what a crashed session left unfinished with the live cluster (once).
-
-        Nothing is replayed: each pending intent is noted with the node's state as it is now,
-        for the engineer to decide."""
-        messages = []
-        for action, node in self.pending:
-            found = snapshot.node(node)
-            now = found.status if found else "not in the cluster"
-            message = (
-                f"{action} {node} was started before the crash but has no recorded result; "
-                f"the cluster shows {node} {now}."
-            )
-            vm = next((i for i in snapshot.instances if i.node_name == node), None)
-            if vm is not None and vm.operation:
-                message += (
-                    f" ARM reports {vm.operation} still in progress on its VM "
-                    f"{vm.scale_set}/{vm.instance_id}: p is refused until it ends."
-                )
-            if self.operator is not None:
-                self.operator.transcript.note(f"reconciled after resume: {message}", node=node)
-            messages.append(message)
-        self.pending = []
-        return messages
+        return self.read_holder() if self.read_holder else ""
 
     def keep_lease(self) -> str:
-        """Renew the cluster lease when due (from the poll worker); why it was lost, if it was."""
-        return self.operator.keep_lease() if self.operator is not None else ""
+        """Renew the cluster lease when due; why it was lost, if it was."""
+        return self.engine.keep_lease()
 
     def close(self, reason: str = "session ended") -> None:
         """Release the lease, seal the transcript with `reason`, close the clients."""
@@ -161,19 +122,24 @@ def open_session(
     resume: Path | None = None,
     resume_elsewhere: bool = False,
     break_lease: BreakConfirm | None = None,
+    settings: RunSettings | None = None,
+    clock: Clock | None = None,
+    on_event: Callable[[StepEvent], None] | None = None,
 ) -> Session:
     """Connect to the cluster a profile describes and start the session's transcript (or, with
     `resume`, continue the one a crashed session left). Read-only sessions are recorded too.
 
     A resume must reach the gateway the transcript was recorded against, unless
     `resume_elsewhere` says the cluster moved (then the move is recorded). `break_lease` asks
-    before an expired lease of another session is taken (--break-lease)."""
+    before an expired lease of another session is taken (--break-lease). The engine is wired
+    here; `clock` is cluster time (a simulator's when it runs one)."""
     from tui.cluster import fabric
     from tui.cluster.gateway import Gateway, ReadOnlyGateway
     from tui.cluster.inventory import connect, fabric_connection
     from tui.findings import findings_for
     from tui.transcript.writer import SessionHeader, TranscriptWriter, claim_transcript
 
+    clock = clock or WallClock()
     claimed: int | None = None
     if resume is not None:
         # Before any connection is made: a transcript that may not be resumed touches nothing.
@@ -200,18 +166,9 @@ def open_session(
         inventory.close()
         raise
     source = SnapshotSource(inventory)
-    session = Session(
-        cluster_name=profile.name,
-        endpoint=profile.gateway.endpoint,
-        mode=READ_ONLY if read_only else OPERATE,
-        fetch_snapshot=source,
-        evaluate=lambda snapshot: findings_for(snapshot, profile.patch_targets),
-        poll_seconds=poll_seconds,
-        patch_targets=profile.patch_targets,
-        ticket=ticket,
-    )
-    session.after_action.append(source.want_full)
-    session.on_close.append(lambda _reason: inventory.close())
+    mode = READ_ONLY if read_only else OPERATE
+    read_holder: Callable[[], str] | None = None
+    notices: list[str] = []
     secrets = [profile.arm.token] if profile.arm and profile.arm.token else []
     if resume is None:
         header = SessionHeader(
@@ -219,13 +176,16 @@ def open_session(
             endpoint=here["endpoint"],
             server_cert_sha256=here["server_cert_sha256"],
             ticket=ticket,
-            mode=session.mode,
+            mode=mode,
         )
         session_id = header.session
     if read_only:
         # No client to act with, and the inventory's clients send only reads (see connect).
         gateway = ReadOnlyGateway()
-        session.read_holder = lambda: lease_holder_text(inventory.fabric, profile.name)
+
+        def read_holder() -> str:
+            return lease_holder_text(inventory.fabric, profile.name)
+
     else:
         resource_group = profile.arm.resource_group if profile.arm else ""
         gateway = Gateway(inventory.fabric, inventory.compute, resource_group)
@@ -242,6 +202,7 @@ def open_session(
             inventory.close()
             raise
     lease = taken.held if taken else None
+    pending: list[tuple[str, str]] = []
     try:
         if resume is not None:
             details: dict = {"gateway": here}
@@ -250,9 +211,9 @@ def open_session(
             transcript = TranscriptWriter.resume(
                 resume, key=transcript_key, secrets=secrets, claimed=claimed, details=details
             )
-            session.pending = _pending_intents(resume)
+            pending = _pending_intents(resume)
             if transcript.torn:
-                session.notices.append(_torn_notice(transcript.torn))
+                notices.append(_torn_notice(transcript.torn))
         else:
             transcript = TranscriptWriter.create(
                 header, directory=transcript_dir, key=transcript_key, secrets=secrets
@@ -264,8 +225,31 @@ def open_session(
         inventory.close()
         raise
     operator = Operator(gateway, transcript)
-    session.operator = operator
-    session.transcript_path = transcript.path
+    engine = Engine(
+        operator,
+        fetch=source,
+        evaluate=lambda snapshot: findings_for(snapshot, profile.patch_targets),
+        clock=clock,
+        patch_targets=profile.patch_targets,
+        settings=settings or RunSettings(),
+        want_full=source.want_full,
+        pending=pending,
+        on_event=on_event or (lambda event: None),
+    )
+    session = Session(
+        cluster_name=profile.name,
+        endpoint=profile.gateway.endpoint,
+        mode=mode,
+        engine=engine,
+        transcript_path=transcript.path,
+        poll_seconds=poll_seconds,
+        patch_targets=profile.patch_targets,
+        ticket=ticket,
+        read_holder=read_holder,
+        notices=notices,
+    )
+    session.after_action.append(source.want_full)
+    session.on_close.append(lambda _reason: inventory.close())
     session.on_close.append(transcript.close)
     if taken is not None:
         operator.adopt_lease(taken.held, holder, taken.broken)

@@ -317,11 +317,11 @@ async def test_resume_after_a_crash_reconciles_with_the_cluster(sim, tmp_path):
     sim.clock.advance(60)
     profile = load_profile(name, sim.profile_path)
     session = open_session(profile, resume=path, poll_seconds=3600)
-    assert session.pending == [("disable", "_Legacy_1")]
+    assert session.engine.pending == [("disable", "_Legacy_1")]
     app = SfpatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await refresh(app, pilot)
-        assert session.pending == []
+        assert session.engine.pending == []
     session.close()
     records = [json.loads(line) for line in path.read_text().splitlines()]
     kinds = [r["kind"] for r in records]

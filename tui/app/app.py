@@ -191,10 +191,10 @@ class SfpatchApp(App[None]):
 
     @work(thread=True, group="action")
     def _note(self, text: str | None, node: str | None) -> None:
-        if not text or self.session is None or self.session.operator is None:
+        if not text or self.session is None:
             return
         try:
-            self.session.operator.transcript.note(text, node=node)
+            self.session.engine.note(text, node)
         except SfpatchError as exc:
             self.post_message(Alert("The note was not saved", str(exc), "error"))
             return
@@ -241,21 +241,19 @@ class SfpatchApp(App[None]):
         if asked.action == "patch":
             self.busy[asked.node] = "patch"
             self.main.show_selected()
-        self._act(asked.action, asked.node, asked.gates, asked.risky, asked.args)
+        self._act(asked)
 
     @work(thread=True, group="action")
-    def _act(
-        self, action: str, node: str, gates: tuple = (), typed: bool = False, extra: tuple = ()
-    ) -> None:
-        operator = self.session.operator if self.session else None
+    def _act(self, asked: Question) -> None:
+        action, node = asked.action, asked.node
         try:
-            if operator is None:
-                raise SfpatchError("this session is read-only")
+            if self.session is None:
+                raise SfpatchError("this screen has no session to act through")
             if action == "patch":
                 self.post_message(
                     Alert(f"Patching {node}", "Windows Update is running on its VM.", "information")
                 )
-            getattr(operator, action)(node, *extra, gates=gates, typed=typed)
+            self.session.engine.act(asked.step, asked.gates, asked.risky)
         except SfpatchError as exc:
             self.post_message(ActionFinished(action, node, str(exc)))
             return

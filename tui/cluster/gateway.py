@@ -18,8 +18,7 @@ from azure.servicefabric import models
 
 from tui.cluster import compute, fabric, lease
 from tui.errors import ClusterError, ReadOnlyError
-
-DISABLE_INTENT = "Restart"  # the intent for patching: replicas close gracefully and come back
+from tui.model import DISABLE_INTENT
 
 
 class Gateway:

@@ -12,28 +12,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tui.errors import ClusterError
+# The errors and the TTL live where the runbook can see them without importing tui/cluster.
+from tui.errors import LeaseHeld as LeaseHeld
+from tui.errors import LeaseLost as LeaseLost
+from tui.model import LEASE_TTL_SECONDS
 
 LEASE_PROPERTY = "lease"
-DEFAULT_TTL_SECONDS = 300
+DEFAULT_TTL_SECONDS = LEASE_TTL_SECONDS
 RECORD_VERSION = 1
-
-
-class LeaseHeld(ClusterError):
-    """Another session holds the lease and it has not expired; `holder` is its record."""
-
-    def __init__(self, message: str, holder: LeaseRecord | None = None) -> None:
-        super().__init__(message)
-        self.holder = holder
-
-
-class LeaseLost(ClusterError):
-    """The lease changed under us (taken over after expiry, or released elsewhere);
-    `holder` is the record found in its place, None when there is none."""
-
-    def __init__(self, message: str, holder: LeaseRecord | None = None) -> None:
-        super().__init__(message)
-        self.holder = holder
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,13 @@
-"""`sfpatch run`: the console against a real cluster described by a profile."""
+"""`sfpatch run`: the console, or a headless run of the plan, on a cluster from a profile or
+on an embedded simulator (--scenario)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import sys
+import tempfile
 from pathlib import Path
 
 from tui.cli import HelpFormatter
@@ -18,16 +22,27 @@ from tui.commands.console import (
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "run",
-        help="open the console on a cluster from your profiles",
+        help="open the console, or run the patch plan headless, on a cluster",
         description="Open the console on the cluster a profile describes (see README, "
-        "'Cluster profiles'). Every action is recorded to a session transcript.",
+        "'Cluster profiles'), or with --headless run the plan without a screen: nodes in "
+        "upgrade-domain order, one at a time, gated, each step recorded to the transcript. "
+        "Headless exit codes: 0 every planned node done, 3 paused (a gate, a timeout, the "
+        "window; the reason on stderr), 1 an error, 2 bad input.",
         epilog="examples:\n  sfpatch run --profile contoso-prod --ticket CHG-1234\n"
+        "  sfpatch run --profile contoso-prod --headless --yes --node-type FrontEnd "
+        "--window-end 04:00\n"
+        "  sfpatch run --scenario seed --headless --yes --node-type FrontEnd --speed 0\n"
+        "  sfpatch run --profile contoso-prod --headless --read-only   # the plan and its gates\n"
         "  sfpatch run --profile contoso-prod --resume ~/.local/share/sfpatch/transcripts/"
-        "contoso-prod/20261126T220000Z-<id>.jsonl   # after a crash\n"
+        "contoso-prod/20261126T220000Z-<id>.jsonl --headless --yes   # after a crash\n"
         "  sfpatch run --profile contoso-prod --break-lease   # take over a lease that expired",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--profile", required=True, help="cluster profile name")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--profile", help="cluster profile name")
+    where.add_argument(
+        "--scenario", help="run against an embedded simulator of this scenario (name or .toml)"
+    )
     parser.add_argument("--config", type=Path, default=None, help="profiles file to read")
     parser.add_argument(
         "--resume",
@@ -51,18 +66,60 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--yes",
         action="store_true",
-        help="confirm without asking (--break-lease takes the expired lease at once)",
+        help="confirm without asking: headless, every step whose gates pass (seed nodes too; "
+        "without it nothing is sent); --break-lease takes the expired lease at once",
+    )
+    plan = parser.add_argument_group("the plan (headless)")
+    plan.add_argument("--headless", action="store_true", help="run the plan without a screen")
+    plan.add_argument("--nodes", metavar="NAME,...", help="only these nodes")
+    plan.add_argument("--node-type", metavar="TYPE,...", help="only nodes of these node types")
+    plan.add_argument("--ud", metavar="N,...", help="only nodes in these upgrade domains")
+    plan.add_argument(
+        "--strategy",
+        choices=("windows-update", "reimage", "manual"),
+        help="patch every planned node this way (default: per node type, else windows-update)",
+    )
+    plan.add_argument(
+        "--settle",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="cluster seconds a node must stay Up and healthy after enable (default %(default)s)",
+    )
+    plan.add_argument("--window-end", metavar="TIME", help="the change window ends at TIME (UTC)")
+    plan.add_argument(
+        "--window", metavar="START/END", help="the change window, e.g. 01:00/04:00 (UTC)"
+    )
+    plan.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="GATE:NODE",
+        help="let this failed gate pass for this node (recorded; repeatable)",
+    )
+    plan.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="with --scenario: simulated seconds per real second; 0 lets the run move the "
+        "clock itself, as fast as it goes (default: 0 headless, 10 in the console)",
+    )
+    plan.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME:ARG",
+        help="with --scenario: inject a simulator fault (see `sfpatch sim --help`)",
     )
     add_session_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import load_profile
     from tui.errors import UsageError
-    from tui.session import open_session
 
     check_session_arguments(args)
+    _check_plan_arguments(args)
     if args.resume and args.read_only:
         raise UsageError("--resume continues an operating session; it cannot be --read-only")
     if args.resume_elsewhere and not args.resume:
@@ -71,11 +128,76 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.resume}: no such transcript")
     if args.break_lease and args.read_only:
         raise UsageError("--break-lease takes the cluster lease; a --read-only session takes none")
+    if args.scenario is not None:
+        return _run_on_simulator(args)
+    from tui.config import load_profile
+    from tui.runbook.clock import WallClock
+
     profile = load_profile(args.profile, args.config)
-    confirm = break_confirmation(profile.name, args.yes) if args.break_lease else None
+    args.break_confirm = break_confirmation(profile.name, args.yes) if args.break_lease else None
     print(
         f"sfpatch: connecting to {profile.name} at {profile.gateway.endpoint} ...", file=sys.stderr
     )
+    return _run(args, profile, WallClock(), None)
+
+
+def _check_plan_arguments(args: argparse.Namespace) -> None:
+    from tui.errors import UsageError
+
+    headless_only = ("nodes", "node_type", "ud", "strategy", "window_end", "window")
+    if not args.headless:
+        given = [f"--{o.replace('_', '-')}" for o in headless_only if getattr(args, o)]
+        if given or args.override:
+            raise UsageError(f"{', '.join(given or ['--override'])} need --headless")
+    elif not args.yes and not args.read_only:
+        raise UsageError("a headless run sends changes only with --yes (or plans with --read-only)")
+    if not (math.isfinite(args.settle) and args.settle >= 0):
+        raise UsageError("--settle must be a number of seconds >= 0")
+    if args.scenario is None and (args.speed is not None or args.fault):
+        raise UsageError("--speed and --fault are for --scenario (an embedded simulator)")
+    if args.scenario is not None and args.config is not None:
+        raise UsageError("--config is for --profile; --scenario needs no profile")
+    for text in args.override:
+        gate, sep, node = text.partition(":")
+        if not sep or not gate or not node:
+            raise UsageError(f"--override {text!r}: expected GATE:NODE")
+
+
+def _run_on_simulator(args: argparse.Namespace) -> int:
+    from tui.config import load_profile
+    from tui.errors import UsageError
+    from tui.runbook.clock import ScaledClock
+    from tui.sim.clock import check_speed, real_now
+    from tui.sim.faults import parse_fault, require_known_node
+    from tui.sim.scenario import load_scenario
+    from tui.sim.server import SimServer
+
+    speed = check_speed(args.speed if args.speed is not None else (0.0 if args.headless else 10.0))
+    if speed == 0 and not args.headless:
+        raise UsageError("--speed 0 is for --headless: the console needs a running clock")
+    scenario = load_scenario(args.scenario)
+    faults = tuple(parse_fault(text) for text in args.fault)
+    names = {f"_{nt.name}_{i}" for nt in scenario.node_types for i in range(nt.instances)}
+    for fault in faults:
+        require_known_node(fault, names)
+    print(f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="sfpatch-run-") as state_dir:
+        server = SimServer(
+            scenario, Path(state_dir), speed=speed, faults=faults, start=real_now()
+        ).start()
+        try:
+            profile = load_profile(scenario.cluster_name, server.profile_path)
+            args.break_confirm = None  # a fresh simulator holds no lease
+            clock = ScaledClock(server.clock.now, speed, server.clock.advance)
+            return _run(args, profile, clock, scenario.timing)
+        finally:
+            server.stop()
+
+
+def _run(args: argparse.Namespace, profile, clock, timing) -> int:
+    from tui.session import open_session
+
+    settings = _settings(args, profile, clock, timing)
     session = open_session(
         profile,
         transcript_dir=args.transcript_dir,
@@ -85,9 +207,68 @@ def run(args: argparse.Namespace) -> int:
         transcript_key=signing_key(args),
         resume=args.resume,
         resume_elsewhere=args.resume_elsewhere,
-        break_lease=confirm,
+        break_lease=args.break_confirm,
+        settings=settings,
+        clock=clock,
     )
-    return run_console(session)
+    if not args.headless:
+        return run_console(session)
+    from tui.commands.headless import Printer, run_headless
+
+    code, reason = 1, "headless run failed"
+    try:
+        code, reason = run_headless(
+            session, _plan_options(args), args.poll, Printer(sys.stdout, sys.stderr)
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            out = [
+                f"{n.name} ({n.status})"
+                for n in (session.engine.last.snapshot.nodes if session.engine.last else ())
+                if n.status != "Up"
+            ]
+            if out:
+                reason += f"; nodes not Up: {', '.join(out)}"
+        session.close(reason)
+    print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)
+    return code
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
+
+
+def _plan_options(args: argparse.Namespace):
+    from tui.runbook.plan import PlanOptions
+
+    return PlanOptions(
+        nodes=_split(args.nodes),
+        node_types=_split(args.node_type),
+        upgrade_domains=_split(args.ud),
+        strategy=args.strategy,
+    )
+
+
+def _settings(args: argparse.Namespace, profile, clock, timing):
+    from tui.runbook.engine import RunSettings
+    from tui.runbook.timing import estimate_from_timing, timeouts_from_timing
+    from tui.runbook.window import parse_window
+
+    overrides = frozenset(tuple(text.split(":", 1)) for text in args.override)
+    kwargs = {}
+    if timing is not None:
+        kwargs["timeouts"] = timeouts_from_timing(timing)
+        kwargs["seed_estimate_seconds"] = estimate_from_timing(timing, args.settle)
+    return RunSettings(
+        settle_seconds=args.settle,
+        window=parse_window(args.window, args.window_end, clock.now()),
+        overrides=overrides,  # type: ignore[arg-type]
+        confirmed_by="--yes" if args.headless else "the engineer",
+        strategies={
+            t: nt.strategy for t, nt in profile.node_types.items() if getattr(nt, "strategy", None)
+        },
+        **kwargs,
+    )
 
 
 def break_confirmation(cluster: str, yes: bool, stdin=None, stderr=None):

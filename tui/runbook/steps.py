@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.model import ClusterSnapshot
+from tui.runbook.actions import Action, Disable, Enable, InstallUpdates
 from tui.runbook.gates import Gate, disable_gates, enable_gates, patch_gates
 from tui.winver import WindowsVersion
 
@@ -24,7 +25,7 @@ class Question:
     details: str
     gates: tuple[Gate, ...]
     risky: bool
-    args: tuple[str, ...] = ()  # extra arguments of the Operator method (patch: VM)
+    step: Action  # what is sent if the engineer agrees
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def ask(
             details += "\nThis is a SEED node: disabling waits for seed quorum."
         gates = disable_gates(snapshot, name, target)
         title = f"Disable {name} with intent Restart?"
-        args: tuple[str, ...] = ()
+        step: Action = Disable(name)
     elif action == "patch":
         instance = next((i for i in snapshot.instances if i.node_name == name), None)
         if instance is not None and instance.operation:
@@ -83,15 +84,15 @@ def ask(
             + (f"Expected to reach {target}. " if target else "")
             + "This takes minutes; the console keeps refreshing."
         )
-        args = (instance.scale_set, instance.instance_id)
+        step = InstallUpdates(name, instance.scale_set, instance.instance_id)
     elif action == "enable":
         if node.status not in ("Disabling", "Disabled", "Down"):
             return Refusal(f"{name} is {node.status}: nothing to enable.")
         gates = enable_gates(snapshot, name)
         title = f"Enable {name}?"
         details = f"Now {node.status}. Service Fabric places replicas on it again."
-        args = ()
+        step = Enable(name)
     else:
         raise ValueError(f"unknown step {action!r}")
     risky = node.is_seed or not all(g.passed for g in gates)
-    return Question(action, name, title, details, gates, risky, args)
+    return Question(action, name, title, details, gates, risky, step)

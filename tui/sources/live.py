@@ -20,7 +20,7 @@ class LiveSource:
     def header(self, holder: str = "", now: datetime | None = None) -> HeaderInfo:
         """The header from what the session knows (no I/O)."""
         s = self.session
-        window_end = getattr(s, "window_end", None)
+        window_end = s.window_end
         return HeaderInfo(
             mode=self.mode,
             cluster=s.cluster_name,
@@ -38,16 +38,11 @@ class LiveSource:
     def read(self) -> ViewState:
         """One poll: read the cluster, evaluate, record what changed, reconcile, keep the lease."""
         s = self.session
-        snapshot = s.fetch_snapshot(self._snapshot)
-        findings = s.evaluate(snapshot)
-        s.record_snapshot(snapshot, findings)
-        alerts = [Alert("Resumed session", m) for m in s.reconcile(snapshot)]
-        lost = s.keep_lease()
-        if lost:
-            alerts.append(Alert("Cluster lease lost: no more actions", lost, "error"))
-        self._snapshot = snapshot
+        observation = s.engine.observe()
+        alerts = tuple(Alert(title, text, severity) for title, text, severity in observation.alerts)
+        self._snapshot = observation.snapshot
         header = self.header(s.lease_holder())
-        return ViewState(header, snapshot, findings, alerts=tuple(alerts))
+        return ViewState(header, observation.snapshot, observation.findings, alerts=alerts)
 
     def close(self, reason: str) -> None:
         """The session is closed by whoever opened it."""
