@@ -281,7 +281,9 @@ KINDS = {
 def test_nothing_a_read_only_session_holds_can_mutate(sim, tmp_path: Path) -> None:
     session = build_session(sim, tmp_path / "t", "", poll=3600, read_only=True)
     try:
-        snapshot = session.fetch_snapshot(None)  # reads go through: clients, pools, connections
+        snapshot = (
+            session.engine.observe().snapshot
+        )  # reads go through: clients, pools, connections
         assert len(snapshot.nodes) == 8 and len(snapshot.engines) == 8, snapshot.errors
         assert len(snapshot.scale_sets) == 2 and not snapshot.errors
         objects = reachable(session)
