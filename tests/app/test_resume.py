@@ -18,7 +18,7 @@ CRASHING_PATCH = """
 import os, sys
 from pathlib import Path
 from tui.config import load_profile
-from tui.runbook.operator import PATCH_SCRIPT
+from tui.runbook.actions import PATCH_SCRIPT
 from tui.session import open_session
 profile = load_profile(sys.argv[1], Path(sys.argv[2]))
 session = open_session(profile, transcript_dir=Path(sys.argv[3]), ticket="CHG-11")
@@ -53,7 +53,7 @@ async def test_a_patch_still_running_after_a_crash_is_shown_and_p_waits_for_it(s
     assert timing.safety_checks + timing.replica_close < timing.install_updates
 
     session = open_session(load_profile(name, sim.profile_path), resume=path, poll_seconds=3600)
-    assert session.pending == [("patch", "_Legacy_1")]
+    assert session.engine.pending == [("patch", "_Legacy_1")]
     app = SfpatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await refresh(app, pilot)
