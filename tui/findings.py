@@ -5,9 +5,11 @@ Shared by `sfpatch check` and the console so both judge a snapshot the same way.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from dataclasses import fields, replace
 
-from tui.model import ClusterSnapshot, Finding
+from tui.model import ClusterSnapshot, Finding, Node
 from tui.winver import WindowsVersion
 
 UNAVAILABLE = "inventory.source-unavailable"
@@ -24,6 +26,56 @@ def findings_for(
     # The snapshot's own date, so a simulated cluster's staleness does not drift with real time.
     findings = evaluate(snapshot, patch_targets=by_node, today=snapshot.taken_at.date())
     return sort_findings(list(findings) + unavailable_findings(snapshot))
+
+
+class CachedFindings:
+    """`findings_for` with fixed targets, run again only when the rules' inputs changed: a
+    health poll that finds the cluster as it was (the usual idle case) costs a comparison.
+
+    The inputs are every field of the snapshot but the moment it was taken, of which only the
+    date counts (staleness is judged by the day), and the nodes' uptimes, which move at every
+    poll and which no rule reads. A part carried over unchanged from the last
+    snapshot (an engine map, the scale sets) is the same object, so comparing it is free."""
+
+    def __init__(self, targets: Mapping[str, WindowsVersion] | None = None) -> None:
+        self._targets = targets
+        self._lock = threading.Lock()
+        self._last: tuple[ClusterSnapshot, tuple[Finding, ...]] | None = None
+        self.evaluations = 0
+
+    def __call__(self, snapshot: ClusterSnapshot) -> tuple[Finding, ...]:
+        with self._lock:
+            last = self._last
+        if last is not None and same_rule_inputs(last[0], snapshot):
+            return last[1]
+        findings = findings_for(snapshot, self._targets)
+        with self._lock:
+            self._last = (snapshot, findings)
+            self.evaluations += 1
+        return findings
+
+
+def same_rule_inputs(a: ClusterSnapshot, b: ClusterSnapshot) -> bool:
+    """Whether the rules would see the same inputs in `a` and `b` (see CachedFindings)."""
+    if a is b:
+        return True
+    if a.taken_at.date() != b.taken_at.date():
+        return False
+    for f in fields(ClusterSnapshot):
+        if f.name == "taken_at":
+            continue
+        left, right = getattr(a, f.name), getattr(b, f.name)
+        if left is right:
+            continue
+        if f.name == "nodes":
+            left, right = _without_uptimes(left), _without_uptimes(right)
+        if left != right:
+            return False
+    return True
+
+
+def _without_uptimes(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
+    return tuple(replace(n, uptime_seconds=0) if n.uptime_seconds else n for n in nodes)
 
 
 def unavailable_findings(snapshot: ClusterSnapshot) -> list[Finding]:

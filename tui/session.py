@@ -136,7 +136,7 @@ def open_session(
     from tui.cluster import fabric
     from tui.cluster.gateway import Gateway, ReadOnlyGateway
     from tui.cluster.inventory import connect, fabric_connection
-    from tui.findings import findings_for
+    from tui.findings import CachedFindings
     from tui.transcript.writer import SessionHeader, TranscriptWriter, claim_transcript
 
     clock = clock or WallClock()
@@ -228,7 +228,7 @@ def open_session(
     engine = Engine(
         operator,
         fetch=source,
-        evaluate=lambda snapshot: findings_for(snapshot, profile.patch_targets),
+        evaluate=CachedFindings(profile.patch_targets),
         clock=clock,
         patch_targets=profile.patch_targets,
         settings=settings or RunSettings(),

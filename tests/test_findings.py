@@ -1,0 +1,86 @@
+"""Findings are worked out again only when what the rules read changed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import tui.rules
+from tests.rules.seed import PATCH_TARGETS, SNAPSHOT
+from tui.findings import CachedFindings, findings_for, same_rule_inputs
+from tui.model import Health, Node
+from tui.sim.server import SimServer
+
+
+@pytest.fixture
+def rule_runs(monkeypatch) -> list[int]:
+    """One entry per run of the rules."""
+    runs: list[int] = []
+    evaluate = tui.rules.evaluate
+
+    def counted(*args, **kwargs):
+        runs.append(1)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(tui.rules, "evaluate", counted)
+    return runs
+
+
+NODE = Node("_Legacy_0", "Legacy", "10.0.0.4", "0", "fd:/0", "Up", "Ok", True, "10.1", "1", "a")
+
+
+def test_an_unchanged_poll_reuses_the_findings(rule_runs: list[int]) -> None:
+    cached = CachedFindings()
+    first = cached(replace(SNAPSHOT, nodes=(replace(NODE, uptime_seconds=60),)))
+    later = replace(SNAPSHOT, taken_at=SNAPSHOT.taken_at + timedelta(seconds=2))
+    assert cached(replace(later, nodes=(replace(NODE, uptime_seconds=62),))) is first
+    assert len(rule_runs) == 1 and cached.evaluations == 1
+    assert first == findings_for(replace(SNAPSHOT, nodes=(NODE,)))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"taken_at": SNAPSHOT.taken_at + timedelta(days=1)},  # staleness is judged by the day
+        {"nodes": (NODE,)},
+        {"nodes": (replace(NODE, status="Disabled"),)},
+        {"health": Health(aggregated="Error")},
+        {"engines": {n: e for n, e in SNAPSHOT.engines.items() if n != "_FrontEnd_2"}},
+        {"scale_sets": SNAPSHOT.scale_sets[:1]},
+        {"cluster_durability": {}},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_changed_input_runs_the_rules_again(change: dict, rule_runs: list[int]) -> None:
+    cached = CachedFindings(PATCH_TARGETS)
+    cached(SNAPSHOT)
+    changed = replace(SNAPSHOT, **change)
+    assert not same_rule_inputs(SNAPSHOT, changed)
+    assert cached(changed) == findings_for(changed, PATCH_TARGETS)
+    assert len(rule_runs) == 3  # twice by the cache, once by the comparison
+
+
+def test_equal_parts_that_are_not_the_same_objects_count_as_unchanged() -> None:
+    copy = replace(SNAPSHOT, engines=dict(SNAPSHOT.engines), scale_sets=tuple(SNAPSHOT.scale_sets))
+    assert same_rule_inputs(SNAPSHOT, copy)
+
+
+def test_an_idle_session_does_not_run_the_rules_at_every_poll(
+    sim: SimServer, tmp_path: Path, rule_runs: list[int]
+) -> None:
+    from tui.commands.demo import build_session
+
+    session = build_session(sim, tmp_path / "t", "", poll=3600, read_only=True)
+    try:
+        snapshot = session.fetch_snapshot(None)
+        first = session.evaluate(snapshot)
+        for _ in range(3):
+            sim.clock.advance(2)
+            snapshot = session.fetch_snapshot(snapshot)  # a health poll, nothing changed
+            assert session.evaluate(snapshot) == first
+    finally:
+        session.close()
+    assert len(rule_runs) == 1
