@@ -152,6 +152,20 @@ def test_vm_get_and_bare_instance_view(client, conn, sim):
     assert "properties" not in body and body["osVersion"].endswith(".0")
 
 
+def test_vm_list_read_as_json_matches_the_sdk_models(client, conn, sim, monkeypatch):
+    monkeypatch.setattr(arm, "PAGE_SIZE", 2)
+    sim.cluster.reboot_host("_FrontEnd_1", 0, None)  # a VM that is not running
+    for name in ("FrontEnd", "Legacy"):
+        scale_set = compute.get_scale_set(client, conn.resource_group, name)
+        models = client.virtual_machine_scale_set_vms.list(
+            conn.resource_group, name, expand="instanceView"
+        )
+        from_models = tuple(compute.instance_from_sdk(m, scale_set) for m in models)
+        assert compute.list_instances(client, conn.resource_group, scale_set) == from_models
+        assert all(i.power_state and i.os_version and i.image_version for i in from_models)
+    assert compute.get_instance(client, conn.resource_group, scale_set, "1") == from_models[1]
+
+
 def test_vm_list_pages_with_an_absolute_next_link(client, conn, sim, monkeypatch):
     monkeypatch.setattr(arm, "PAGE_SIZE", 2)
     front = compute.get_scale_set(client, conn.resource_group, "FrontEnd")

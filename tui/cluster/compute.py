@@ -9,14 +9,20 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.rest import HttpRequest
 from azure.mgmt.compute import ComputeManagementClient, models
+
+# The SDK's own request for VirtualMachineScaleSetVMsOperations.list (same path, api-version).
+from azure.mgmt.compute.operations._operations import (
+    build_virtual_machine_scale_set_vms_list_request,
+)
 
 from tui.cluster import readonly
 from tui.config import ArmProfile
@@ -223,15 +229,28 @@ def get_scale_set(client: ComputeManagementClient, resource_group: str, name: st
 def list_instances(
     client: ComputeManagementClient, resource_group: str, scale_set: ScaleSet
 ) -> tuple[Instance, ...]:
-    """The scale set's VMs with their instance view, following nextLink to the last page."""
-    items = call(
-        f"list instances of {scale_set.name}",
-        lambda: list(
-            client.virtual_machine_scale_set_vms.list(
-                resource_group, scale_set.name, expand="instanceView"
-            )
-        ),
+    """The scale set's VMs with their instance view, following nextLink to the last page.
+
+    The request is the SDK's own, sent through its pipeline (credential, retries, read-only
+    transport); the pages are read as JSON, since building the SDK's models of every VM costs
+    ten times what reading the few fields we use does (~0.7 ms a VM)."""
+    first = build_virtual_machine_scale_set_vms_list_request(
+        resource_group, scale_set.name, client._config.subscription_id, expand="instanceView"
     )
+
+    def pages() -> list[Any]:
+        items: list[Any] = []
+        request: HttpRequest | None = first
+        while request is not None:
+            response = client.send_request(request)
+            response.raise_for_status()
+            page = response.json()
+            items += page.get("value") or []
+            link = page.get("nextLink")
+            request = HttpRequest("GET", link) if link else None
+        return items
+
+    items = call(f"list instances of {scale_set.name}", pages)
     return tuple(instance_from_sdk(item, scale_set) for item in items)
 
 
@@ -300,30 +319,33 @@ def _sf_extension(profile: Any) -> Any:
     return None
 
 
-def instance_from_sdk(item: Any, scale_set: ScaleSet) -> Instance:
-    props = item.properties
-    view = props.instance_view if props else None
-    codes = [s.code or "" for s in (view.statuses or [])] if view else []
-    image = props.storage_profile.image_reference if props and props.storage_profile else None
+def instance_from_sdk(item: Mapping[str, Any], scale_set: ScaleSet) -> Instance:
+    """A VM from its wire JSON: a page's raw dict, or the SDK's model (a mapping of the same
+    keys), so one reading serves both."""
+    props = item.get("properties") or {}
+    view = props.get("instanceView") or {}
+    codes = [s.get("code") or "" for s in view.get("statuses") or []]
+    image = (props.get("storageProfile") or {}).get("imageReference") or {}
+    instance_id = item.get("instanceId") or ""
     return Instance(
         scale_set=scale_set.name,
-        instance_id=item.instance_id or "",
-        node_name=f"_{scale_set.node_type}_{item.instance_id}",
-        latest_model_applied=props.latest_model_applied if props else None,
-        os_name=(view.os_name if view else None) or "",
-        os_version=(view.os_version if view else None) or "",
+        instance_id=instance_id,
+        node_name=f"_{scale_set.node_type}_{instance_id}",
+        latest_model_applied=props.get("latestModelApplied"),
+        os_name=view.get("osName") or "",
+        os_version=view.get("osVersion") or "",
         power_state=_status_value(codes, "PowerState/"),
-        provisioning_state=(props.provisioning_state if props else None) or "",
-        image_version=(image.exact_version if image else None) or "",
+        provisioning_state=props.get("provisioningState") or "",
+        image_version=image.get("exactVersion") or "",
         run_command=_run_command_state(view),
     )
 
 
-def _run_command_state(view: Any) -> str:
+def _run_command_state(view: Mapping[str, Any]) -> str:
     """The provisioning state of the extension Run Command works through (RunCommandWindows)."""
-    for extension in (view.extensions if view else None) or []:
-        if RUN_COMMAND_EXTENSION in (extension.type or extension.name or "").lower():
-            codes = [s.code or "" for s in extension.statuses or []]
+    for extension in view.get("extensions") or []:
+        if RUN_COMMAND_EXTENSION in (extension.get("type") or extension.get("name") or "").lower():
+            codes = [s.get("code") or "" for s in extension.get("statuses") or []]
             return _status_value(codes, "ProvisioningState/")
     return ""
 
