@@ -1,36 +1,48 @@
 """Each node's Docker engine: the Engine API on the node's own loopback address, mutual TLS.
 
 All engines of one simulator share one port number on their distinct addresses, so a profile's
-endpoint template `tcp://{address}:PORT` reaches every node. A down engine (the VM rebooting,
-or the `engine-down:NODE` fault) resets every connection before the TLS handshake: the docker
-SDK raises requests.exceptions.ConnectionError and the docker CLI prints "error during connect".
+endpoint template `tcp://{address}:PORT` reaches every node; each address has its own
+certificate, as each real node's dockerd does. A down engine (the VM rebooting, or the
+`engine-down:NODE` fault) resets every connection before the TLS handshake: the docker SDK
+raises requests.exceptions.ConnectionError and the docker CLI prints "error during connect".
 That is how a host without a listening dockerd looks to a client (a refused or reset connect).
 A connection kept alive from before is reset at its next request, unanswered: a client that
 keeps one connection per engine sees the outage too, not the answers of a dead dockerd.
+
+The engines are served by blocking sockets in threads (one thread accepts on every address,
+one thread per connection), not by the asyncio loop of the other protocols: the TLS handshake
+and record work then run in OpenSSL with the GIL released, on every core, and 1,000 engines
+cost the simulator less CPU than they cost the client that reads them.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import errno
+import http.server
+import json
+import logging
+import os
+import selectors
 import socket
 import ssl
 import struct
-from asyncio import sslproto
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
-
-from aiohttp import web
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tui.sim import docker_wire as wire
 from tui.sim.server import ServeContext, free_port
 from tui.sim.state import SimCluster, SimNode
-from tui.sim.unexpected import unexpected_errors
+
+log = logging.getLogger("tui.sim")
 
 PROTOCOL = "docker"
 PORT_ATTEMPTS = 20
 HANDSHAKE_TIMEOUT = 10.0
+KEEPALIVE_TIMEOUT = 75.0  # seconds an idle kept-alive connection is held (as aiohttp's default)
 
 
 def engine_up(cluster: SimCluster, node: SimNode) -> bool:
@@ -45,22 +57,31 @@ def _up(cluster: SimCluster, node: SimNode) -> bool:
     return node.host_up and not cluster.faults.active("engine-down", node.name)
 
 
-def _reset(transport: asyncio.BaseTransport) -> None:
+def _reset(sock: socket.socket) -> None:
     """Drop a connection with a TCP reset (SO_LINGER 0), as a host with no dockerd does."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
+    sock.close()
 
 
 # ------------------------------------------------------------------ HTTP
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, headers=wire.HEADERS)
+@dataclass(frozen=True)
+class Reply:
+    """One answer of an engine: status, body and headers (the daemon's on every answer)."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=lambda: dict(wire.HEADERS))
 
 
-def _error(message: str, status: int) -> web.Response:
+def _json(body: Any, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(body).encode())
+
+
+def _error(message: str, status: int) -> Reply:
     return _json({"message": message}, status)
 
 
@@ -73,13 +94,15 @@ def _split_version(path: str) -> tuple[str | None, str]:
     return None, path
 
 
-def _answer(cluster: SimCluster, node: SimNode, method: str, path: str, query: dict[str, str]):
-    """Route one request (the lock is held); returns the response."""
+def _answer(
+    cluster: SimCluster, node: SimNode, method: str, path: str, query: dict[str, str]
+) -> Reply:
+    """Route one request (the lock is held); returns the answer."""
     images = cluster.scenario.images
     now = cluster.clock.now()
     if path == "/_ping" and method in ("GET", "HEAD"):
         headers = {**wire.HEADERS, **wire.PING_HEADERS}
-        return web.Response(text="OK", headers=headers, content_type="text/plain")
+        return Reply(200, b"OK", "text/plain; charset=utf-8", headers)
     if method != "GET":
         return _error("page not found", 404)
     if path == "/version":
@@ -111,133 +134,187 @@ def _answer(cluster: SimCluster, node: SimNode, method: str, path: str, query: d
     return _error("page not found", 404)
 
 
-def make_app(cluster: SimCluster, log_request: Callable[..., None]) -> web.Application:
-    """The Engine API of every node; the node is the local address the request arrived on."""
-    by_address = {node.address: node for node in cluster.nodes.values()}
-
-    async def dispatch(request: web.Request) -> web.StreamResponse:
-        sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        node = by_address.get(sockname[0]) if sockname else None
-        if node is None:
-            return _error("page not found", 404)
-        version, path = _split_version(unquote(request.raw_path.split("?", 1)[0]))
+def dispatch(
+    cluster: SimCluster, node: SimNode, method: str, target: str, log_request: Callable[..., None]
+) -> Reply | None:
+    """The answer to one request (logged), or None when the engine is down: the connection is
+    then reset, unanswered and unlogged, as a new connection is at accept."""
+    try:
+        url = urlsplit(target)
+        version, path = _split_version(unquote(url.path))
         problem = wire.api_version_error(version) if version else None
         with cluster.lock:
             cluster.advance()
-            up = _up(cluster, node)
-            if up and not problem:
-                response = _answer(cluster, node, request.method, path, dict(request.query))
-        if not up:
-            # A kept-alive connection outlives the engine: drop it at the next request,
-            # unanswered and unlogged, as a new connection is dropped in EngineSite.
-            # aiohttp then finds the transport closed and writes nothing.
-            if request.transport is not None:
-                _reset(request.transport)
-            return _error("engine down", 503)
-        if problem:
-            response = _error(problem, 400)
-        log_request(PROTOCOL, request.method, request.path_qs, response.status, node=node.name)
-        return response
-
-    app = web.Application(
-        middlewares=[unexpected_errors(PROTOCOL, log_request, lambda message: _error(message, 500))]
-    )
-    app.router.add_route("*", "/{tail:.*}", dispatch)
-    return app
+            if not _up(cluster, node):
+                return None
+            if problem:
+                reply = _error(problem, 400)
+            else:
+                reply = _answer(cluster, node, method, path, dict(parse_qsl(url.query)))
+    except Exception as exc:
+        first = (str(exc).splitlines() or [""])[0]
+        message = f"internal error: {type(exc).__name__}: {first}".rstrip(": ")
+        log.error("%s %s %s: %s", PROTOCOL, method, target, message, exc_info=exc)
+        log_request(PROTOCOL, method, target, 500, error=message)
+        return _error(message, 500)
+    log_request(PROTOCOL, method, target, reply.status, node=node.name)
+    return reply
 
 
-# ------------------------------------------------------------------ listeners
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive on one accepted, TLS-wrapped connection to one engine."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = KEEPALIVE_TIMEOUT
+    engine: EngineServer
+    node: SimNode
+
+    def version_string(self) -> str:
+        return wire.HEADERS["Server"]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # requests.jsonl has every request
+
+    def _serve(self) -> None:
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit():
+            self.rfile.read(int(length))  # a body is not read by any route; keep the stream
+        elif self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+        reply = dispatch(
+            self.engine.cluster, self.node, self.command, self.path, self.engine.log_request
+        )
+        if reply is None:
+            self.close_connection = True
+            _reset(self.connection)
+            return
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            if name != "Server":  # send_response wrote it
+                self.send_header(name, value)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):  # reset or closed by the client
+            super().finish()
 
 
-class _Reset(asyncio.Protocol):
-    """Answers a connection to a down engine with a TCP reset, before any TLS."""
+class EngineServer:
+    """Every engine's listener on one port: an accepting thread and a thread per connection."""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        _reset(transport)
+    def __init__(self, cluster: SimCluster, log_request: Callable[..., None]) -> None:
+        self.cluster = cluster
+        self.log_request = log_request
+        self._listeners: dict[socket.socket, tuple[SimNode, ssl.SSLContext]] = {}
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def listen(self, nodes: list[SimNode], contexts: dict[str, ssl.SSLContext], port: int) -> None:
+        """Bind every node's address on `port`; OSError (EADDRINUSE) leaves nothing bound."""
+        try:
+            for node in nodes:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self._listeners[sock] = (node, contexts[node.address])
+                sock.bind((node.address, port))
+                sock.listen(128)
+                sock.setblocking(False)
+        except BaseException:
+            self._close_listeners()
+            raise
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._accept_loop, name="sim-engines", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting, reset every open connection, and wait for the accepting thread."""
+        self._stopping = True
+        os.write(self._wake_w, b"x")
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            still_open = list(self._open)
+        for sock in still_open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._close_listeners()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def _close_listeners(self) -> None:
+        for sock in self._listeners:
+            sock.close()
+        self._listeners.clear()
+
+    def _accept_loop(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            for sock in self._listeners:
+                selector.register(sock, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _ in selector.select():
+                    if key.fileobj == self._wake_r:
+                        return
+                    self._accept(key.fileobj)  # type: ignore[arg-type]
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            return
+        node, context = self._listeners[listener]
+        # The up/down check runs as each connection is accepted, so a test that advances the
+        # frozen clock sees the engine's new state on its very next connect.
+        if not engine_up(self.cluster, node):
+            _reset(sock)
+            return
+        sock.setblocking(True)
+        threading.Thread(
+            target=self._serve, args=(sock, node, context), name="sim-engine", daemon=True
+        ).start()
+
+    def _serve(self, sock: socket.socket, node: SimNode, context: ssl.SSLContext) -> None:
+        with self._lock:
+            self._open.add(sock)
+        try:
+            sock.settimeout(HANDSHAKE_TIMEOUT)
+            try:
+                tls = context.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError):
+                return  # refused before any request: a bad or missing client certificate
+            handler = type("Handler", (_Handler,), {"engine": self, "node": node})
+            try:
+                handler(tls, tls.getpeername(), None)
+            except OSError:
+                pass
+            finally:
+                tls.close()
+        finally:
+            with self._lock:
+                self._open.discard(sock)
+            sock.close()
 
 
-class EngineSite(web.BaseSite):
-    """One node's listener. The up/down check runs as each connection is accepted, so a test
-    that advances the frozen clock sees the engine's new state on its very next connect."""
-
-    __slots__ = ("_host", "_port", "_is_up")
-
-    def __init__(
-        self,
-        runner: web.BaseRunner,
-        host: str,
-        port: int,
-        ssl_context: ssl.SSLContext,
-        is_up: Callable[[], bool],
-    ) -> None:
-        super().__init__(runner, ssl_context=ssl_context)
-        self._host = host
-        self._port = port
-        self._is_up = is_up
-
-    @property
-    def name(self) -> str:
-        return f"https://{self._host}:{self._port}"
-
-    async def start(self) -> None:
-        await super().start()
-        loop = asyncio.get_running_loop()
-        handler_factory = self._runner.server
-        assert handler_factory is not None and self._ssl_context is not None
-        context = self._ssl_context
-
-        def accept() -> asyncio.BaseProtocol:
-            if not self._is_up():
-                return _Reset()
-            # What create_server(ssl=...) builds per connection; built here so that the
-            # up/down decision can come first.
-            return sslproto.SSLProtocol(
-                loop,
-                handler_factory(),
-                context,
-                None,
-                server_side=True,
-                ssl_handshake_timeout=HANDSHAKE_TIMEOUT,
-            )
-
-        self._server = await loop.create_server(accept, self._host, self._port)
-
-
-async def _start_all(
-    runner: web.AppRunner,
-    ctx: ServeContext,
-    nodes: list[SimNode],
-    contexts: dict[str, ssl.SSLContext],
-    port: int,
-) -> list[EngineSite]:
-    sites: list[EngineSite] = []
-    try:
-        for node in nodes:
-            context = contexts[node.address]
-            site = EngineSite(
-                runner, node.address, port, context, lambda n=node: engine_up(ctx.cluster, n)
-            )
-            await site.start()
-            sites.append(site)
-    except BaseException:
-        for site in sites:
-            await site.stop()
-        raise
-    return sites
-
-
-async def serve(ctx: ServeContext) -> dict[str, Any]:
+def serve_blocking(ctx: ServeContext) -> dict[str, Any]:
     """Start every node's engine on one shared port; returns the "docker" endpoints entry."""
     nodes = list(ctx.cluster.nodes.values())
-    runner = web.AppRunner(make_app(ctx.cluster, ctx.log_request), access_log=None)
-    await runner.setup()
-    ctx.runners.append(runner)
     contexts = {node.address: ctx.tls.engine_context(node.address) for node in nodes}
+    server = EngineServer(ctx.cluster, ctx.log_request)
     last: OSError | None = None
     for _ in range(PORT_ATTEMPTS):
         port = free_port(nodes[0].address)
         try:
-            await _start_all(runner, ctx, nodes, contexts, port)
+            server.listen(nodes, contexts, port)
             break
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
@@ -245,6 +322,8 @@ async def serve(ctx: ServeContext) -> dict[str, Any]:
             last = exc  # another simulator holds this port on some address: try another
     else:
         raise OSError(errno.EADDRINUSE, f"no port free on every node address: {last}")
+    server.start()
+    ctx.stoppers.append(server.stop)
     return {
         "docker": {
             "ca": str(ctx.tls.ca),
@@ -254,3 +333,8 @@ async def serve(ctx: ServeContext) -> dict[str, Any]:
             "nodes": {node.name: f"tcp://{node.address}:{port}" for node in nodes},
         }
     }
+
+
+async def serve(ctx: ServeContext) -> dict[str, Any]:
+    """The protocol entry point (see tui.sim.server): the engines run in their own threads."""
+    return serve_blocking(ctx)

@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +68,7 @@ class ServeContext:
     log_request: RequestLog
     state_dir: Path
     runners: list[web.AppRunner] = field(default_factory=list)
+    stoppers: list[Callable[[], None]] = field(default_factory=list)  # servers off the loop
 
     async def listen(
         self,
@@ -163,6 +165,8 @@ class SimServer:
             self._ready.set()
             await self._stop.wait()
         finally:
+            for stop in ctx.stoppers:
+                stop()
             for runner in ctx.runners:
                 await runner.cleanup()
             log.close()
