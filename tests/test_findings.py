@@ -75,12 +75,12 @@ def test_an_idle_session_does_not_run_the_rules_at_every_poll(
 
     session = build_session(sim, tmp_path / "t", "", poll=3600, read_only=True)
     try:
-        snapshot = session.fetch_snapshot(None)
-        first = session.evaluate(snapshot)
+        first = session.engine.observe()
         for _ in range(3):
             sim.clock.advance(2)
-            snapshot = session.fetch_snapshot(snapshot)  # a health poll, nothing changed
-            assert session.evaluate(snapshot) == first
+            later = session.engine.observe()  # a health poll, nothing changed
+            assert later.snapshot.taken_at > first.snapshot.taken_at
+            assert later.findings == first.findings
     finally:
         session.close()
     assert len(rule_runs) == 1
