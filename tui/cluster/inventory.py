@@ -8,9 +8,10 @@ in `ClusterSnapshot.errors`; the rest of the snapshot is still returned.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from tui.cluster import compute, engines, fabric
 from tui.config import ClusterProfile, InventorySettings
+from tui.daemon_pool import DaemonPool
 from tui.errors import ClusterError
 from tui.model import (
     HEALTH_READ,
@@ -53,10 +55,30 @@ class Inventory:
     images: engines.ImageCache = field(default_factory=engines.ImageCache)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     engine_cache: engines.EngineCache = field(default_factory=engines.EngineCache)
+    _pools: set[DaemonPool] = field(default_factory=set, repr=False)
 
     @property
     def settings(self) -> InventorySettings:
         return self.profile.inventory
+
+    def wind_down(self, seconds: float) -> None:
+        """For a session that is ending: the reads a running gather has not started are
+        dropped, and from now on a gateway call waits at most `seconds` for an answer."""
+        for pool in list(self._pools):
+            pool.shutdown(wait=False, cancel_futures=True)
+        connection = self.fabric.config.connection
+        connection.timeout = min(connection.timeout or seconds, seconds)
+
+    @contextlib.contextmanager
+    def _pool(self) -> Iterator[DaemonPool]:
+        """The threads of one gather; daemon threads, so that a gather abandoned by an ending
+        console does not keep the process alive."""
+        with DaemonPool(self.settings.concurrency, "sfpatch-inventory") as pool:
+            self._pools.add(pool)
+            try:
+                yield pool
+            finally:
+                self._pools.discard(pool)
 
     def close(self) -> None:
         """Close the kept docker clients; a later gather builds them again."""
@@ -125,7 +147,7 @@ def gather(inventory: Inventory, progress: Progress | None = None) -> ClusterSna
     """A full snapshot: gateway, scale sets and engines, concurrently, failures kept as errors."""
     tracker = _Tracker(progress)
     profile = inventory.profile
-    with ThreadPoolExecutor(inventory.settings.concurrency, "sfpatch-inventory") as pool:
+    with inventory._pool() as pool:
         fabric_part = pool.submit(_fabric_part, inventory, tracker, True)
         arm_parts = {
             name: pool.submit(_arm_part, inventory, name, tracker)
