@@ -82,5 +82,12 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+def entry() -> None:
+    """The `sfpatch` console script: main(), then the end of the process (tui.shutdown)."""
+    from tui.shutdown import finish
+
+    finish(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

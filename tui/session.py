@@ -11,6 +11,7 @@ import contextlib
 import getpass
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from tui.winver import WindowsVersion
 
 OPERATE = "operate"
 READ_ONLY = "read-only"
+ENDING_CALL_SECONDS = 1.0  # the longest a call made while the session closes may take
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Session:
     # Who holds the cluster lease, read from the cluster (a read-only session holds none).
     read_holder: Callable[[], str] | None = None
     notices: list[str] = field(default_factory=list)  # shown once on screen when the console opens
+    _closing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def operator(self) -> Operator:
@@ -73,10 +76,13 @@ class Session:
         return self.engine.keep_lease()
 
     def close(self, reason: str = "session ended") -> None:
-        """Release the lease, seal the transcript with `reason`, close the clients."""
-        for fn in reversed(self.on_close):
-            fn(reason)
-        self.on_close.clear()
+        """Release the lease, seal the transcript with `reason`, close the clients.
+
+        Once: a second call, from any thread, waits for the first to end and does nothing."""
+        with self._closing:
+            for fn in reversed(self.on_close):
+                fn(reason)
+            self.on_close.clear()
 
 
 class SnapshotSource:
@@ -254,6 +260,8 @@ def open_session(
     if taken is not None:
         operator.adopt_lease(taken.held, holder, taken.broken)
         session.on_close.append(lambda _reason: operator.drop_lease())
+    # First at close: an ending session waits on the gateway only briefly (the lease expires).
+    session.on_close.append(lambda _reason: inventory.wind_down(ENDING_CALL_SECONDS))
     return session
 
 

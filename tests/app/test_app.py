@@ -352,7 +352,8 @@ def test_demo_command_opens_the_console_and_closes_the_transcript(monkeypatch, t
 
     opened = []
 
-    def fake_run(self):  # the terminal part only; session, simulator and transcript are real
+    # The terminal part only; session, simulator and transcript are real.
+    def fake_run(self, **kwargs):
         opened.append(self.session)
 
     monkeypatch.setattr(app_module.SfpatchApp, "run", fake_run)

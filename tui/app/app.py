@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 
 from textual import work
 from textual.app import App
@@ -22,6 +21,7 @@ from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import MainScreen
 from tui.app.screens.note import NoteScreen
 from tui.app.widgets.nodes_table import NodesTable
+from tui.daemon_pool import DaemonPool
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
 from tui.runbook.steps import Question, Refusal, ask
@@ -30,6 +30,7 @@ from tui.sources import Source
 from tui.sources.live import LiveSource
 
 MUTATING_ACTIONS = {"disable", "patch", "enable"}
+WORKER_THREADS = 8  # the poll, actions and notes
 
 
 class SfpatchApp(App[None]):
@@ -51,7 +52,6 @@ class SfpatchApp(App[None]):
     def __init__(
         self,
         session: Session | None = None,
-        handle_signals: bool = False,
         source: Source | None = None,
     ) -> None:
         super().__init__()
@@ -59,13 +59,13 @@ class SfpatchApp(App[None]):
             raise ValueError("a session or a source is needed")
         self.session = session  # None in observe and replay: nothing to act with
         self.source: Source = source or LiveSource(session)
-        self._handle_signals = handle_signals
         self.snapshot: ClusterSnapshot | None = None
         self.findings: tuple[Finding, ...] = ()
         self._polling = False
         self._poll_again = False
-        self.busy: dict[str, str] = {}  # node -> the action still running on it (a patch)
-        self.end_reason = "session ended"
+        self.busy: dict[str, str] = {}  # node -> the action still running on it
+        self._ending: str | None = None
+        self._run_loop: asyncio.AbstractEventLoop | None = None
         self._poll_timer = None
         self.polls_completed = 0
 
@@ -84,32 +84,53 @@ class SfpatchApp(App[None]):
         return self.default_screen  # type: ignore[return-value]
 
     def on_mount(self) -> None:
-        if self._handle_signals:
-            self._quit_on_signals()
         for notice in self.session.notices:
             self.notify(notice, title="Resumed session", severity="warning", timeout=30)
         self.poll_now()
 
-    def _quit_on_signals(self) -> None:
-        """SIGTERM, or SIGHUP when the ssh session to the jump box drops: quit cleanly, so the
-        transcript gets its end record and final checkpoint."""
-        loop = asyncio.get_running_loop()
-        reasons = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (the terminal went away)"}
-        for signum, reason in reasons.items():
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self._end, reason)
+    # ------------------------------------------------------------------ the end
 
-    def _end(self, reason: str) -> None:
+    def run_until_ended(self) -> None:
+        """Run on a loop of its own whose thread workers are abandoned at the end, not waited
+        for: a poll or a patch blocked in the SDK must not keep an ended console alive."""
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(DaemonPool(WORKER_THREADS, "sfpatch-worker"))
+        self._run_loop = loop
+        try:
+            self.run(loop=loop)
+        finally:
+            _close_abandoning_workers(loop)
+
+    def end(self, reason: str) -> None:
         """Quit, saying why in the transcript's end record (with any node left out of service)."""
-        out = self._out_of_service()
-        self.end_reason = reason + (f"; nodes not Up: {', '.join(out)}" if out else "")
+        self.ending_reason(reason)
         self.exit()
 
+    def end_from_any_thread(self, reason: str) -> None:
+        """`end`, asked from another thread (SIGTERM, SIGHUP); nothing once the loop is gone."""
+        loop = self._run_loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # closed: the app has ended already
+                loop.call_soon_threadsafe(self.end, reason)
+
+    def ending_reason(self, reason: str) -> str:
+        """The end record's reason: the first one given (a signal while quitting changes
+        nothing), with the nodes left out of service as they were then."""
+        if self._ending is None:
+            out = self._out_of_service()
+            self._ending = reason + (f"; nodes not Up: {', '.join(out)}" if out else "")
+        return self._ending
+
+    @property
+    def end_reason(self) -> str:
+        return self._ending or "session ended"
+
     def _out_of_service(self) -> list[str]:
+        """Each node not Up, once: by the action running on it if one is, else by its status."""
+        busy = dict(self.busy)  # read from the signal watch's thread too
         nodes = self.snapshot.nodes if self.snapshot else ()
-        out = [f"{n.name} ({n.status})" for n in nodes if n.status != "Up"]
-        out += [f"{name} ({action} running)" for name, action in self.busy.items()]
-        return out
+        out = [f"{n.name} ({n.status})" for n in nodes if n.status != "Up" and n.name not in busy]
+        return out + [f"{name} ({action} running)" for name, action in busy.items()]
 
     # ------------------------------------------------------------------ polling
 
@@ -238,9 +259,8 @@ class SfpatchApp(App[None]):
         )
 
     def _start(self, asked: Question) -> None:
-        if asked.action == "patch":
-            self.busy[asked.node] = "patch"
-            self.main.show_selected()
+        self.busy[asked.node] = asked.action
+        self.main.show_selected()
         self._act(asked)
 
     @work(thread=True, group="action")
@@ -283,7 +303,7 @@ class SfpatchApp(App[None]):
     async def action_quit(self) -> None:
         out = self._out_of_service() if self.can_act else []
         if not out:
-            self._end("quit by the engineer")
+            self.end("quit by the engineer")
             return
         self.push_screen(
             ConfirmScreen(
@@ -292,5 +312,16 @@ class SfpatchApp(App[None]):
                 "record lists them. Re-open sfpatch to go on.",
                 "Quit",
             ),
-            callback=lambda yes: self._end("quit by the engineer") if yes else None,
+            callback=lambda yes: self.end("quit by the engineer") if yes else None,
         )
+
+
+def _close_abandoning_workers(loop: asyncio.AbstractEventLoop) -> None:
+    """What asyncio.run does at the end, less waiting for the default executor's threads."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()  # shuts the executor down without waiting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 from pathlib import Path
@@ -53,15 +54,22 @@ def signing_key(args: argparse.Namespace):
 
 
 def run_console(session) -> int:
-    """Run the app until the engineer quits (or SIGTERM/SIGHUP); the session is always closed."""
-    app = None
-    try:
-        from tui.app.app import SfpatchApp
+    """Run the app until the engineer quits or SIGTERM/SIGHUP; the session is always closed.
 
-        app = SfpatchApp(session, handle_signals=True)
-        app.run()
-    finally:
-        session.close(app.end_reason if app is not None else "session ended")
+    After a signal the process ends within tui.shutdown.GRACE_SECONDS, sealed, whatever the
+    app was doing (a poll, a patch, quitting)."""
+    from tui.app.app import SfpatchApp
+    from tui.shutdown import SignalWatch, end_without_teardown
+
+    app = SfpatchApp(session)
+    seal = lambda reason: session.close(app.ending_reason(reason))  # noqa: E731
+    with SignalWatch(end=app.end_from_any_thread, seal=seal):
+        try:
+            app.run_until_ended()
+        finally:
+            session.close(app.end_reason)
+            end_without_teardown()
     if session.transcript_path:
-        print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)
     return 0
