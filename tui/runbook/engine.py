@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from tui.errors import ClusterError, SfpatchError
-from tui.model import ClusterSnapshot, Finding
+from tui.model import NODES_READ, ClusterSnapshot, Finding
 from tui.runbook.actions import Action, Enable
 from tui.runbook.gates import Gate, enable_gates
 from tui.runbook.operator import Operator, Started
@@ -260,10 +260,16 @@ class Engine:
         """Read the cluster once and move the current node as far as it can go now."""
         try:
             observation = self.observe()
+            unread = _nodes_unread(observation.snapshot)
         except SfpatchError as exc:
+            unread = str(exc)
+        if unread:
+            # No step decides on a node list it did not read; a few misses in a row pause.
             self._read_failures += 1
             if self._read_failures >= READ_FAILURES_BEFORE_PAUSE and self.paused is None:
-                self._pause(self.current, Pause("error", f"the cluster could not be read: {exc}"))
+                self._pause(
+                    self.current, Pause("error", f"the cluster could not be read: {unread}")
+                )
             return self.report()
         self._read_failures = 0
         for title, text, severity in observation.alerts:
@@ -598,6 +604,14 @@ class Engine:
             window_end=window.end if window else None,
             eta=eta(now, remaining, self.per_node_seconds, elapsed) if self.plan else None,
         )
+
+
+def _nodes_unread(snapshot: ClusterSnapshot) -> str:
+    """Why the snapshot's node list is not this read's ('' when it is)."""
+    errors = [
+        e.message for e in snapshot.errors if e.source == "fabric" and e.subject == NODES_READ
+    ]
+    return errors[0] if errors else ""
 
 
 def _plan_line(p: PlannedNode) -> str:
