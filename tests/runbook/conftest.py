@@ -10,7 +10,7 @@ from tui.runbook.engine import RunSettings
 from tui.runbook.timing import timeouts_from_timing
 from tui.session import open_session
 
-POLL = 30.0  # simulated seconds between reads
+POLL = 60.0  # simulated seconds between reads
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ def test_the_estimate_comes_from_nodes_done(sim, open_engine):
         engine.tick()
         sim.clock.advance(POLL)
     report = engine.report()
-    assert 600 < report.per_node_seconds < 1200  # the node done, not the seed figure
+    assert 600 < report.per_node_seconds < 2000  # the node done, not the seed figure
     assert report.eta is not None
 
 
