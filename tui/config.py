@@ -81,6 +81,7 @@ class NodeTypeProfile:
 
     durability: str | None = None  # Bronze, Silver or Gold
     stateless: bool = False
+    strategy: str | None = None  # how a run patches it (tui/runbook/strategies.py)
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,19 @@ def _read_profile(name: str, table: Table, origin: Path, base: Path) -> ClusterP
     return ClusterProfile(name, origin, gateway, arm, docker, targets, inventory, node_types)
 
 
+def _strategy_names() -> tuple[str, ...]:
+    from tui.runbook.strategies import STRATEGIES
+
+    return tuple(STRATEGIES)
+
+
 def _read_node_types(table: Table) -> Mapping[str, NodeTypeProfile]:
     result = {}
     for node_type, sub in table.subtables():
         result[node_type] = NodeTypeProfile(
             durability=sub.choice("durability", DURABILITIES, None),
             stateless=sub.bool("stateless", False),
+            strategy=sub.choice("strategy", _strategy_names(), None),
         )
         sub.done()
     table.done()
@@ -407,6 +415,8 @@ def render_profile(profile: ClusterProfile) -> str:
         if settings.durability:
             lines.append(f"durability = {_toml_str(settings.durability)}")
         lines.append(f"stateless = {'true' if settings.stateless else 'false'}")
+        if settings.strategy:
+            lines.append(f"strategy = {_toml_str(settings.strategy)}")
     i = profile.inventory
     lines += ["", f"[{section}.inventory]", f"concurrency = {i.concurrency}"]
     lines += [f"timeout = {i.timeout}", f"retries = {i.retries}"]

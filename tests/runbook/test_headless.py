@@ -60,3 +60,21 @@ def test_read_only_prints_the_plan_and_gates_and_sends_nothing(tmp_path, capsys)
     assert "gate  _Legacy_0  containers-survive-patch  FAIL" in out
     assert "plan  _FrontEnd_0  would patch it" in out
     assert not [r for r in transcript(tmp_path) if r["kind"] in ("intent", "confirm")]
+
+
+def test_a_strategy_per_node_type_comes_from_the_scenario_and_can_be_overridden(tmp_path, capsys):
+    from tui.sim.scenario import SCENARIO_DIR
+
+    text = (SCENARIO_DIR / "seed.toml").read_text()
+    marker = 'name = "FrontEnd"\n'
+    scenario = tmp_path / "reimaged.toml"
+    scenario.write_text(text.replace(marker, marker + 'strategy = "reimage"\n', 1))
+    base = ["run", "--scenario", str(scenario), "--transcript-dir", str(tmp_path / "t")]
+    assert main([*base, "--headless", "--read-only", "--nodes", "_FrontEnd_3"]) == 0
+    assert "plan  _FrontEnd_3  UD 3  reimage" in capsys.readouterr().out
+    forced = [*base, "--headless", "--read-only", "--nodes", "_FrontEnd_3", "--strategy", "manual"]
+    assert main(forced) == 0
+    assert "plan  _FrontEnd_3  UD 3  manual" in capsys.readouterr().out
+    scenario.write_text(text.replace(marker, marker + 'strategy = "prayer"\n', 1))
+    assert main([*base, "--headless", "--read-only"]) == 2
+    assert "strategy" in capsys.readouterr().err

@@ -264,9 +264,7 @@ def _settings(args: argparse.Namespace, profile, clock, timing):
         window=parse_window(args.window, args.window_end, clock.now()),
         overrides=overrides,  # type: ignore[arg-type]
         confirmed_by="--yes" if args.headless else "the engineer",
-        strategies={
-            t: nt.strategy for t, nt in profile.node_types.items() if getattr(nt, "strategy", None)
-        },
+        strategies={t: nt.strategy for t, nt in profile.node_types.items() if nt.strategy},
         **kwargs,
     )
 

@@ -88,6 +88,7 @@ class NodeTypeSpec:
     host_overrides: dict[int, WindowsVersion]
     scale_set: ScaleSetSpec
     containers: tuple[ContainerSpec, ...]
+    strategy: str | None = None  # how a run patches it; written into the simulator's profile
 
 
 @dataclass(frozen=True)
@@ -231,9 +232,16 @@ def _read_node_type(table: Table, images: dict[str, ImageSpec]) -> NodeTypeSpec:
         host_overrides=overrides,
         scale_set=_read_scale_set(table.table("scale_set"), name, durability, host_version),
         containers=containers,
+        strategy=table.choice("strategy", _strategy_names(), None),
     )
     table.done()
     return node_type
+
+
+def _strategy_names() -> tuple[str, ...]:
+    from tui.runbook.strategies import STRATEGIES
+
+    return tuple(STRATEGIES)
 
 
 def _read_scale_set(

@@ -254,7 +254,10 @@ def sim_profile(scenario: Scenario, endpoints: dict[str, Any]) -> str:
             client_key=Path(d["client_key"]),
         )
     targets = {nt.name: nt.patch_target for nt in scenario.node_types}
-    node_types = {nt.name: NodeTypeProfile(durability=nt.durability) for nt in scenario.node_types}
+    node_types = {
+        nt.name: NodeTypeProfile(durability=nt.durability, strategy=nt.strategy)
+        for nt in scenario.node_types
+    }
     profile = ClusterProfile(
         scenario.cluster_name, Path(), gateway, arm, docker, targets, node_types=node_types
     )
