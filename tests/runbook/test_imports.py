@@ -31,3 +31,17 @@ def test_the_runbook_source_names_no_adapter():
     for path in Path(tui.runbook.__file__).parent.glob("*.py"):
         text = path.read_text()
         assert "tui.cluster" not in text and "getattr(" not in text, path.name
+
+
+def test_no_transcript_write_from_the_app_the_sources_or_the_composition_root():
+    import re
+    from pathlib import Path
+
+    import tui
+
+    root = Path(tui.__file__).parent
+    files = [root / "session.py", *(root / "app").rglob("*.py"), *(root / "sources").rglob("*.py")]
+    write = re.compile(
+        r"transcript\.(note|append|snapshot|warning|intent|result|confirm|gate|lease|perform)\("
+    )
+    assert [str(f.relative_to(root)) for f in files if write.search(f.read_text())] == []
