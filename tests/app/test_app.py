@@ -432,7 +432,7 @@ async def test_a_note_goes_to_the_transcript(session):
         await app.workers.wait_for_complete()
         await pilot.pause()
     records = read_records(session)
-    note = next(r for r in records if r["kind"] == "note")
+    note = next(r for r in records if r["kind"] == "note" and "KB5041578" in r["data"]["text"])
     assert note["node"] == "_FrontEnd_3"
     assert note["data"]["text"] == "KB5041578 installed by hand"
 

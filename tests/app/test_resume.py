@@ -79,7 +79,11 @@ async def test_a_patch_still_running_after_a_crash_is_shown_and_p_waits_for_it(s
         await pilot.press("escape")
         await pilot.pause()
     session.close()
-    [note] = [r for r in read_records(session) if r["kind"] == "note"]
+    [note] = [
+        r
+        for r in read_records(session)
+        if r["kind"] == "note" and "reconciled" in r["data"]["text"]
+    ]
     assert "ARM reports a Run Command still in progress" in note["data"]["text"]
 
 

@@ -15,7 +15,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.app.messages import ActionFinished, Alert, PollFailed, StateReady
+from tui.app.messages import ActionFinished, Alert, PollFailed, RunControlled, StateReady
+from tui.app.screens.abort import AbortScreen
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import MainScreen
@@ -24,13 +25,16 @@ from tui.app.widgets.nodes_table import NodesTable
 from tui.daemon_pool import DaemonPool
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
+from tui.runbook.plan import PlanOptions
+from tui.runbook.report import RunReport
 from tui.runbook.steps import Question, Refusal, ask
 from tui.session import Session
 from tui.sources import Source
 from tui.sources.live import LiveSource
 
 MUTATING_ACTIONS = {"disable", "patch", "enable"}
-WORKER_THREADS = 8  # the poll, actions and notes
+RUN_ACTIONS = {"run_toggle", "run_auto", "run_skip", "run_abort", "run_retry", "run_override"}
+WORKER_THREADS = 8  # the poll, actions, notes and runbook controls
 
 
 class SfpatchApp(App[None]):
@@ -42,6 +46,44 @@ class SfpatchApp(App[None]):
         Binding("d", "disable", "Disable", id="node.disable"),
         Binding("p", "patch", "Patch", id="node.patch"),
         Binding("e", "enable", "Enable", id="node.enable"),
+        Binding(
+            "space",
+            "run_toggle",
+            "Start/pause run",
+            id="run.toggle",
+            tooltip="start the runbook; pause it; resume it, or confirm the step it asks for",
+        ),
+        Binding(
+            "a",
+            "run_auto",
+            "Auto-advance",
+            id="run.auto",
+            tooltip="toggle auto-advance (on: go on while gates pass; off: confirm each step)",
+        ),
+        Binding(
+            "s",
+            "run_skip",
+            "Skip node",
+            id="run.skip",
+            tooltip="skip the runbook's current node (refused while it is out of service)",
+        ),
+        Binding(
+            "x",
+            "run_abort",
+            "Abort run",
+            id="run.abort",
+            tooltip="end the run; a node left out of service is offered an enable",
+        ),
+        Binding(
+            "R", "run_retry", "Retry step", id="run.retry", tooltip="try the paused step again"
+        ),
+        Binding(
+            "o",
+            "run_override",
+            "Override gate",
+            id="run.override",
+            tooltip="let the failed gates pass for the current node (type its name; recorded)",
+        ),
         Binding("n", "note", "Note", id="app.note"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
         Binding("tab", "focus_next", "Next pane", show=False),
@@ -53,12 +95,14 @@ class SfpatchApp(App[None]):
         self,
         session: Session | None = None,
         source: Source | None = None,
+        plan_options: PlanOptions | None = None,
     ) -> None:
         super().__init__()
         if source is None and session is None:
             raise ValueError("a session or a source is needed")
         self.session = session  # None in observe and replay: nothing to act with
-        self.source: Source = source or LiveSource(session)
+        self.live = LiveSource(session, plan_options) if source is None else None
+        self.source: Source = source or self.live  # type: ignore[assignment]
         self.snapshot: ClusterSnapshot | None = None
         self.findings: tuple[Finding, ...] = ()
         self._polling = False
@@ -68,6 +112,7 @@ class SfpatchApp(App[None]):
         self._run_loop: asyncio.AbstractEventLoop | None = None
         self._poll_timer = None
         self.polls_completed = 0
+        self._asked: tuple[str, str] | None = None  # the step-mode confirmation on screen
 
     # ------------------------------------------------------------------ layout
 
@@ -162,8 +207,10 @@ class SfpatchApp(App[None]):
         self.snapshot = state.snapshot
         self.findings = state.findings
         self.main.show(state)
+        self.refresh_bindings()
         for alert in state.alerts:
             self.on_alert(Alert(alert.title, alert.text, alert.severity))
+        self._ask_step(state.runbook)
         self._poll_finished()
 
     def on_alert(self, message: Alert) -> None:
@@ -194,6 +241,8 @@ class SfpatchApp(App[None]):
         # Hidden and blocked: a read-only session, observe and replay have no way to act.
         if action in MUTATING_ACTIONS:
             return self.can_act
+        if action in RUN_ACTIONS:
+            return self.can_act and self._run_applies(action)
         if action == "note":  # a note goes to this session's own transcript
             return self.session is not None
         return True
@@ -232,6 +281,13 @@ class SfpatchApp(App[None]):
 
     def _ask(self, action: str) -> None:
         if not self.can_act:
+            return
+        report = self.run_report
+        if self.run_started and report and not report.finished and report.paused is None:
+            self.notify(
+                "The runbook is running: pause it (space) before acting by hand.",
+                severity="warning",
+            )
             return
         name = self.query_one(NodesTable).selected_node
         if self.snapshot is None or name is None:
@@ -315,6 +371,180 @@ class SfpatchApp(App[None]):
             callback=lambda yes: self.end("quit by the engineer") if yes else None,
         )
 
+    # ------------------------------------------------------------------ the runbook
+
+    @property
+    def run_report(self) -> RunReport | None:
+        return self.main.state.runbook if self.is_mounted else None
+
+    @property
+    def run_started(self) -> bool:
+        return self.live is not None and self.live.started
+
+    def _run_applies(self, action: str) -> bool:
+        """Whether a runbook key does something now (the footer shows only those)."""
+        report = self.run_report
+        if report is None or report.finished or self.live is None:
+            return False
+        if action == "run_auto":
+            return True
+        if not self.live.started:
+            return action == "run_toggle" and report.remaining > 0
+        pause = report.paused
+        if action == "run_toggle":
+            return pause is None or bool({"resume", "confirm"} & set(pause.actions))
+        if action == "run_abort":
+            return True
+        if action == "run_skip":
+            return report.current is not None and (pause is None or "skip" in pause.actions)
+        if action == "run_retry":
+            return pause is not None and "retry" in pause.actions
+        if action == "run_override":
+            return pause is not None and "override" in pause.actions
+        return False
+
+    def action_run_toggle(self) -> None:
+        report = self.run_report
+        if not (self.can_act and self.live and report and self._run_applies("run_toggle")):
+            return
+        if not self.live.started:
+            self._control("start")
+        elif report.paused is None:
+            self._control("pause")
+        elif report.paused.kind == "confirm":
+            self._asked = None
+            self._ask_step(report)
+        else:
+            self._control("resume")
+
+    def action_run_auto(self) -> None:
+        report = self.run_report
+        if self.can_act and report is not None and self._run_applies("run_auto"):
+            self._control("step" if report.mode == "auto" else "auto")
+
+    def action_run_skip(self) -> None:
+        if self.can_act and self._run_applies("run_skip"):
+            self._control("skip")
+
+    def action_run_retry(self) -> None:
+        if self.can_act and self._run_applies("run_retry"):
+            self._control("retry")
+
+    def action_run_abort(self) -> None:
+        report = self.run_report
+        if not (self.can_act and report and self._run_applies("run_abort")):
+            return
+        node = report.current
+        if report.out_of_service and node is not None:
+            self.push_screen(AbortScreen(node), callback=self._abort_chosen)
+            return
+        self.push_screen(
+            ConfirmScreen(
+                "Abort the run?",
+                "Nothing more is sent; nodes not started stay as they are. The choice is "
+                "recorded in the transcript.",
+                "Abort",
+            ),
+            callback=lambda yes: self._control("abort") if yes else None,
+        )
+
+    def _abort_chosen(self, choice: str | None) -> None:
+        if choice is not None:
+            self._control("abort-enable" if choice == "enable" else "abort-leave")
+
+    def action_run_override(self) -> None:
+        report = self.run_report
+        if not (self.can_act and report and report.current and self._run_applies("run_override")):
+            return
+        failed = [g for g in report.gates if not g.passed]
+        if not failed:
+            self.notify("No failed gate of this step can be overridden here.", severity="warning")
+            return
+        node = report.current
+        self.push_screen(
+            ConfirmScreen(
+                f"Override {', '.join(g.name for g in failed)} for {node}?",
+                "The run goes on as if these gates had passed, for this node only. "
+                "The override is recorded with your name.",
+                "Override",
+                tuple(failed),
+                require_name=node,
+            ),
+            callback=lambda yes: (
+                self._control("override", tuple(g.name for g in failed)) if yes else None
+            ),
+        )
+
+    def _ask_step(self, report: RunReport | None) -> None:
+        """Step mode: the step the run waits to send is confirmed on the confirmation screen
+        (the node's name typed for a seed node or a gate not passed)."""
+        pause = report.paused if report else None
+        if report is None or pause is None or pause.kind != "confirm" or not self.can_act:
+            self._asked = None
+            return
+        node = report.current or ""
+        key = (node, report.current_node.step if report.current_node else "")
+        if self._asked == key:
+            return
+        self._asked = key
+        found = self.snapshot.node(node) if self.snapshot else None
+        risky = (found is not None and found.is_seed) or not all(g.passed for g in report.gates)
+        what = pause.reason.removeprefix("step mode: confirm to ")
+        self.push_screen(
+            ConfirmScreen(
+                f"Step mode: {what}?",
+                f"The runbook's next step on {node}"
+                + (" (a SEED node)" if found is not None and found.is_seed else "")
+                + ". Cancel leaves the run paused; space asks again.",
+                key[1].capitalize() or "Go on",
+                report.gates,
+                require_name=node if risky else None,
+            ),
+            callback=lambda yes: self._control("resume") if yes else None,
+        )
+
+    @work(thread=True, group="runbook")
+    def _control(self, control: str, gates: tuple[str, ...] = ()) -> None:
+        """One runbook control, between polls; what it refused or failed with comes back."""
+        live = self.live
+        if live is None or not self.can_act:
+            return
+        try:
+            refused = ""
+            if control == "start":
+                live.start()
+            elif control in ("auto", "step"):
+                live.drive(lambda engine: engine.set_mode(control))  # type: ignore[arg-type]
+            elif control == "pause":
+                live.drive(lambda engine: engine.pause())
+            elif control == "resume":
+                live.drive(lambda engine: engine.resume())
+            elif control == "retry":
+                live.drive(lambda engine: engine.retry())
+            elif control == "skip":
+                refused = live.drive(lambda engine: engine.skip())
+            elif control == "abort":
+                refused = live.drive(lambda engine: engine.abort())
+            elif control in ("abort-enable", "abort-leave"):
+                enable = control == "abort-enable"
+                refused = live.drive(lambda engine: engine.abort(enable=enable))
+            elif control == "override":
+                for gate in gates:
+                    live.drive(lambda engine, gate=gate: engine.override(gate))
+            else:
+                raise ValueError(f"unknown runbook control {control!r}")
+        except SfpatchError as exc:
+            self.post_message(RunControlled(control, str(exc)))
+            return
+        except Exception as exc:  # a control must never take the console down
+            self.post_message(RunControlled(control, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(RunControlled(control, refused))
+
+    def on_run_controlled(self, message: RunControlled) -> None:
+        if message.error:
+            self.notify(message.error, title=f"Runbook: {message.control}", severity="warning")
+        self.poll_now()
 
 def _close_abandoning_workers(loop: asyncio.AbstractEventLoop) -> None:
     """What asyncio.run does at the end, less waiting for the default executor's threads."""

@@ -41,3 +41,12 @@ class Alert(Message):
         self.title = title
         self.text = text
         self.severity = severity
+
+
+class RunControlled(Message):
+    """A runbook control (start, pause, skip, abort ...) was applied; error says why not."""
+
+    def __init__(self, control: str, error: str = "") -> None:
+        super().__init__()
+        self.control = control
+        self.error = error

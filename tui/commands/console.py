@@ -53,15 +53,23 @@ def signing_key(args: argparse.Namespace):
     return load_signing_key(args.transcript_key)
 
 
-def run_console(session) -> int:
-    """Run the app until the engineer quits or SIGTERM/SIGHUP; the session is always closed.
+def run_console(session, options=None) -> int:
+    """Plan the run (bad plan options fail here, before the screen opens), then run the app
+    until the engineer quits or SIGTERM/SIGHUP; the session is always closed.
 
     After a signal the process ends within tui.shutdown.GRACE_SECONDS, sealed, whatever the
     app was doing (a poll, a patch, quitting)."""
     from tui.app.app import SfpatchApp
+    from tui.runbook.plan import PlanOptions
     from tui.shutdown import SignalWatch, end_without_teardown
 
-    app = SfpatchApp(session)
+    options = options or PlanOptions()
+    try:
+        session.engine.plan_run(options)
+    except BaseException:
+        session.close("the plan could not be made")
+        raise
+    app = SfpatchApp(session, plan_options=options)
     seal = lambda reason: session.close(app.ending_reason(reason))  # noqa: E731
     with SignalWatch(end=app.end_from_any_thread, seal=seal):
         try:

@@ -15,6 +15,12 @@ from tui.commands.console import (
     run_console,
     signing_key,
 )
+from tui.commands.plan_args import (
+    add_plan_arguments,
+    check_plan_arguments,
+    plan_options,
+    run_settings,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="open the console on a simulated cluster (no Azure needed)",
         description="Start the simulator in-process and open the console against it. "
         "Every action is recorded to a session transcript, as against a real cluster.",
-        epilog="example:\n  sfpatch demo --scenario seed --speed 10 --ticket CHG-1234",
+        epilog="examples:\n  sfpatch demo --scenario seed --speed 10 --ticket CHG-1234\n"
+        "  sfpatch demo --node-type FrontEnd --settle 30 --window-end 04:00",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--scenario", default="seed", help="shipped scenario name or .toml path")
@@ -34,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulated seconds per real second (default 10: a disable takes ~3 s)",
     )
     add_session_arguments(parser)
+    add_plan_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -46,11 +54,13 @@ def run(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.speed) and args.speed > 0):
         raise UsageError(f"--speed must be a finite number > 0 for the demo (got {args.speed})")
     check_session_arguments(args)
+    check_plan_arguments(args)
     scenario = load_scenario(args.scenario)
     print(f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="sfpatch-demo-") as state_dir:
         server = SimServer(scenario, Path(state_dir), speed=args.speed, start=real_now()).start()
         try:
+            clock = sim_clock(server)
             session = build_session(
                 server,
                 args.transcript_dir,
@@ -58,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
                 args.poll,
                 read_only=args.read_only,
                 key=signing_key(args),
+                settings=run_settings(args, _profile(server), clock, scenario.timing),
             )
-            return run_console(session)
+            return run_console(session, plan_options(args))
         finally:
             server.stop()
 
@@ -71,17 +82,35 @@ def build_session(
     poll: float,
     read_only: bool = False,
     key=None,
+    settings=None,
 ):
-    """A session on the simulator through the profile it wrote, as against a real cluster."""
-    from tui.config import load_profile
+    """A session on the simulator through the profile it wrote, as against a real cluster; its
+    engine keeps the simulator's time (`settings`: how a runbook run goes)."""
+    from tui.runbook.engine import RunSettings
+    from tui.runbook.timing import timeouts_from_timing
     from tui.session import open_session
 
-    profile = load_profile(server.cluster.scenario.cluster_name, server.profile_path)
+    timing = server.cluster.scenario.timing
     return open_session(
-        profile,
+        _profile(server),
         transcript_dir=transcript_dir,
         ticket=ticket,
         poll_seconds=poll,
         read_only=read_only,
         transcript_key=key,
+        settings=settings or RunSettings(mode="step", timeouts=timeouts_from_timing(timing)),
+        clock=sim_clock(server),
     )
+
+
+def sim_clock(server):
+    """The simulator's clock as the engine's: elapsed times, settle and ETA in cluster time."""
+    from tui.runbook.clock import ScaledClock
+
+    return ScaledClock(server.clock.now, server.clock.speed, server.clock.advance)
+
+
+def _profile(server):
+    from tui.config import load_profile
+
+    return load_profile(server.cluster.scenario.cluster_name, server.profile_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +15,12 @@ from tui.commands.console import (
     check_session_arguments,
     run_console,
     signing_key,
+)
+from tui.commands.plan_args import (
+    add_plan_arguments,
+    check_plan_arguments,
+    plan_options,
+    run_settings,
 )
 
 
@@ -69,34 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="confirm without asking: headless, every step whose gates pass (seed nodes too; "
         "without it nothing is sent); --break-lease takes the expired lease at once",
     )
-    plan = parser.add_argument_group("the plan (headless)")
+    plan = add_plan_arguments(parser)
     plan.add_argument("--headless", action="store_true", help="run the plan without a screen")
-    plan.add_argument("--nodes", metavar="NAME,...", help="only these nodes")
-    plan.add_argument("--node-type", metavar="TYPE,...", help="only nodes of these node types")
-    plan.add_argument("--ud", metavar="N,...", help="only nodes in these upgrade domains")
-    plan.add_argument(
-        "--strategy",
-        choices=("windows-update", "reimage", "manual"),
-        help="patch every planned node this way (default: per node type, else windows-update)",
-    )
-    plan.add_argument(
-        "--settle",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="cluster seconds a node must stay Up and healthy after enable (default %(default)s)",
-    )
-    plan.add_argument("--window-end", metavar="TIME", help="the change window ends at TIME (UTC)")
-    plan.add_argument(
-        "--window", metavar="START/END", help="the change window, e.g. 01:00/04:00 (UTC)"
-    )
-    plan.add_argument(
-        "--override",
-        action="append",
-        default=[],
-        metavar="GATE:NODE",
-        help="let this failed gate pass for this node (recorded; repeatable)",
-    )
     plan.add_argument(
         "--speed",
         type=float,
@@ -144,23 +123,13 @@ def run(args: argparse.Namespace) -> int:
 def _check_plan_arguments(args: argparse.Namespace) -> None:
     from tui.errors import UsageError
 
-    headless_only = ("nodes", "node_type", "ud", "strategy", "window_end", "window")
-    if not args.headless:
-        given = [f"--{o.replace('_', '-')}" for o in headless_only if getattr(args, o)]
-        if given or args.override:
-            raise UsageError(f"{', '.join(given or ['--override'])} need --headless")
-    elif not args.yes and not args.read_only:
+    check_plan_arguments(args)
+    if args.headless and not args.yes and not args.read_only:
         raise UsageError("a headless run sends changes only with --yes (or plans with --read-only)")
-    if not (math.isfinite(args.settle) and args.settle >= 0):
-        raise UsageError("--settle must be a number of seconds >= 0")
     if args.scenario is None and (args.speed is not None or args.fault):
         raise UsageError("--speed and --fault are for --scenario (an embedded simulator)")
     if args.scenario is not None and args.config is not None:
         raise UsageError("--config is for --profile; --scenario needs no profile")
-    for text in args.override:
-        gate, sep, node = text.partition(":")
-        if not sep or not gate or not node:
-            raise UsageError(f"--override {text!r}: expected GATE:NODE")
 
 
 def _run_on_simulator(args: argparse.Namespace) -> int:
@@ -197,7 +166,7 @@ def _run_on_simulator(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, profile, clock, timing) -> int:
     from tui.session import open_session
 
-    settings = _settings(args, profile, clock, timing)
+    settings = run_settings(args, profile, clock, timing, headless=args.headless)
     session = open_session(
         profile,
         transcript_dir=args.transcript_dir,
@@ -212,13 +181,13 @@ def _run(args: argparse.Namespace, profile, clock, timing) -> int:
         clock=clock,
     )
     if not args.headless:
-        return run_console(session)
+        return run_console(session, plan_options(args))
     from tui.commands.headless import Printer, run_headless
 
     code, reason = 1, "headless run failed"
     try:
         code, reason = run_headless(
-            session, _plan_options(args), args.poll, Printer(sys.stdout, sys.stderr)
+            session, plan_options(args), args.poll, Printer(sys.stdout, sys.stderr)
         )
     finally:
         with contextlib.suppress(Exception):
@@ -232,41 +201,6 @@ def _run(args: argparse.Namespace, profile, clock, timing) -> int:
         session.close(reason)
     print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)
     return code
-
-
-def _split(text: str | None) -> tuple[str, ...]:
-    return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
-
-
-def _plan_options(args: argparse.Namespace):
-    from tui.runbook.plan import PlanOptions
-
-    return PlanOptions(
-        nodes=_split(args.nodes),
-        node_types=_split(args.node_type),
-        upgrade_domains=_split(args.ud),
-        strategy=args.strategy,
-    )
-
-
-def _settings(args: argparse.Namespace, profile, clock, timing):
-    from tui.runbook.engine import RunSettings
-    from tui.runbook.timing import estimate_from_timing, timeouts_from_timing
-    from tui.runbook.window import parse_window
-
-    overrides = frozenset(tuple(text.split(":", 1)) for text in args.override)
-    kwargs = {}
-    if timing is not None:
-        kwargs["timeouts"] = timeouts_from_timing(timing)
-        kwargs["seed_estimate_seconds"] = estimate_from_timing(timing, args.settle)
-    return RunSettings(
-        settle_seconds=args.settle,
-        window=parse_window(args.window, args.window_end, clock.now()),
-        overrides=overrides,  # type: ignore[arg-type]
-        confirmed_by="--yes" if args.headless else "the engineer",
-        strategies={t: nt.strategy for t, nt in profile.node_types.items() if nt.strategy},
-        **kwargs,
-    )
 
 
 def break_confirmation(cluster: str, yes: bool, stdin=None, stderr=None):

@@ -28,6 +28,7 @@ from tui.runbook.procedure import (
     Progress,
     Send,
     Waiting,
+    step_gates,
 )
 from tui.runbook.report import NodeReport, RunReport, StepEvent
 from tui.runbook.window import Window, estimate_per_node, eta
@@ -603,7 +604,23 @@ class Engine:
             per_node_seconds=self.per_node_seconds,
             window_end=window.end if window else None,
             eta=eta(now, remaining, self.per_node_seconds, elapsed) if self.plan else None,
+            gates=self._current_gates(current, now),
+            out_of_service=self.out_of_service(current),
         )
+
+    def _current_gates(self, name: str | None, now: datetime) -> tuple[Gate, ...]:
+        if name is None or self.last is None or self._step[name] >= len(STEPS):
+            return ()
+        ctx = Context(
+            self.last.snapshot,
+            self.last.findings,
+            now,
+            self.settings.settle_seconds,
+            self.per_node_seconds,
+            self.settings.window,
+            self._inflight is not None,
+        )
+        return step_gates(STEPS[self._step[name]], self._progress[name], ctx)
 
 
 def _nodes_unread(snapshot: ClusterSnapshot) -> str:

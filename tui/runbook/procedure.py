@@ -355,6 +355,23 @@ def unhealthy(snapshot: ClusterSnapshot, node: Node | None) -> str:
     return ""
 
 
+def step_gates(step: str, progress: Progress, ctx: Context) -> tuple[Gate, ...]:
+    """The gates the step `step` of this node is judged by now (none for a wait), to show."""
+    planned = progress.planned
+    if ctx.node(planned.name) is None:
+        return ()
+    if step in ("gates", "disable"):
+        return (
+            *run_gates(ctx, planned.name),
+            *disable_gates(ctx.snapshot, planned.name, planned.target),
+        )
+    if step == "patch":
+        return patch_gates(ctx.snapshot, planned.name, planned.target)
+    if step == "enable":
+        return enable_gates(ctx.snapshot, planned.name)
+    return ()
+
+
 PROCEDURE: tuple[Step, ...] = (
     CheckGates(),
     SendDisable(),

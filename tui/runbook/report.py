@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tui.runbook.gates import Gate
 from tui.runbook.procedure import Pause
 from tui.winver import WindowsVersion
 
@@ -53,6 +54,12 @@ class RunReport:
     per_node_seconds: float
     window_end: datetime | None
     eta: datetime | None
+    gates: tuple[Gate, ...] = ()  # what the current node's step is judged by now
+    out_of_service: bool = False  # the current node is not Up because of this run
+
+    @property
+    def current_node(self) -> NodeReport | None:
+        return next((n for n in self.nodes if n.name == self.current), None)
 
     @property
     def time_left(self) -> float | None:

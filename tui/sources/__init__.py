@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from tui.model import ClusterSnapshot, Finding
+from tui.runbook.report import RunReport
 
 OPERATE, READ_ONLY, OBSERVE, REPLAY = "OPERATE", "READ-ONLY", "OBSERVE", "REPLAY"
 MODES = (OPERATE, READ_ONLY, OBSERVE, REPLAY)
@@ -50,6 +51,8 @@ class ViewState:
     findings: tuple[Finding, ...] = ()
     waiting: str = "Waiting for the first poll ..."  # shown while there is no snapshot
     alerts: tuple[Alert, ...] = field(default=())
+    runbook: RunReport | None = None  # the plan and the run, when there is one
+    run_started: bool = False  # whether the run was started (else the plan is a preview)
 
 
 class Source(Protocol):

@@ -1,20 +1,37 @@
-"""The live source: a thin adapter over the session, which reads, records and keeps the lease."""
+"""The live source: a thin adapter over the session, which reads, records and keeps the lease.
+
+It also drives the runbook: once the engineer starts the run, each poll is an engine tick
+(read, then move the current node as far as it can go). Polls and the engineer's controls
+take turns on the engine through one lock.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from tui.model import ClusterSnapshot
+from tui.runbook.engine import Engine
+from tui.runbook.plan import PlanOptions
 from tui.sources import OPERATE, READ_ONLY, Alert, HeaderInfo, ViewState
+
+T = TypeVar("T")
 
 
 class LiveSource:
     """States of a live session (operate or read-only), one per poll."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, session, plan_options: PlanOptions | None = None) -> None:
         self.session = session
         self.mode = READ_ONLY if session.read_only else OPERATE
         self.poll_seconds = session.poll_seconds
+        self.plan_options = plan_options or PlanOptions()
+        self.started = False
+        self._lock = threading.Lock()
+        self._planned = bool(session.engine.plan)
+        self._planned_on: tuple = ()
         self._snapshot: ClusterSnapshot | None = None
 
     def header(self, holder: str = "", now: datetime | None = None) -> HeaderInfo:
@@ -36,13 +53,62 @@ class LiveSource:
         return ViewState(self.header())
 
     def read(self) -> ViewState:
-        """One poll: read the cluster, evaluate, record what changed, reconcile, keep the lease."""
+        """One poll: read the cluster, evaluate, record what changed, reconcile, keep the lease;
+        with the run started, move it on."""
         s = self.session
-        observation = s.engine.observe()
-        alerts = tuple(Alert(title, text, severity) for title, text, severity in observation.alerts)
+        with self._lock:
+            engine: Engine = s.engine
+            before = engine.last
+            if self.started and not engine.finished:
+                engine.tick()  # a failed read counts towards a pause rather than raising
+            else:
+                engine.observe()
+            observation = engine.last
+            if observation is None:
+                raise RuntimeError("the cluster was not read")
+            if not self._planned:
+                engine.plan_run(self.plan_options)
+                self._planned = True
+            if not self._planned_on:
+                self._planned_on = _signature(observation.snapshot)
+            report = engine.report() if engine.plan else None
+            now = engine.clock.now()
+        fresh = observation is not before
+        alerts = (
+            tuple(Alert(title, text, severity) for title, text, severity in observation.alerts)
+            if fresh
+            else ()
+        )
         self._snapshot = observation.snapshot
-        header = self.header(s.lease_holder())
-        return ViewState(header, observation.snapshot, observation.findings, alerts=alerts)
+        header = self.header(s.lease_holder(), now)
+        return ViewState(
+            header,
+            observation.snapshot,
+            observation.findings,
+            alerts=alerts,
+            runbook=report,
+            run_started=self.started,
+        )
+
+    def start(self) -> None:
+        """Start the run; planned again first when the nodes changed since the plan was made."""
+        with self._lock:
+            engine: Engine = self.session.engine
+            if self.started:
+                return
+            if engine.last is not None and _signature(engine.last.snapshot) != self._planned_on:
+                engine.plan_run(self.plan_options)
+            engine.note("runbook: started by the engineer")
+            self.started = True
+
+    def drive(self, control: Callable[[Engine], T]) -> T:
+        """Call one of the engine's controls (pause, skip, abort ...) between polls."""
+        with self._lock:
+            return control(self.session.engine)
 
     def close(self, reason: str) -> None:
         """The session is closed by whoever opened it."""
+
+
+def _signature(snapshot: ClusterSnapshot) -> tuple:
+    return tuple((n.name, n.status, n.instance_id) for n in snapshot.nodes)

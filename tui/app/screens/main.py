@@ -15,10 +15,11 @@ from tui.app.widgets.header_bar import HeaderBar
 from tui.app.widgets.health_pane import HealthPane
 from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
+from tui.app.widgets.runbook_pane import RunbookPane
 from tui.app.widgets.upgrade_domains import UpgradeDomainTable
 from tui.app.widgets.warnings_pane import WarningsPane
 from tui.model import ClusterSnapshot, Finding
-from tui.sources import ViewState
+from tui.sources import OPERATE, ViewState
 from tui.winver import WindowsVersion
 
 
@@ -61,6 +62,9 @@ class MainScreen(Screen):
                     "Containers on the selected node", classes="pane-title", id="containers-title"
                 )
                 yield ContainersPane()
+            with Vertical(id="runbook-column"):
+                yield Label("Runbook", classes="pane-title", id="runbook-title")
+                yield RunbookPane("", id="runbook")
             with Vertical(id="right"):
                 yield Label("Upgrade domains", classes="pane-title")
                 yield UpgradeDomainTable()
@@ -84,6 +88,8 @@ class MainScreen(Screen):
         self.query_one(HeaderBar).show(state.header)
         snapshot = state.snapshot
         with self.app.batch_update():
+            read_only = state.header.mode != OPERATE
+            self.query_one(RunbookPane).show(state.runbook, state.run_started, read_only)
             if snapshot is None:
                 self.query_one(HealthPane).update(state.waiting)
                 return
