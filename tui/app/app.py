@@ -543,7 +543,7 @@ class SfpatchApp(App[None]):
 
     def on_run_controlled(self, message: RunControlled) -> None:
         if message.error:
-            self.notify(message.error, title=f"Runbook: {message.control}", severity="warning")
+            self.notify(message.error, title=f"Runbook: {message.name}", severity="warning")
         self.poll_now()
 
 def _close_abandoning_workers(loop: asyncio.AbstractEventLoop) -> None:

@@ -48,5 +48,5 @@ class RunControlled(Message):
 
     def __init__(self, control: str, error: str = "") -> None:
         super().__init__()
-        self.control = control
+        self.name = control
         self.error = error
