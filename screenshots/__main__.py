@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from tui.app.app import SfpatchApp
@@ -64,12 +65,55 @@ async def _shots(sim: SimServer, transcripts: Path) -> list[Path]:
     return saved
 
 
+async def _runbook_shot(sim: SimServer, transcripts: Path) -> list[Path]:
+    """Operate mid-runbook: auto-advance over FrontEnd, the second node waiting to be Disabled,
+    the warnings pane showing what the Legacy nodes' patch would break."""
+    from tui.runbook.engine import RunSettings
+    from tui.runbook.plan import PlanOptions
+    from tui.runbook.timing import timeouts_from_timing
+    from tui.runbook.window import Window
+
+    timing = sim.cluster.scenario.timing
+    settings = RunSettings(
+        mode="auto",
+        timeouts=timeouts_from_timing(timing),
+        window=Window(sim.clock.now() + timedelta(hours=2)),
+        seed_estimate_seconds=20 * 60,
+    )
+    session = build_session(sim, transcripts, "CHG-2026-1126", poll=3600, settings=settings)
+    app = SfpatchApp(session, plan_options=PlanOptions(node_types=("FrontEnd",)))
+    async with app.run_test(size=SIZE) as pilot:
+        await _refresh(app, pilot)
+        await pilot.press("space")
+        await app.workers.wait_for_complete()
+        for _ in range(200):
+            await _refresh(app, pilot)
+            report = app.main.state.runbook
+            node = report.current_node
+            if node.name == "_FrontEnd_1" and node.step == "wait-disabled":
+                break
+            long_wait = "operation to end" in node.waiting_for
+            sim.clock.advance(300 if long_wait else 30)
+        app.query_one("#nodes").move_cursor(row=2)
+        sim.clock.advance(10)
+        await _refresh(app, pilot)
+        await pilot.pause()
+        app.save_screenshot("runbook.svg", path=str(OUT))
+    session.close()
+    return [OUT / "runbook.svg"]
+
+
 def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="sfpatch-shots-") as tmp,
         SimServer(load_scenario("seed"), Path(tmp) / "sim", speed=0) as sim,
     ):
         svgs = asyncio.run(_shots(sim, Path(tmp) / "transcripts"))
+    with (
+        tempfile.TemporaryDirectory(prefix="sfpatch-shots-") as tmp,
+        SimServer(load_scenario("seed"), Path(tmp) / "sim", speed=0) as sim,
+    ):
+        svgs += asyncio.run(_runbook_shot(sim, Path(tmp) / "transcripts"))
     try:
         import cairosvg
     except (ImportError, OSError) as exc:

@@ -219,3 +219,16 @@ async def test_read_only_shows_the_plan_and_hides_every_runbook_key(sim, tmp_pat
         assert app.main.state.runbook.mode == "step"
     app.session.close()
     assert {r["method"] for r in requests(sim)} == {"GET"}
+
+
+async def test_plan_options_the_cluster_lacks_end_the_console(sim, tmp_path):
+    app = open_app(sim, tmp_path, nodes=("_Nope_9",))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(2000):  # the first poll, in its worker; then the app ends itself
+            if app.end_reason != "session ended":
+                break
+            await pilot.pause()
+    assert "no node _Nope_9 in this cluster" in app.plan_error
+    assert "plan options do not fit" in app.end_reason
+    app.session.close(app.end_reason)
+    assert not [r for r in requests(sim) if "Deactivate" in r["path"]]

@@ -49,7 +49,7 @@ def test_bad_plan_options_are_one_line_errors(tmp_path, capsys):
     assert run(tmp_path, "--headless", "--yes", "--node-type", "Nope") == 2
     err = capsys.readouterr().err
     assert "no node type Nope" in err and "Traceback" not in err
-    assert run(tmp_path, "--nodes", "_FrontEnd_0") == 2  # a plan option needs --headless
+    assert run(tmp_path, "--settle", "-5") == 2  # the console checks plan options too
     assert run(tmp_path, "--headless", "--yes", "--override", "nonsense") == 2
 
 

@@ -206,6 +206,10 @@ class SfpatchApp(App[None]):
         state = message.state
         self.snapshot = state.snapshot
         self.findings = state.findings
+        if self.plan_error:
+            self.polls_completed += 1
+            self.end(f"the plan options do not fit the cluster: {self.plan_error}")
+            return
         self.main.show(state)
         self.refresh_bindings()
         for alert in state.alerts:
@@ -378,6 +382,11 @@ class SfpatchApp(App[None]):
         return self.main.state.runbook if self.is_mounted else None
 
     @property
+    def plan_error(self) -> str:
+        """Why the plan options given do not fit this cluster ('' when they do)."""
+        return self.live.plan_error if self.live is not None else ""
+
+    @property
     def run_started(self) -> bool:
         return self.live is not None and self.live.started
 
@@ -545,6 +554,7 @@ class SfpatchApp(App[None]):
         if message.error:
             self.notify(message.error, title=f"Runbook: {message.name}", severity="warning")
         self.poll_now()
+
 
 def _close_abandoning_workers(loop: asyncio.AbstractEventLoop) -> None:
     """What asyncio.run does at the end, less waiting for the default executor's threads."""

@@ -54,8 +54,8 @@ def signing_key(args: argparse.Namespace):
 
 
 def run_console(session, options=None) -> int:
-    """Plan the run (bad plan options fail here, before the screen opens), then run the app
-    until the engineer quits or SIGTERM/SIGHUP; the session is always closed.
+    """Run the app until the engineer quits or SIGTERM/SIGHUP; the session is always closed.
+    Plan options the cluster does not match end it at the first read, as a UsageError.
 
     After a signal the process ends within tui.shutdown.GRACE_SECONDS, sealed, whatever the
     app was doing (a poll, a patch, quitting)."""
@@ -63,13 +63,7 @@ def run_console(session, options=None) -> int:
     from tui.runbook.plan import PlanOptions
     from tui.shutdown import SignalWatch, end_without_teardown
 
-    options = options or PlanOptions()
-    try:
-        session.engine.plan_run(options)
-    except BaseException:
-        session.close("the plan could not be made")
-        raise
-    app = SfpatchApp(session, plan_options=options)
+    app = SfpatchApp(session, plan_options=options or PlanOptions())
     seal = lambda reason: session.close(app.ending_reason(reason))  # noqa: E731
     with SignalWatch(end=app.end_from_any_thread, seal=seal):
         try:
@@ -77,6 +71,8 @@ def run_console(session, options=None) -> int:
         finally:
             session.close(app.end_reason)
             end_without_teardown()
+    if app.plan_error:
+        raise UsageError(app.plan_error)
     if session.transcript_path:
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
             print(f"sfpatch: transcript written to {session.transcript_path}", file=sys.stderr)

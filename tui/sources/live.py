@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from tui.errors import UsageError
 from tui.model import ClusterSnapshot
 from tui.runbook.engine import Engine
 from tui.runbook.plan import PlanOptions
@@ -29,6 +30,7 @@ class LiveSource:
         self.poll_seconds = session.poll_seconds
         self.plan_options = plan_options or PlanOptions()
         self.started = False
+        self.plan_error = ""  # why the plan options do not fit this cluster
         self._lock = threading.Lock()
         self._planned = bool(session.engine.plan)
         self._planned_on: tuple = ()
@@ -67,8 +69,11 @@ class LiveSource:
             if observation is None:
                 raise RuntimeError("the cluster was not read")
             if not self._planned:
-                engine.plan_run(self.plan_options)
                 self._planned = True
+                try:
+                    engine.plan_run(self.plan_options)
+                except UsageError as exc:
+                    self.plan_error = str(exc)
             if not self._planned_on:
                 self._planned_on = _signature(observation.snapshot)
             report = engine.report() if engine.plan else None
