@@ -90,13 +90,16 @@ async def _runbook_shot(sim: SimServer, transcripts: Path) -> list[Path]:
             await _refresh(app, pilot)
             report = app.main.state.runbook
             node = report.current_node
-            if node.name == "_FrontEnd_1" and node.step == "wait-disabled":
+            if node is None:
+                raise RuntimeError(f"the run ended before the shot: {report}")
+            if node.name == "_FrontEnd_1" and node.step in ("disable", "wait-disabled"):
                 break
             long_wait = "operation to end" in node.waiting_for
             sim.clock.advance(300 if long_wait else 30)
         app.query_one("#nodes").move_cursor(row=2)
-        sim.clock.advance(10)
-        await _refresh(app, pilot)
+        for _ in range(2):
+            sim.clock.advance(8)
+            await _refresh(app, pilot)
         await pilot.pause()
         app.save_screenshot("runbook.svg", path=str(OUT))
     session.close()

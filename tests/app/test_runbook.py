@@ -81,6 +81,7 @@ async def test_auto_advance_patches_the_frontend_nodes_to_done(sim, tmp_path):
         await press(app, pilot, "space")
         assert app.live.started
         assert {"space", "s", "x"} <= footer_keys(app)
+        assert not {"d", "p", "e"} & footer_keys(app)  # the run alone acts while it moves
 
         seen_waits: set[str] = set()
 

@@ -244,7 +244,7 @@ class SfpatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Hidden and blocked: a read-only session, observe and replay have no way to act.
         if action in MUTATING_ACTIONS:
-            return self.can_act
+            return self.can_act and not self._run_moving()
         if action in RUN_ACTIONS:
             return self.can_act and self._run_applies(action)
         if action == "note":  # a note goes to this session's own transcript
@@ -286,8 +286,7 @@ class SfpatchApp(App[None]):
     def _ask(self, action: str) -> None:
         if not self.can_act:
             return
-        report = self.run_report
-        if self.run_started and report and not report.finished and report.paused is None:
+        if self._run_moving():
             self.notify(
                 "The runbook is running: pause it (space) before acting by hand.",
                 severity="warning",
@@ -389,6 +388,11 @@ class SfpatchApp(App[None]):
     @property
     def run_started(self) -> bool:
         return self.live is not None and self.live.started
+
+    def _run_moving(self) -> bool:
+        """The run is started and neither paused nor finished: it alone acts on the cluster."""
+        report = self.run_report
+        return self.run_started and report is not None and not report.finished and not report.paused
 
     def _run_applies(self, action: str) -> bool:
         """Whether a runbook key does something now (the footer shows only those)."""

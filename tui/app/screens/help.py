@@ -15,6 +15,12 @@ KEYS = (
     ("d", "disable the selected node (intent Restart)"),
     ("p", "patch the selected Disabled node (Windows Update, Run Command)"),
     ("e", "enable the selected node"),
+    ("space", "runbook: start the run; pause; resume; confirm the step it waits for"),
+    ("a", "runbook: auto-advance on/off (off: step mode, each step confirmed)"),
+    ("s", "runbook: skip the current node (not while it is out of service)"),
+    ("x", "runbook: abort (offers to enable a node left out of service)"),
+    ("R", "runbook: retry the paused step"),
+    ("o", "runbook: override the step's failed gates for this node (typed name)"),
     ("n", "write a note to the transcript (about the selected node)"),
     ("r", "re-read everything now (health, VMs, engines)"),
     ("?", "this help"),
@@ -42,7 +48,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("sfpatch keys", id="help-title")
             lines = []
             for key, what in KEYS:
-                if self._read_only and key in ("d", "p", "e"):
+                if self._read_only and key in ("d", "p", "e", "space", "a", "s", "x", "R", "o"):
                     continue
                 lines.append(f"  {key:<8} {what}")
             lines.append("")

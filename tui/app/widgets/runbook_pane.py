@@ -102,7 +102,7 @@ def pause_lines(report: RunReport) -> Text:
 def plan_line(node: NodeReport) -> Text:
     mark, style = STATE_MARKS.get(node.state, ("?", "magenta"))
     where = node.step if node.state == "running" else node.state
-    if node.state in ("pending", "nothing"):
+    if node.state == "nothing":
         where = node.why
     text = Text.assemble((f"{mark} ", style), (f"{node.name:<14}", "bold" if mark == "▶" else ""))
     text.append(f" UD {node.upgrade_domain:<3} {node.strategy:<14} ", style="dim")
