@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
+from typing import NoReturn
 
 from tui import __version__
 from tui.errors import SfpatchError
@@ -29,12 +31,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with a usage error told in one line (the usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 # Order here is the order in `sfpatch --help`.
 COMMANDS = ("demo", "run", "sim", "check", "compat", "verify", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="sfpatch",
         description="Patch Azure Service Fabric clusters on Windows scale sets, node by node.",
     )
@@ -56,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not as a warning at interpreter exit
         return code
     except SfpatchError as exc:
-        print(f"sfpatch: error: {exc}", file=sys.stderr)
+        print(f"sfpatch: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("sfpatch: interrupted", file=sys.stderr)
@@ -68,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
+# Line breaks and other control characters, which a file name or a key in a file may hold.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(message: str) -> str:
+    """The message with control characters escaped, so that an error is always one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 def _silence_stdout() -> None:

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from tui.errors import ConfigError, UsageError
+from tui.errors import ConfigError, SfpatchError, UsageError
+from tui.inputs import NODE_TYPE, PROFILE, port_problem, shown
 from tui.tomlfile import Table, load_toml
+from tui.userfile import PEM, PROFILES, read_user_file
 from tui.winver import WindowsVersion, parse_version
 
 PROFILE_FILE = "profiles.toml"
@@ -25,6 +27,11 @@ DEFAULT_CONCURRENCY = 32
 DEFAULT_TIMEOUT = 10.0  # seconds, per call, for every source
 DURABILITIES = ("Bronze", "Silver", "Gold")
 DEFAULT_RETRIES = 2  # extra attempts for a read that failed (a flaky gateway answers 503)
+# What a profile may ask of the inventory: more threads or a longer wait help nobody.
+MAX_CONCURRENCY = 256
+TIMEOUT_RANGE = (0.1, 3600.0)
+MAX_RETRIES = 10
+POLL_INTERVAL_RANGE = (0.05, 3600.0)
 
 
 @dataclass(frozen=True)
@@ -110,12 +117,15 @@ def default_config_path() -> Path:
 def load_profiles(path: Path | None = None) -> dict[str, ClusterProfile]:
     """Every profile in the file, validated; a bad or missing file raises ConfigError."""
     path = path or default_config_path()
-    root = load_toml(path, ConfigError)
+    root = load_toml(path, PROFILES, ConfigError)
     base = path.parent
     clusters = root.table("clusters", required=True)
-    profiles = {
-        name: _read_profile(name, table, path, base) for name, table in clusters.subtables()
-    }
+    profiles = {}
+    for name, table in clusters.subtables():
+        problem = PROFILE.problem(name)
+        if problem is not None:
+            raise clusters.fail(name, problem)
+        profiles[name] = _read_profile(name, table, path, base)
     clusters.done()
     root.done()
     if not profiles:
@@ -136,17 +146,23 @@ def load_profile(name: str, path: Path | None = None) -> ClusterProfile:
 def parse_target(text: str) -> tuple[str, WindowsVersion]:
     """`NODETYPE=VERSION` as given to --target -> (node type, version); UsageError if malformed."""
     node_type, sep, version = text.partition("=")
-    if not sep or not node_type.strip() or not version.strip():
+    node_type = node_type.strip()
+    if not sep or not node_type or not version.strip():
         raise UsageError(
-            f"--target {text!r}: expected NODETYPE=VERSION, e.g. Legacy=10.0.14393.1944"
+            f"--target {shown(text)}: expected NODETYPE=VERSION, e.g. Legacy=10.0.14393.1944"
         )
+    problem = NODE_TYPE.problem(node_type)
+    if problem is not None:
+        raise UsageError(f"--target {shown(text)}: {problem}")
     try:
         parsed = parse_version(version.strip())
     except UsageError as exc:
-        raise UsageError(f"--target {text!r}: {exc}") from None
+        raise UsageError(f"--target {shown(text)}: {exc}") from None
     if parsed.revision is None:
-        raise UsageError(f"--target {text!r}: the version needs its revision, e.g. 10.0.14393.1944")
-    return node_type.strip(), parsed
+        raise UsageError(
+            f"--target {shown(text)}: the version needs its revision, e.g. 10.0.14393.1944"
+        )
+    return node_type, parsed
 
 
 def _read_profile(name: str, table: Table, origin: Path, base: Path) -> ClusterProfile:
@@ -169,6 +185,7 @@ def _strategy_names() -> tuple[str, ...]:
 def _read_node_types(table: Table) -> Mapping[str, NodeTypeProfile]:
     result = {}
     for node_type, sub in table.subtables():
+        _node_type(table, node_type)
         result[node_type] = NodeTypeProfile(
             durability=sub.choice("durability", DURABILITIES, None),
             stateless=sub.bool("stateless", False),
@@ -180,9 +197,7 @@ def _read_node_types(table: Table) -> Mapping[str, NodeTypeProfile]:
 
 
 def _read_gateway(table: Table, base: Path) -> GatewayProfile:
-    endpoint = table.str("endpoint")
-    if not endpoint.startswith("https://"):
-        raise table.fail("endpoint", f"must be an https:// URL (got {endpoint!r})")
+    endpoint = _url(table, "endpoint", table.str("endpoint"))
     pem = _pem_file(table, "client_pem", base, _CERT, _KEY)
     cert = _pem_file(table, "client_cert", base, _CERT)
     key = _pem_file(table, "client_key", base, _KEY)
@@ -218,7 +233,8 @@ def _read_gateway(table: Table, base: Path) -> GatewayProfile:
 def _read_arm(table: Table, base: Path) -> ArmProfile:
     scale_sets_table = table.table("scale_sets", required=True)
     scale_sets = {
-        node_type: scale_sets_table.str(node_type) for node_type in _keys(scale_sets_table)
+        _node_type(scale_sets_table, node_type): scale_sets_table.str(node_type)
+        for node_type in _keys(scale_sets_table)
     }
     if not scale_sets:
         raise table.fail("scale_sets", "name the scale set of at least one node type")
@@ -229,8 +245,8 @@ def _read_arm(table: Table, base: Path) -> ArmProfile:
     if token is None and credential == "static-token":
         raise table.fail("token", 'required with credential = "static-token"')
     endpoint = table.str("endpoint", None)
-    if endpoint is not None and not endpoint.startswith("https://"):
-        raise table.fail("endpoint", f"must be an https:// URL (got {endpoint!r})")
+    if endpoint is not None:
+        _url(table, "endpoint", endpoint)
     profile = ArmProfile(
         subscription=table.str("subscription"),
         resource_group=table.str("resource_group"),
@@ -239,7 +255,7 @@ def _read_arm(table: Table, base: Path) -> ArmProfile:
         token=token,
         endpoint=endpoint.rstrip("/") if endpoint else None,
         ca=_pem_file(table, "ca", base, _CERT),
-        poll_interval=float(table.number("poll_interval", 30.0, minimum=0.05)),
+        poll_interval=float(table.number("poll_interval", 30.0, *POLL_INTERVAL_RANGE)),
     )
     scale_sets_table.done()
     table.done()
@@ -252,12 +268,15 @@ def _read_docker(table: Table, base: Path) -> DockerProfile:
         rendered = template.format(address="10.0.0.4")
     except (KeyError, IndexError, ValueError):
         raise table.fail(
-            "endpoint_template", f"only {{address}} may be substituted (got {template!r})"
+            "endpoint_template", f"only {{address}} may be substituted (got {shown(template)})"
         ) from None
     if "{address}" not in template or not rendered.startswith("tcp://"):
         raise table.fail(
-            "endpoint_template", f"must look like tcp://{{address}}:2376 (got {template!r})"
+            "endpoint_template", f"must look like tcp://{{address}}:2376 (got {shown(template)})"
         )
+    problem = port_problem(rendered)
+    if problem is not None:
+        raise table.fail("endpoint_template", f"{shown(template)}: {problem}")
     cert = _pem_file(table, "client_cert", base, _CERT)
     key = _pem_file(table, "client_key", base, _KEY)
     if bool(cert) != bool(key):
@@ -272,16 +291,17 @@ def _read_docker(table: Table, base: Path) -> DockerProfile:
 def _read_targets(table: Table) -> Mapping[str, WindowsVersion]:
     targets = {}
     for node_type in _keys(table):
+        _node_type(table, node_type)
         text = table.str(node_type)
         try:
             version = parse_version(text)
         except UsageError:
             raise table.fail(
-                node_type, f"not a Windows version (got {text!r}, e.g. 10.0.14393.1944)"
+                node_type, f"not a Windows version (got {shown(text)}, e.g. 10.0.14393.1944)"
             ) from None
         if version.revision is None:
             raise table.fail(
-                node_type, f"needs the revision too (got {text!r}, e.g. 10.0.14393.1944)"
+                node_type, f"needs the revision too (got {shown(text)}, e.g. 10.0.14393.1944)"
             )
         targets[node_type] = version
     table.done()
@@ -290,28 +310,34 @@ def _read_targets(table: Table) -> Mapping[str, WindowsVersion]:
 
 def _read_inventory(table: Table) -> InventorySettings:
     settings = InventorySettings(
-        concurrency=table.int("concurrency", DEFAULT_CONCURRENCY, minimum=1),
-        timeout=float(table.number("timeout", DEFAULT_TIMEOUT, minimum=0.1)),
-        retries=table.int("retries", DEFAULT_RETRIES, minimum=0),
+        concurrency=table.int("concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
+        timeout=float(table.number("timeout", DEFAULT_TIMEOUT, *TIMEOUT_RANGE)),
+        retries=table.int("retries", DEFAULT_RETRIES, 0, MAX_RETRIES),
     )
     table.done()
     return settings
 
 
+def _node_type(table: Table, name: str) -> str:
+    """A node type named as a key (scale_sets, patch_targets, node_types), checked."""
+    problem = NODE_TYPE.problem(name)
+    if problem is not None:
+        raise table.fail(name, problem)
+    return name
+
+
+def _url(table: Table, key: str, url: str) -> str:
+    """An https:// URL whose host and port can be connected to."""
+    if not url.startswith("https://"):
+        raise table.fail(key, f"must be an https:// URL (got {shown(url)})")
+    problem = port_problem(url)
+    if problem is not None:
+        raise table.fail(key, f"{shown(url)}: {problem}")
+    return url
+
+
 def _keys(table: Table) -> list[str]:
     return list(table._data)  # noqa: SLF001  (a table of free-form keys such as node types)
-
-
-def _file(table: Table, key: str, base: Path) -> Path | None:
-    text = table.str(key, None)
-    if text is None:
-        return None
-    path = Path(text).expanduser()
-    if not path.is_absolute():
-        path = base / path
-    if not path.is_file():
-        raise table.fail(key, f"no such file: {path}")
-    return path
 
 
 _CERT = "certificate"
@@ -319,31 +345,37 @@ _KEY = "private key"
 _PRIVATE_KEY_BLOCK = re.compile(
     rb"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----.+?-----END \1-----", re.DOTALL
 )
-_MAX_PEM_BYTES = 1 << 20  # a CA bundle is a few hundred KB; more is not a PEM file
 
 
 def _pem_file(table: Table, key: str, base: Path, *holds: str) -> Path | None:
-    """_file, and the file must hold what the key promises (a PEM certificate, a private key),
-    so that a wrong file fails here rather than as an SSL error at the first connection."""
-    path = _file(table, key, base)
-    if path is not None:
-        problem = _pem_problem(path, *holds)
-        if problem:
-            raise table.fail(key, f"{path} {problem}")
+    """A file named by `key` (relative to the profile's folder) that holds what the key
+    promises (a PEM certificate, a private key), so that a wrong file fails here rather than as
+    an SSL error at the first connection."""
+    text = table.str(key, None)
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    try:
+        data = read_user_file(path, PEM)
+    except SfpatchError as exc:
+        message = str(exc)
+        if message == f"{path}: no such file":
+            message = f"no such file: {path}"
+        raise table.fail(key, message) from None
+    problem = _pem_problem(data, *holds)
+    if problem:
+        raise table.fail(key, f"{path} {problem}")
     return path
 
 
-def _pem_problem(path: Path, *holds: str) -> str | None:
-    """Why the file does not hold each of `holds` ("certificate", "private key"), or None."""
+def _pem_problem(data: bytes, *holds: str) -> str | None:
+    """Why the bytes do not hold each of `holds` ("certificate", "private key"), or None."""
     from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(_MAX_PEM_BYTES)
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
     if _CERT in holds:
         if b"-----BEGIN CERTIFICATE-----" not in data:
             return "holds no certificate (a PEM -----BEGIN CERTIFICATE----- block)"
@@ -367,7 +399,9 @@ def _pem_problem(path: Path, *holds: str) -> str | None:
 def _thumbprint(table: Table, text: str) -> str:
     cleaned = text.replace(":", "").replace(" ", "").lower()
     if len(cleaned) != 40 or any(c not in "0123456789abcdef" for c in cleaned):
-        raise table.fail("server_thumbprints", f"not a SHA-1 thumbprint (40 hex digits): {text!r}")
+        raise table.fail(
+            "server_thumbprints", f"not a SHA-1 thumbprint (40 hex digits): {shown(text)}"
+        )
     return cleaned
 
 

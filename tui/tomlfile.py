@@ -7,34 +7,51 @@ Unknown keys are errors too: a misspelt setting silently ignored is worse than a
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tui.errors import ConfigError
+from tui.inputs import NameRule, Range, shown
+from tui.userfile import FileKind, read_user_text
 
 _MISSING = object()
+# Deeper than any file sfpatch reads (a scenario's containers sit at 5); deeper still would
+# exhaust the parser's recursion, so it is refused with the same message either way.
+MAX_DEPTH = 16
 
 
-def load_toml(path: Path, error: type[ConfigError] = ConfigError) -> Table:
-    """Parse a TOML file into a checked Table; unreadable or malformed files raise `error`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
-    return parse_toml(text, str(path), error)
+def load_toml(path: Path, kind: FileKind, error: type[ConfigError] = ConfigError) -> Table:
+    """Parse a TOML file into a checked Table; unreadable, oversized or malformed files raise
+    `error` with one line naming the file."""
+    return parse_toml(read_user_text(path, kind, error), str(path), error)
 
 
 def parse_toml(text: str, origin: str, error: type[ConfigError] = ConfigError) -> Table:
     """Parse TOML text; `origin` names it in error messages."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise error(f"{origin}: invalid TOML: {exc}") from None
+    except RecursionError:
+        data = None
+    if data is None or _depth(data) > MAX_DEPTH:
+        raise error(f"{origin}: tables and arrays are nested deeper than {MAX_DEPTH} levels")
     return Table(data, origin, "", error)
+
+
+def _depth(data: dict[str, Any]) -> int:
+    """How deeply tables and arrays nest (1 for a flat file), counted only up to MAX_DEPTH + 1."""
+    deepest, stack = 0, [(data, 1)]
+    while stack and deepest <= MAX_DEPTH:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 class Table:
@@ -48,7 +65,7 @@ class Table:
         self._seen: set[str] = set()
 
     def fail(self, key: str, message: str) -> ConfigError:
-        where = f"{self._path}.{key}" if self._path else key
+        where = self._child(key)
         return self._error(f"{self._origin}: {where}: {message}")
 
     def has(self, key: str) -> bool:
@@ -65,39 +82,59 @@ class Table:
     def str(self, key: str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is not default and not isinstance(value, str):
-            raise self.fail(key, f"must be a string (got {value!r})")
+            raise self.fail(key, f"must be a string (got {shown(value)})")
         return value
 
-    def int(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> Any:
+    def name(self, key: str, rule: NameRule, default: Any = _MISSING) -> Any:
+        """A string that must be a valid name of `rule`'s kind (the alphabet is in the error)."""
+        value = self.str(key, default)
+        problem = None if value is default else rule.problem(value)
+        if problem is not None:
+            raise self.fail(key, problem)
+        return value
+
+    def int(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> Any:
+        return self._number(key, default, minimum, maximum, whole=True)
+
+    def number(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> Any:
+        """A finite int or float, within [minimum, maximum] where given."""
+        return self._number(key, default, minimum, maximum, whole=False)
+
+    def _number(
+        self, key: str, default: Any, minimum: float | None, maximum: float | None, whole: bool
+    ) -> Any:
         value = self._get(key, default)
         if value is default:
             return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"must be a whole number (got {value!r})")
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"must be >= {minimum} (got {value})")
-        return value
-
-    def number(self, key: str, default: Any = _MISSING, minimum: float | None = None) -> Any:
-        value = self._get(key, default)
-        if value is default:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number (got {value!r})")
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"must be >= {minimum} (got {value})")
+        low = -math.inf if minimum is None else minimum
+        high = math.inf if maximum is None else maximum
+        problem = Range(low, high, whole=whole).problem(value)
+        if problem is not None:
+            raise self.fail(key, problem)
         return value
 
     def bool(self, key: str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is not default and not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false (got {value!r})")
+            raise self.fail(key, f"must be true or false (got {shown(value)})")
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: Any = _MISSING) -> Any:
         value = self.str(key, default)
         if value is not default and value not in choices:
-            raise self.fail(key, f"must be one of {', '.join(choices)} (got {value!r})")
+            raise self.fail(key, f"must be one of {', '.join(choices)} (got {shown(value)})")
         return value
 
     def str_list(self, key: str, default: Any = _MISSING) -> Any:
@@ -105,7 +142,7 @@ class Table:
         if value is default:
             return value
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"must be a list of strings (got {value!r})")
+            raise self.fail(key, f"must be a list of strings (got {shown(value)})")
         return tuple(value)
 
     def int_list(self, key: str, default: Any = _MISSING) -> Any:
@@ -115,7 +152,7 @@ class Table:
         if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
-            raise self.fail(key, f"must be a list of whole numbers (got {value!r})")
+            raise self.fail(key, f"must be a list of whole numbers (got {shown(value)})")
         return tuple(value)
 
     def table(self, key: str, required: bool = False) -> Table:
@@ -148,4 +185,9 @@ class Table:
             raise self.fail(unknown[0], "unknown key")
 
     def _child(self, key: str) -> str:
-        return f"{self._path}.{key}" if self._path else key
+        # A quoted key may hold anything, a newline or 4 MiB of it: shown cut and escaped.
+        text = key if _BARE_KEY.fullmatch(key) else shown(key)
+        return f"{self._path}.{text}" if self._path else text
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -6,9 +6,13 @@ import re
 from dataclasses import dataclass
 
 from tui.errors import UsageError
+from tui.inputs import shown
 
-_VERSION = re.compile(r"^\s*(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?\s*$")
-_OS_BUILD = re.compile(r"\(OS Build (\d+)\.(\d+)\)")
+# ASCII only: \d would also take full-width and other Unicode digits, which int() accepts.
+_VERSION = re.compile(r"^\s*(\d{1,10})\.(\d{1,10})\.(\d{1,10})(?:\.(\d{1,10}))?\s*$", re.ASCII)
+_OS_BUILD = re.compile(r"\(OS Build (\d+)\.(\d+)\)", re.ASCII)
+MAX_PART = 0xFFFF  # major, minor and build are 16-bit in Windows
+MAX_REVISION = 0xFFFFFFFF  # the UBR is a 32-bit registry value
 
 # Build number -> marketing name (moby osversion/windowsbuilds.go).
 BUILD_NAMES = {
@@ -50,11 +54,17 @@ class WindowsVersion:
 
 def parse_version(text: str) -> WindowsVersion:
     """Parse '10.0.14393.1770' (or '10.0.17763'); raise UsageError on anything else."""
-    match = _VERSION.match(text or "")
+    match = _VERSION.match(text) if isinstance(text, str) else None
     if not match:
-        raise UsageError(f"not a Windows version: {text!r} (expected e.g. 10.0.17763.6054)")
-    major, minor, build, revision = match.groups()
-    return WindowsVersion(int(major), int(minor), int(build), int(revision) if revision else None)
+        raise UsageError(f"not a Windows version: {shown(text)} (expected e.g. 10.0.17763.6054)")
+    major, minor, build = (int(part) for part in match.groups()[:3])
+    revision = int(match.group(4)) if match.group(4) else None
+    if max(major, minor, build) > MAX_PART or (revision or 0) > MAX_REVISION:
+        raise UsageError(
+            f"not a Windows version: {shown(text)} (major, minor and build go up to {MAX_PART}, "
+            f"the revision up to {MAX_REVISION})"
+        )
+    return WindowsVersion(major, minor, build, revision)
 
 
 def revision_from_operating_system(operating_system: str, base: WindowsVersion) -> WindowsVersion:
@@ -80,7 +90,7 @@ def _release_id(build: int) -> str:
     return {14393: "1607", 17763: "1809", 20348: "21H2", 26100: "24H2"}.get(build, str(build))
 
 
-_EXACT_VERSION = re.compile(r"^\s*(\d{5})\.(\d+)\.\d+\s*$")
+_EXACT_VERSION = re.compile(r"^\s*(\d{5})\.(\d+)\.\d+\s*$", re.ASCII)
 
 
 def version_from_image_exact_version(text: str) -> WindowsVersion | None:

@@ -128,11 +128,13 @@ def test_demo_starts_at_the_real_time_and_refuses_non_finite_speeds(
     before = datetime.now(UTC).replace(microsecond=0)
     assert cli.main(["demo", "--speed", "0.000001", "--transcript-dir", str(tmp_path)]) == 2
     assert before <= started[0] <= datetime.now(UTC) + timedelta(seconds=1)
-    for speed in ("nan", "inf"):
+    for speed in ("nan", "inf", "0", "1e308"):
         assert cli.main(["demo", "--speed", speed]) == 2
     err = capsys.readouterr().err
-    assert "--speed must be a finite number > 0 for the demo (got nan)" in err
+    assert "--speed must be a finite number above 0 and at most 10000 (got nan)" in err
     assert "(got inf)" in err
+    assert "--speed must be a number above 0 and at most 10000 (got 0.0)" in err
+    assert "(got 1e+308)" in err and "Traceback" not in err
 
 
 def test_the_clock_refuses_a_non_finite_or_overflowing_advance() -> None:

@@ -79,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
     """Gather, evaluate, print; the exit status follows --fail-on."""
     from tui.config import load_profile, parse_target
     from tui.findings import findings_for
+    from tui.inputs import PROFILE, check_name
 
+    if args.profile is not None:
+        check_name(PROFILE, args.profile, "--profile")
     targets = dict(parse_target(text) for text in args.target)
     if args.scenario and args.config:
         raise UsageError("--config goes with --profile (a --scenario writes its own profile)")
@@ -140,9 +143,10 @@ def _simulated(
 
     from tui.config import load_profile
     from tui.sim.scenario import load_scenario
-    from tui.sim.server import SimServer
 
     scenario = load_scenario(scenario_name)
+    from tui.sim.server import SimServer  # aiohttp and TLS: only once the scenario is good
+
     with (
         tempfile.TemporaryDirectory(prefix="sfpatch-check-") as tmp,
         SimServer(scenario, Path(tmp), speed=0) as server,

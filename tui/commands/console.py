@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import sys
 from pathlib import Path
 
 from tui.errors import UsageError
+from tui.inputs import Range, check_number
+
+POLL_SECONDS = Range(0.1, 3600.0)
 
 
 def add_session_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +44,8 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_session_arguments(args: argparse.Namespace) -> None:
-    if not (math.isfinite(args.poll) and args.poll > 0):
-        raise UsageError("--poll must be a number of seconds > 0")
+    """The numbers among the session options are in range (one-line UsageError if not)."""
+    check_number(args.poll, POLL_SECONDS, "--poll")
 
 
 def signing_key(args: argparse.Namespace):

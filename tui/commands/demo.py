@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -46,19 +45,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.errors import UsageError
-    from tui.sim.clock import real_now
+    from tui.sim.clock import check_speed, real_now
     from tui.sim.scenario import load_scenario
-    from tui.sim.server import SimServer
 
-    if not (math.isfinite(args.speed) and args.speed > 0):
-        raise UsageError(f"--speed must be a finite number > 0 for the demo (got {args.speed})")
+    check_speed(args.speed, running=True)  # a frozen clock would never finish a step
     check_session_arguments(args)
     check_plan_arguments(args)
+    key = signing_key(args)  # every file the options name is read before the simulator starts
     scenario = load_scenario(args.scenario)
-    print(f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr)
+    from tui.sim.server import SimServer  # aiohttp and TLS: only once the input is known good
+
     with tempfile.TemporaryDirectory(prefix="sfpatch-demo-") as state_dir:
-        server = SimServer(scenario, Path(state_dir), speed=args.speed, start=real_now()).start()
+        server = SimServer(scenario, Path(state_dir), speed=args.speed, start=real_now())
+        print(
+            f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr
+        )
+        server.start()
         try:
             clock = sim_clock(server)
             session = build_session(
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                 args.ticket,
                 args.poll,
                 read_only=args.read_only,
-                key=signing_key(args),
+                key=key,
                 settings=run_settings(args, _profile(server), clock, scenario.timing),
             )
             return run_console(session, plan_options(args))

@@ -4,9 +4,11 @@ what they become (PlanOptions, RunSettings)."""
 from __future__ import annotations
 
 import argparse
-import math
 
 from tui.errors import UsageError
+from tui.inputs import Range, check_number
+
+SETTLE_SECONDS = Range(0, 86_400.0)  # a node that must stay healthy longer is not settling
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -43,8 +45,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGro
 
 def check_plan_arguments(args: argparse.Namespace) -> None:
     """UsageError for plan options that cannot be right, before anything is connected."""
-    if not (math.isfinite(args.settle) and args.settle >= 0):
-        raise UsageError("--settle must be a number of seconds >= 0")
+    check_number(args.settle, SETTLE_SECONDS, "--settle")
     for text in args.override:
         gate, sep, node = text.partition(":")
         if not sep or not gate or not node:

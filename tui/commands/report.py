@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.errors import UsageError
     from tui.transcript.keys import key_from_arguments
     from tui.transcript.report import build_report
+    from tui.userfile import open_output
 
     key = key_from_arguments(args)
     text, result = build_report(args.file, args.format, key)
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text + "\n")
     else:
         try:
-            args.output.write_text(text + "\n", encoding="utf-8")
+            with open_output(args.output) as out:
+                out.write((text + "\n").encode("utf-8"))
         except OSError as exc:
             raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         print(f"wrote {args.output}", file=sys.stderr)

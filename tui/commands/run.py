@@ -96,28 +96,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tui.errors import UsageError
+    from tui.inputs import PROFILE, check_name
+    from tui.userfile import TRANSCRIPT, open_user_file
 
+    if args.profile is not None:
+        check_name(PROFILE, args.profile, "--profile")
     check_session_arguments(args)
     _check_plan_arguments(args)
     if args.resume and args.read_only:
         raise UsageError("--resume continues an operating session; it cannot be --read-only")
     if args.resume_elsewhere and not args.resume:
         raise UsageError("--resume-elsewhere goes with --resume TRANSCRIPT")
-    if args.resume and not args.resume.is_file():
-        raise UsageError(f"{args.resume}: no such transcript")
+    if args.resume:
+        open_user_file(args.resume, TRANSCRIPT).close()  # a regular file, or one line why not
     if args.break_lease and args.read_only:
         raise UsageError("--break-lease takes the cluster lease; a --read-only session takes none")
+    key = signing_key(args)  # a bad key file is refused before anything connects or starts
     if args.scenario is not None:
-        return _run_on_simulator(args)
+        return _run_on_simulator(args, key)
     from tui.config import load_profile
     from tui.runbook.clock import WallClock
 
     profile = load_profile(args.profile, args.config)
     args.break_confirm = break_confirmation(profile.name, args.yes) if args.break_lease else None
-    print(
-        f"sfpatch: connecting to {profile.name} at {profile.gateway.endpoint} ...", file=sys.stderr
-    )
-    return _run(args, profile, WallClock(), None)
+    if sys.stderr.isatty():  # progress for the engineer; a refusal stays one line in a log
+        print(
+            f"sfpatch: connecting to {profile.name} at {profile.gateway.endpoint} ...",
+            file=sys.stderr,
+        )
+    return _run(args, profile, WallClock(), None, key)
 
 
 def _check_plan_arguments(args: argparse.Namespace) -> None:
@@ -132,14 +139,13 @@ def _check_plan_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--config is for --profile; --scenario needs no profile")
 
 
-def _run_on_simulator(args: argparse.Namespace) -> int:
+def _run_on_simulator(args: argparse.Namespace, key) -> int:
     from tui.config import load_profile
     from tui.errors import UsageError
     from tui.runbook.clock import ScaledClock
     from tui.sim.clock import check_speed, real_now
     from tui.sim.faults import parse_fault, require_known_node
     from tui.sim.scenario import load_scenario
-    from tui.sim.server import SimServer
 
     speed = check_speed(args.speed if args.speed is not None else (0.0 if args.headless else 10.0))
     if speed == 0 and not args.headless:
@@ -149,21 +155,24 @@ def _run_on_simulator(args: argparse.Namespace) -> int:
     names = {f"_{nt.name}_{i}" for nt in scenario.node_types for i in range(nt.instances)}
     for fault in faults:
         require_known_node(fault, names)
-    print(f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr)
+    from tui.sim.server import SimServer  # aiohttp and TLS: only once the input is known good
+
     with tempfile.TemporaryDirectory(prefix="sfpatch-run-") as state_dir:
-        server = SimServer(
-            scenario, Path(state_dir), speed=speed, faults=faults, start=real_now()
-        ).start()
+        server = SimServer(scenario, Path(state_dir), speed=speed, faults=faults, start=real_now())
+        print(
+            f"sfpatch: starting the simulated cluster {scenario.cluster_name} ...", file=sys.stderr
+        )
+        server.start()
         try:
             profile = load_profile(scenario.cluster_name, server.profile_path)
             args.break_confirm = None  # a fresh simulator holds no lease
             clock = ScaledClock(server.clock.now, speed, server.clock.advance)
-            return _run(args, profile, clock, scenario.timing)
+            return _run(args, profile, clock, scenario.timing, key)
         finally:
             server.stop()
 
 
-def _run(args: argparse.Namespace, profile, clock, timing) -> int:
+def _run(args: argparse.Namespace, profile, clock, timing, key) -> int:
     from tui.session import open_session
 
     settings = run_settings(args, profile, clock, timing, headless=args.headless)
@@ -173,7 +182,7 @@ def _run(args: argparse.Namespace, profile, clock, timing) -> int:
         ticket=args.ticket,
         poll_seconds=args.poll,
         read_only=args.read_only,
-        transcript_key=signing_key(args),
+        transcript_key=key,
         resume=args.resume,
         resume_elsewhere=args.resume_elsewhere,
         break_lease=args.break_confirm,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from tui.errors import UsageError
+from tui.inputs import Range, check_number
 
 # A fixed start for tests and `check --scenario`, so that staleness is judged on a known date.
 DEFAULT_START = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
@@ -23,6 +24,8 @@ LATEST = datetime.max.replace(tzinfo=UTC)
 # A clock must be able to run at least this long from its start, and one advance through the
 # control endpoint may move it at most this far: anything beyond is a typo, not a rehearsal.
 RUN_SPAN = timedelta(days=3650)
+# A day in under 9 s; faster, even RUN_SPAN would pass in a few hours of real time.
+MAX_SPEED = 10_000.0
 
 
 def real_now() -> datetime:
@@ -48,11 +51,10 @@ def parse_start(text: str) -> datetime:
     return moment
 
 
-def check_speed(speed: float, option: str = "--speed") -> float:
-    """The speed if it is a finite number >= 0; a one-line UsageError otherwise."""
-    if not math.isfinite(speed) or speed < 0:
-        raise UsageError(f"{option} must be a finite number >= 0 (got {speed})")
-    return speed
+def check_speed(speed: float, option: str = "--speed", running: bool = False) -> float:
+    """The speed if it is from 0 (frozen; not when the clock must be `running`) to MAX_SPEED;
+    a one-line UsageError with the range otherwise."""
+    return check_number(speed, Range(0, MAX_SPEED, low_open=running), option)
 
 
 class SimClock:

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tui.errors import UsageError
+from tui.inputs import shown
+
+MAX_DELAY_MS = 60_000  # a gateway slower than a minute per request is a gateway that is down
 
 # name -> (what ARG is, help text)
 FAULTS: dict[str, tuple[str, str]] = {
@@ -41,7 +44,7 @@ def parse_fault(text: str) -> Fault:
     """`stuck-disabling:_FrontEnd_0` -> Fault; a one-line UsageError on anything else."""
     name, _, arg = text.partition(":")
     if name not in FAULTS:
-        raise UsageError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
+        raise UsageError(f"unknown fault {shown(name)}; known: {', '.join(sorted(FAULTS))}")
     kind = FAULTS[name][0]
     if not arg:
         raise UsageError(f"fault {name} needs an argument: {name}:{kind.upper()}")
@@ -51,9 +54,14 @@ def parse_fault(text: str) -> Fault:
         except ValueError:
             rate = -1.0
         if not 0.0 <= rate <= 1.0:
-            raise UsageError(f"fault {name}: rate must be between 0 and 1 (got {arg!r})")
-    if kind == "ms" and not arg.isdigit():
-        raise UsageError(f"fault {name}: milliseconds must be a whole number (got {arg!r})")
+            raise UsageError(f"fault {name}: rate must be between 0 and 1 (got {shown(arg)})")
+    # ASCII digits only: str.isdigit() also takes '²', which int() then refuses.
+    ms_ok = arg.isascii() and arg.isdigit() and len(arg) <= 9 and int(arg) <= MAX_DELAY_MS
+    if kind == "ms" and not ms_ok:
+        raise UsageError(
+            f"fault {name}: milliseconds must be a whole number from 0 to {MAX_DELAY_MS} "
+            f"(got {shown(arg)})"
+        )
     if kind == "operation" and arg not in ARM_OPERATIONS:
         raise UsageError(f"fault {name}: operation must be one of {', '.join(ARM_OPERATIONS)}")
     return Fault(name, arg)

@@ -6,11 +6,14 @@ worked example. A scenario is given by name (a file shipped in tui/sim/scenarios
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui.errors import ScenarioError, UsageError
+from tui.inputs import CLUSTER, NODE_TYPE, SCENARIO, shown
 from tui.tomlfile import Table, load_toml
+from tui.userfile import SCENARIO as SCENARIO_FILE
 from tui.winver import WindowsVersion, parse_version
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -19,6 +22,14 @@ DURABILITIES = ("Bronze", "Silver", "Gold")
 ISOLATIONS = ("process", "hyperv")
 UPGRADE_MODES = ("Manual", "Automatic", "Rolling")
 PATCH_MODES = ("Manual", "AutomaticByOS", "AutomaticByPlatform")
+# Each node's engine has a loopback address of its own, 127.T.H.L with H from 0 to 255 and 250
+# values of L (tui/sim/state.py): that many nodes, and no more, can be told apart.
+MAX_NODES = 256 * 250
+# Every container is held in memory and listed by its engine; ten times the `large` scenario.
+MAX_CONTAINERS = 100_000
+MAX_DOMAINS = 100
+MAX_TIMING = 7 * 86_400.0  # simulated seconds: a step longer than a week is a typo
+MAX_INT64 = 2**63 - 1  # Docker's Size and the seed travel as 64-bit integers
 
 
 @dataclass(frozen=True)
@@ -112,51 +123,54 @@ class Scenario:
 def resolve_scenario_path(name_or_path: str) -> Path:
     """A shipped scenario name (`seed`, `large`) or a path to a .toml file."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
-        return candidate
-    shipped = SCENARIO_DIR / f"{name_or_path}.toml"
-    if shipped.exists():
-        return shipped
+    looks_like_path = candidate.suffix == ".toml" or "/" in name_or_path or os.sep in name_or_path
+    if looks_like_path or os.path.lexists(name_or_path):
+        return candidate  # what is wrong with it, if anything, the loader says
+    if SCENARIO.problem(name_or_path) is None:
+        shipped = SCENARIO_DIR / f"{name_or_path}.toml"
+        if shipped.exists():
+            return shipped
     names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-    raise UsageError(f"unknown scenario {name_or_path!r}: give a .toml path or one of {names}")
+    raise UsageError(f"unknown scenario {shown(name_or_path)}: give a .toml path or one of {names}")
 
 
 def load_scenario(name_or_path: str) -> Scenario:
     """Load and validate a scenario; errors name the file and the key."""
     path = resolve_scenario_path(name_or_path)
-    root = load_toml(path, ScenarioError)
+    root = load_toml(path, SCENARIO_FILE, ScenarioError)
     return _read_scenario(root, path.stem)
 
 
 def _read_scenario(root: Table, name: str) -> Scenario:
     fmt = root.int("format", FORMAT_VERSION)
     if fmt != FORMAT_VERSION:
-        raise root.fail("format", f"this sfpatch reads format {FORMAT_VERSION} (got {fmt})")
+        raise root.fail("format", f"this sfpatch reads format {FORMAT_VERSION} (got {shown(fmt)})")
     cluster = root.table("cluster", required=True)
     timing = _read_timing(root.table("timing"))
     images = {}
     for table in root.tables("images"):
         image = _read_image(table)
         if image.ref in images:
-            raise table.fail("ref", f"image {image.ref!r} is listed twice")
+            raise table.fail("ref", f"image {shown(image.ref)} is listed twice")
         images[image.ref] = image
-    upgrade_domains = cluster.int("upgrade_domains", 5, minimum=1)
+    upgrade_domains = cluster.int("upgrade_domains", 5, 1, MAX_DOMAINS)
     node_types = tuple(_read_node_type(t, images) for t in root.tables("node_types"))
     if not node_types:
         raise root.fail("node_types", "at least one [[node_types]] is required")
     names = [nt.name for nt in node_types]
     if len(set(names)) != len(names):
         raise root.fail("node_types", "node type names must be unique")
+    _check_size(root, node_types)
     scenario = Scenario(
         name=name,
-        cluster_name=cluster.str("name"),
+        cluster_name=cluster.name("name", CLUSTER),
         code_version=cluster.str("code_version", "10.1.2175.9590"),
         subscription=cluster.str("subscription", "00000000-0000-0000-0000-000000000000"),
         resource_group=cluster.str("resource_group", f"{cluster.str('name')}-rg"),
         location=cluster.str("location", "westeurope"),
         upgrade_domains=upgrade_domains,
-        fault_domains=cluster.int("fault_domains", upgrade_domains, minimum=1),
-        seed=cluster.int("seed", 1),
+        fault_domains=cluster.int("fault_domains", upgrade_domains, 1, MAX_DOMAINS),
+        seed=cluster.int("seed", 1, 0, MAX_INT64),
         timing=timing,
         node_types=node_types,
         images=images,
@@ -166,10 +180,27 @@ def _read_scenario(root: Table, name: str) -> Scenario:
     return scenario
 
 
+def _check_size(root: Table, node_types: tuple[NodeTypeSpec, ...]) -> None:
+    """Refuse a cluster the simulator cannot tell apart or hold: too many nodes, containers."""
+    nodes = sum(nt.instances for nt in node_types)
+    if nodes > MAX_NODES:
+        raise root.fail(
+            "node_types",
+            f"{nodes} instances in all; the simulator serves at most {MAX_NODES} "
+            "(each node needs a loopback address of its own)",
+        )
+    containers = sum(len(c.instances) or nt.instances for nt in node_types for c in nt.containers)
+    if containers > MAX_CONTAINERS:
+        raise root.fail(
+            "node_types",
+            f"{containers} containers in all; the simulator holds at most {MAX_CONTAINERS}",
+        )
+
+
 def _read_timing(table: Table) -> Timing:
     defaults = Timing()
     values = {
-        key: float(table.number(key, getattr(defaults, key), minimum=0))
+        key: float(table.number(key, getattr(defaults, key), 0, MAX_TIMING))
         for key in Timing.__dataclass_fields__
     }
     table.done()
@@ -184,10 +215,10 @@ def _version(table: Table, key: str, default: object = None) -> WindowsVersion:
         version = parse_version(text)
     except UsageError:
         raise table.fail(
-            key, f"not a Windows version (got {text!r}, e.g. 10.0.17763.6054)"
+            key, f"not a Windows version (got {shown(text)}, e.g. 10.0.17763.6054)"
         ) from None
     if version.revision is None:
-        raise table.fail(key, f"needs the revision too (got {text!r}, e.g. 10.0.17763.6054)")
+        raise table.fail(key, f"needs the revision too (got {shown(text)}, e.g. 10.0.17763.6054)")
     return version
 
 
@@ -195,7 +226,7 @@ def _read_image(table: Table) -> ImageSpec:
     image = ImageSpec(
         ref=table.str("ref"),
         os_version=_version(table, "os_version"),
-        size=table.int("size", 5_000_000_000, minimum=0),
+        size=table.int("size", 5_000_000_000, 0, MAX_INT64),
         created=table.str("created", "2024-01-01T00:00:00Z"),
     )
     table.done()
@@ -203,10 +234,8 @@ def _read_image(table: Table) -> ImageSpec:
 
 
 def _read_node_type(table: Table, images: dict[str, ImageSpec]) -> NodeTypeSpec:
-    name = table.str("name")
-    if not name.replace("-", "").isalnum():
-        raise table.fail("name", f"letters, digits and '-' only (got {name!r})")
-    instances = table.int("instances", minimum=1)
+    name = table.name("name", NODE_TYPE)
+    instances = table.int("instances", minimum=1, maximum=MAX_NODES)
     durability = table.choice("durability", DURABILITIES, "Silver")
     host_version = _version(table, "host_version")
     seeds = table.int_list("seed_instances", ())
@@ -215,7 +244,7 @@ def _read_node_type(table: Table, images: dict[str, ImageSpec]) -> NodeTypeSpec:
             raise table.fail("seed_instances", f"instance {seed} does not exist")
     overrides = {}
     for override in table.tables("hosts"):
-        instance = override.int("instance", minimum=0)
+        instance = override.int("instance", minimum=0, maximum=MAX_NODES)
         if instance >= instances:
             raise override.fail("instance", f"instance {instance} does not exist")
         overrides[instance] = _version(override, "host_version")
@@ -275,7 +304,7 @@ def _sku_year(host: WindowsVersion) -> str:
 def _read_container(table: Table, images: dict[str, ImageSpec], instances: int) -> ContainerSpec:
     image = table.str("image")
     if image not in images:
-        raise table.fail("image", f"no [[images]] entry has ref {image!r}")
+        raise table.fail("image", f"no [[images]] entry has ref {shown(image)}")
     placed = table.int_list("instances", ())
     for instance in placed:
         if not 0 <= instance < instances:
@@ -288,6 +317,6 @@ def _read_container(table: Table, images: dict[str, ImageSpec], instances: int) 
         instances=placed,
     )
     if not spec.application.startswith("fabric:/"):
-        raise table.fail("application", f"must start with fabric:/ (got {spec.application!r})")
+        raise table.fail("application", f"must start with fabric:/ (got {shown(spec.application)})")
     table.done()
     return spec

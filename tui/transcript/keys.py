@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tui.transcript.errors import TranscriptKeyError
+from tui.userfile import KEY, read_user_file
 
 ENV_VAR = "SFPATCH_TRANSCRIPT_KEY"
 HMAC_ALG = "hmac-sha256"
@@ -150,10 +151,7 @@ def _load(path: Path | None, env: Mapping[str, str] | None, want_private: bool) 
     if path is None:
         secret = (os.environ if env is None else env).get(ENV_VAR, "")
         return _hmac(secret.encode("utf-8"), f"${ENV_VAR}") if secret else None
-    try:
-        content = Path(path).read_bytes()
-    except OSError as exc:
-        raise TranscriptKeyError(f"cannot read key file {path}: {exc.strerror or exc}") from None
+    content = read_user_file(Path(path), KEY, TranscriptKeyError)
     if b"-----BEGIN" in content:
         return _pem(content, path, want_private)
     return _hmac(content.strip(), str(path))

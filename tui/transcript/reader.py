@@ -18,6 +18,7 @@ from tui.transcript import schema
 from tui.transcript.chain import ChainError, ChainVerifier
 from tui.transcript.errors import TranscriptUnreadable
 from tui.transcript.keys import VerifyKey
+from tui.userfile import TRANSCRIPT, open_user_file
 
 _BUFFER = 1 << 20
 INTACT, TORN, BROKEN, EMPTY = "intact", "torn", "broken", "empty"
@@ -30,14 +31,9 @@ _RECORD_START = b'{"data":'  # canonical JSON sorts "data" first
 
 
 def open_transcript(path: Path) -> IO[bytes]:
-    """Open a transcript read-only for streaming; unreadable files raise TranscriptUnreadable."""
-    try:
-        handle = open(path, "rb", buffering=_BUFFER)  # noqa: SIM115 - the caller closes it
-    except IsADirectoryError:
-        raise TranscriptUnreadable(f"{path} is a directory, not a transcript") from None
-    except OSError as exc:
-        raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
-    return handle
+    """Open a transcript read-only for streaming; a file that is not a regular one, or cannot be
+    opened, raises TranscriptUnreadable. Reads are bounded by the line cap (iter_lines)."""
+    return open_user_file(Path(path), TRANSCRIPT, TranscriptUnreadable, buffering=_BUFFER)
 
 
 def iter_lines(handle: IO[bytes], offset: int = 0) -> Iterator[tuple[int, bytes]]:
@@ -57,12 +53,15 @@ def iter_records(
     """Records from number `start` on, parsed but not chain-checked; stops before a torn line."""
     with open_transcript(path) as handle:
         offset, n = index.seek(start) if index else (0, 0)
-        for _, line in iter_lines(handle, offset):
-            if not line.endswith(b"\n"):
-                return
-            if n >= start:
-                yield json.loads(line)
-            n += 1
+        try:
+            for _, line in iter_lines(handle, offset):
+                if not line.endswith(b"\n"):
+                    return
+                if n >= start:
+                    yield json.loads(line)
+                n += 1
+        except OSError as exc:  # EIO from a failing disk, a file that is not what it says
+            raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 @dataclass

@@ -14,6 +14,7 @@ from tui.transcript import schema
 from tui.transcript.chain import ChainError, ChainVerifier
 from tui.transcript.errors import TranscriptUnreadable
 from tui.transcript.keys import VerifyKey
+from tui.userfile import TRANSCRIPT, open_user_file
 
 MAX_POLL_BYTES = 4 * 1024 * 1024  # per poll, so a huge backlog is read in bounded pieces
 
@@ -23,10 +24,8 @@ class Tailer:
 
     def __init__(self, path: Path, key: VerifyKey | None = None) -> None:
         self.path = Path(path)
-        try:
-            st = os.stat(self.path)
-        except OSError as exc:
-            raise TranscriptUnreadable(f"cannot follow {path}: {exc.strerror or exc}") from None
+        with open_user_file(self.path, TRANSCRIPT, TranscriptUnreadable) as handle:
+            st = os.fstat(handle.fileno())
         self._identity = (st.st_dev, st.st_ino)
         self._chain = ChainVerifier(key)
         self.offset = 0  # end of the last complete line consumed
@@ -49,7 +48,7 @@ class Tailer:
         if self.alarm is not None:
             return []
         try:
-            with open(self.path, "rb") as handle:
+            with open_user_file(self.path, TRANSCRIPT, TranscriptUnreadable) as handle:
                 st = os.fstat(handle.fileno())
                 if (st.st_dev, st.st_ino) != self._identity:
                     return self._raise_alarm("the file was replaced (its inode changed)")
@@ -62,8 +61,10 @@ class Tailer:
                     return self._raise_alarm("the last record read was rewritten")
                 handle.seek(self.offset + len(self._partial))
                 chunk = handle.read(MAX_POLL_BYTES)
-        except FileNotFoundError:
-            return self._raise_alarm("the file was removed")
+        except TranscriptUnreadable as exc:  # removed, or replaced by a FIFO or a directory
+            if not os.path.lexists(self.path):
+                return self._raise_alarm("the file was removed")
+            return self._raise_alarm(f"the file cannot be read ({exc})")
         except OSError as exc:
             return self._raise_alarm(f"the file cannot be read ({exc.strerror or exc})")
         return self._consume(self._partial + chunk)
