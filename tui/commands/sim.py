@@ -60,19 +60,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.inputs import Range, check_number
     from tui.sim.clock import check_speed, parse_start, real_now
     from tui.sim.faults import parse_fault, require_known_node
-    from tui.sim.scenario import load_scenario
-    from tui.sim.server import SimServer
+    from tui.sim.scenario import MAX_INT64, load_scenario
 
     check_speed(args.speed)
+    if args.seed is not None:
+        check_number(args.seed, Range(0, MAX_INT64, whole=True), "--seed")
     start = parse_start(args.start) if args.start is not None else real_now()
     faults = tuple(parse_fault(text) for text in args.fault)
     scenario = load_scenario(args.scenario)
     for fault in faults:
         require_known_node(fault, _node_names(scenario))
+    from tui.sim.server import SimServer  # aiohttp and TLS: only once the input is known good
+
     server = SimServer(
-        scenario, args.state_dir, speed=args.speed, faults=faults, seed=args.seed, start=start
+        scenario,
+        args.state_dir,
+        speed=args.speed,
+        faults=faults,
+        seed=args.seed,
+        start=start,
+        client_in_process=False,  # sfctl, docker, the console: each in a process of its own
     )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: server.stop_from_signal())

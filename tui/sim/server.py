@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from tui.errors import UsageError
+from tui.sim.capacity import ensure_capacity
 from tui.sim.clock import DEFAULT_START, SimClock
 from tui.sim.faults import Fault
 from tui.sim.scenario import Scenario
@@ -121,7 +122,11 @@ class SimServer:
         faults: tuple[Fault, ...] = (),
         seed: int | None = None,
         start: datetime = DEFAULT_START,
+        client_in_process: bool = True,
     ) -> None:
+        # Before anything is built: a scenario too large for this machine is refused whole.
+        nodes = sum(nt.instances for nt in scenario.node_types)
+        ensure_capacity(scenario.name, nodes, client_in_process)
         self.state_dir = _usable_state_dir(state_dir)
         # A simulator killed by SIGKILL left these behind: gone as soon as a new one is made,
         # well before it listens, so that a reader waiting for endpoints.json never connects
