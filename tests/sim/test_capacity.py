@@ -7,7 +7,7 @@ import resource
 import pytest
 
 from tui.errors import ScenarioError
-from tui.sim.capacity import FDS_FIXED, ensure_capacity, fds_needed
+from tui.sim.capacity import CONNECTIONS, FDS_FIXED, ensure_capacity, fds_needed
 
 
 class Limits:
@@ -26,9 +26,9 @@ class Limits:
         self.soft, self.hard = limits
 
 
-def test_three_descriptors_per_node_in_process_two_when_the_client_is_elsewhere() -> None:
-    assert fds_needed(1000, client_in_process=True) == 3000 + FDS_FIXED
-    assert fds_needed(1000, client_in_process=False) == 2000 + FDS_FIXED
+def test_a_descriptor_per_node_and_the_connections_in_flight_once_or_twice() -> None:
+    assert fds_needed(1000, client_in_process=False) == 1000 + FDS_FIXED + CONNECTIONS
+    assert fds_needed(1000, client_in_process=True) == 1000 + FDS_FIXED + 2 * CONNECTIONS
 
 
 def test_a_scenario_within_the_soft_limit_changes_nothing() -> None:
@@ -48,13 +48,17 @@ def test_beyond_the_hard_limit_the_refusal_names_the_limit_and_what_fits(settabl
     limits = Limits(1024, 1024 if settable else 16_384, settable)  # unsettable: macOS
     with pytest.raises(ScenarioError) as caught:
         ensure_capacity("big", 5000, False, limits.get, limits.set)
-    message = str(caught.value)
-    may_open = 1024
-    assert message == (
-        f"scenario big: 5000 nodes need {fds_needed(5000, False)} open files (2 per node: each "
-        f"engine's listening socket and its end of a client's connection to it, plus "
-        f"{FDS_FIXED}), but this process may open {may_open} (RLIMIT_NOFILE); use at most "
-        f"{(may_open - FDS_FIXED) // 2} nodes or raise the limit "
-        f"(ulimit -n {fds_needed(5000, False)})"
+    needed, overhead = fds_needed(5000, False), FDS_FIXED + CONNECTIONS
+    assert str(caught.value) == (
+        f"scenario big: 5000 nodes need {needed} open files (a listening socket per engine, "
+        f"{overhead} for the simulator and {CONNECTIONS} connections in flight, the simulator's "
+        f"end), but this process may open 1024 (RLIMIT_NOFILE); use at most {1024 - overhead} "
+        f"nodes or raise the limit (ulimit -n {needed})"
     )
     assert limits.soft == 1024
+
+
+def test_a_limit_below_the_overhead_asks_only_to_raise_it() -> None:
+    limits = Limits(256, 256)
+    with pytest.raises(ScenarioError, match=r"may open 256 \(RLIMIT_NOFILE\); raise the limit"):
+        ensure_capacity("seed", 8, True, limits.get, limits.set)

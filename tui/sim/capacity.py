@@ -1,9 +1,11 @@
 """How many nodes the simulator can serve in this process, counted in file descriptors.
 
-Measured on the simulator (a scenario of N nodes, one engine each): serving takes N + 7
-descriptors (one listening socket per engine); after one inventory the simulator holds 2N + 12
-(each engine keeps the client's connection open), and 3N + 12 when the client runs in the same
-process (`demo`, `check --scenario`, the tests), which holds the other end of each connection.
+Measured on the simulator (a scenario of N nodes, one engine each): serving takes N + 10
+descriptors (one listening socket per engine address, one accepting thread for all). A client
+reading every engine holds no connection per engine, only the reads in flight (the inventory's
+concurrency): N + 13 after a full inventory from another process, and a peak of N + 73 with
+the client in this process (`demo`, `check --scenario`, `run --scenario`, the tests), which holds
+both ends of each connection.
 """
 
 from __future__ import annotations
@@ -11,18 +13,20 @@ from __future__ import annotations
 import resource
 from collections.abc import Callable
 
+from tui.config import MAX_CONCURRENCY
 from tui.errors import ScenarioError
 
-FDS_PER_NODE_SERVED = 2  # the engine's listening socket and the client connection it keeps
-FDS_PER_NODE_CLIENT = 1  # the client's end of that connection, when it runs in this process
-# The other listeners, the gateway and ARM connection pools, the request log, the event loop.
-FDS_FIXED = 128
+FDS_PER_NODE = 1  # the engine's listening socket
+# The other listeners, the accept loop's selector and wake-up pipe, the request log, stdio.
+FDS_FIXED = 64
+FDS_PER_CONNECTION = 1  # the simulator's end; the client's end too when it runs here
+CONNECTIONS = MAX_CONCURRENCY  # reads in flight at once, at most
 
 
 def fds_needed(nodes: int, client_in_process: bool) -> int:
     """File descriptors a simulator of `nodes` nodes needs, with or without its client."""
-    per_node = FDS_PER_NODE_SERVED + (FDS_PER_NODE_CLIENT if client_in_process else 0)
-    return nodes * per_node + FDS_FIXED
+    ends = 2 if client_in_process else 1
+    return nodes * FDS_PER_NODE + FDS_FIXED + CONNECTIONS * FDS_PER_CONNECTION * ends
 
 
 def ensure_capacity(
@@ -46,12 +50,12 @@ def ensure_capacity(
             pass  # some systems cap below the hard limit (macOS: OPEN_MAX): refuse below
     else:
         soft = hard
-    per_node = FDS_PER_NODE_SERVED + (FDS_PER_NODE_CLIENT if client_in_process else 0)
-    fits = max(0, (soft - FDS_FIXED) // per_node)
-    ends = "both ends of" if client_in_process else "its end of"
+    overhead = fds_needed(0, client_in_process)
+    fits = (soft - overhead) // FDS_PER_NODE
+    what = f"use at most {fits} nodes or raise" if fits > 0 else "raise"
+    ends = "both ends, as the client runs here" if client_in_process else "the simulator's end"
     raise ScenarioError(
-        f"scenario {name}: {nodes} nodes need {needed} open files ({per_node} per node: each "
-        f"engine's listening socket and {ends} a client's connection to it, plus {FDS_FIXED}), "
-        f"but this process may open {soft} (RLIMIT_NOFILE); "
-        f"use at most {fits} nodes or raise the limit (ulimit -n {needed})"
+        f"scenario {name}: {nodes} nodes need {needed} open files (a listening socket per "
+        f"engine, {overhead} for the simulator and {CONNECTIONS} connections in flight, {ends}), "
+        f"but this process may open {soft} (RLIMIT_NOFILE); {what} the limit (ulimit -n {needed})"
     )
