@@ -10,7 +10,8 @@ from pathlib import Path
 from tui.errors import UsageError
 from tui.inputs import Range, check_number
 
-POLL_SECONDS = Range(0.1, 3600.0)
+# Headless runs against a frozen simulator poll every 0.05 s; an hour between refreshes is blind.
+POLL_SECONDS = Range(0.01, 3600.0)
 
 
 def add_session_arguments(parser: argparse.ArgumentParser) -> None:
