@@ -206,9 +206,9 @@ def test_sigterm_when_idle(console):
 
 def test_sighup_mid_poll_with_the_gateway_hanging_and_the_terminal_gone(console, seed_sim):
     console.wait_until_polled()
-    # Every gateway call now takes 4 s: the poll r starts cannot end before the signal, and
+    # Every gateway call now takes 2 s: the poll r starts cannot end before the signal, and
     # on main it kept the process alive until the whole poll was done.
-    seed_sim.cluster.faults.add(parse_fault("gateway-slow:4000"))
+    seed_sim.cluster.faults.add(parse_fault("gateway-slow:2000"))
     before = console.arm_reads()
     console.press("r")
     console.wait_for("the poll's ARM reads", lambda _: console.arm_reads() > before)
@@ -242,7 +242,7 @@ def test_large_session_quit_during_its_first_poll_then_sighup(tmp_path):
         console = Console(sim, tmp_path / "transcripts")
         try:
             console.wait_for_text("Waiting for the first poll")
-            sim.cluster.faults.add(parse_fault("gateway-slow:4000"))  # it cannot finish now
+            sim.cluster.faults.add(parse_fault("gateway-slow:2000"))  # it cannot finish now
             console.press("q")
             console.wait_until_quitting()  # on main it then waited for the poll, deaf to signals
             assert console.end_with(signal.SIGHUP, close_terminal=True) == 0

@@ -70,3 +70,26 @@ def test_control_answers_a_json_error_and_logs_it(broken, control):  # noqa: F81
     assert answer.status_code == 500
     assert answer.json() == {"error": "internal error: RuntimeError: state went wrong"}
     _assert_logged_500(broken, "control", "/clock/advance")
+
+
+def test_a_client_that_gives_up_is_logged_499_not_a_failure(sim):
+    import time
+
+    from tui.sim.faults import parse_fault
+
+    sim.cluster.faults.add(parse_fault("gateway-slow:300"))
+    f = sim.endpoints["fabric"]
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(
+            f["endpoint"] + "/Names/sfpatch/$/GetProperties/$/SubmitBatch?api-version=6.0",
+            data=b'{"Operations": []}',
+            cert=f["client_pem"],
+            verify=f["ca"],
+            timeout=0.05,
+        )
+    deadline = time.monotonic() + 10  # a hang guard: the handler wakes 0.3 s later
+    while not any(r["path"].startswith("/Names/") for r in requests_log(sim)):
+        assert time.monotonic() < deadline, "the request was never logged"
+        time.sleep(0.05)
+    [line] = [r for r in requests_log(sim) if r["path"].startswith("/Names/")]
+    assert line["status"] == 499 and "error" not in line

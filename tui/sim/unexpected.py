@@ -15,6 +15,7 @@ from aiohttp import web
 
 log = logging.getLogger("tui.sim")
 
+CLIENT_CLOSED = 499
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -32,6 +33,11 @@ def unexpected_errors(
             return await handler(request)
         except web.HTTPException:
             raise
+        except ConnectionResetError:
+            # The client gave up (a timeout, a process ending): nothing failed here, and no
+            # one is left to answer. Logged as nginx does, 499 "client closed request".
+            log_request(protocol, request.method, request.path_qs, CLIENT_CLOSED)
+            return web.Response(status=CLIENT_CLOSED)
         except Exception as exc:
             first = (str(exc).splitlines() or [""])[0]
             message = f"internal error: {type(exc).__name__}: {first}".rstrip(": ")
