@@ -213,3 +213,65 @@ def test_a_503_is_a_fabric_error_not_a_retry_error(sim, fabric_client):
         fabric_client.get_node_info_list()
     assert err.value.response.status_code == 503
     assert err.value.error.error.code == "FABRIC_E_SERVICE_TOO_BUSY"
+
+
+def _from_models(client) -> list[tuple]:
+    """Each node's facts as the SDK's models give them."""
+    facts = []
+    for info in client.get_node_info_list(node_status_filter="all").items:
+        d = info.node_deactivation_info
+        facts.append(
+            (
+                info.name,
+                info.type,
+                info.ip_address_or_fqdn,
+                info.upgrade_domain,
+                info.node_status,
+                info.instance_id,
+                info.id.id,
+                int(info.node_up_time_in_seconds),
+                info.node_up_at if info.node_up_at.year > 1 else None,
+                info.node_down_at if info.node_down_at and info.node_down_at.year > 1 else None,
+                d.node_deactivation_intent,
+                d.node_deactivation_status,
+                tuple(w.safety_check.kind for w in d.pending_safety_checks or []),
+                len(d.node_deactivation_task or []),
+            )
+        )
+    return facts
+
+
+def _from_json(nodes) -> list[tuple]:
+    return [
+        (
+            n.name,
+            n.node_type,
+            n.ip_address,
+            n.upgrade_domain,
+            n.status,
+            n.instance_id,
+            n.node_id,
+            n.uptime_seconds,
+            n.up_at,
+            n.down_at,
+            n.deactivation.intent,
+            n.deactivation.status,
+            n.deactivation.pending_safety_checks,
+            len(n.deactivation.task_ids),
+        )
+        for n in nodes
+    ]
+
+
+def test_node_list_read_as_json_matches_the_sdk_models(sim, fabric_client):
+    from tui.cluster.fabric import list_nodes
+
+    sim.cluster.deactivate("_FrontEnd_1", "Restart")  # deactivating: tasks and safety checks
+    sim.cluster.deactivate("_Legacy_2", "RemoveData")
+    sim.clock.advance(600)
+    sim.cluster.reboot_host("_Legacy_0", 0, None)  # down for a while
+    sim.clock.advance(1)
+    nodes = list_nodes(fabric_client, page_size=3)  # across pages
+    assert _from_json(nodes) == _from_models(fabric_client)
+    assert {n.status for n in nodes} > {"Up"} and any(n.down_at for n in nodes)
+    assert any(n.deactivation.task_ids for n in nodes)
