@@ -233,3 +233,32 @@ async def test_plan_options_the_cluster_lacks_end_the_console(sim, tmp_path):
     assert "plan options do not fit" in app.end_reason
     app.session.close(app.end_reason)
     assert not [r for r in requests(sim) if "Deactivate" in r["path"]]
+
+
+async def test_the_legacy_trap_pauses_and_an_override_is_typed_and_recorded(sim, tmp_path):
+    app = open_app(sim, tmp_path, mode="auto", nodes=("_Legacy_0",))
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await press(app, pilot, "space")
+        await refresh(app, pilot)
+        report = app.main.state.runbook
+        assert report.paused.kind == "gate" and "Hyper-V isolation" in report.paused.reason
+        assert "containers-survive-patch" in pane(app) and "override (o)" in pane(app)
+        assert {"o", "R", "s", "x"} <= footer_keys(app)
+        assert sim.cluster.nodes["_Legacy_0"].intent == "Invalid"
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        assert app.screen.query("#confirm-name")  # typed, never one key
+        await confirm(app, pilot, "_Legacy_0")
+        for _ in range(5):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await refresh(app, pilot)
+        assert app.main.state.runbook.paused is None
+    assert sim.cluster.nodes["_Legacy_0"].intent == "Restart"
+    records = read_records(app.session)
+    [override] = [r for r in records if r["kind"] == "confirm" and "override" in str(r["data"])]
+    assert override["node"] == "_Legacy_0"
+    assert "containers-survive-patch" in json.dumps(override["data"])
+    app.session.close()
