@@ -15,6 +15,14 @@ from tui.sim.server import SimServer
 
 
 @pytest.fixture
+def terminal(monkeypatch):
+    """`run` and `demo` see a terminal on stdout (pytest captures it), as they need one."""
+    from tui.commands import console
+
+    monkeypatch.setattr(console, "stdout_is_terminal", lambda: True)
+
+
+@pytest.fixture
 def sim(tmp_path: Path):
     """The seed scenario, served with the clock frozen (speed 0)."""
     with SimServer(load_scenario("seed"), tmp_path / "sim", speed=0) as server:

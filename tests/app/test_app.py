@@ -254,7 +254,7 @@ async def test_a_read_only_session_takes_notes(sim, tmp_path):
     assert {json.loads(line)["method"] for line in log} == {"GET"}
 
 
-def test_run_with_an_unknown_profile_is_one_line(sim, capsys):
+def test_run_with_an_unknown_profile_is_one_line(sim, capsys, terminal):
     from tui.cli import main
 
     code = main(["run", "--profile", "nope", "--config", str(sim.profile_path)])
@@ -346,7 +346,9 @@ def test_resume_refuses_another_clusters_transcript(sim, tmp_path):
         open_session(other, resume=first.transcript_path)
 
 
-def test_demo_command_opens_the_console_and_closes_the_transcript(monkeypatch, tmp_path, capsys):
+def test_demo_command_opens_the_console_and_closes_the_transcript(
+    monkeypatch, tmp_path, capsys, terminal
+):
     from tui.app import app as app_module
     from tui.cli import main
 
@@ -546,3 +548,14 @@ async def test_a_disable_over_an_unread_engine_shows_unknown_and_needs_the_name(
     confirmed = next(r for r in records if r["kind"] == "confirm")
     assert confirmed["data"]["typed_node_name"] is True
     assert confirmed["data"]["overriding_gates"] == ["containers-survive-patch"]
+
+
+@pytest.mark.parametrize("command", [["demo"], ["run", "--profile", "contoso-prod"]])
+def test_the_console_into_a_pipe_is_refused_before_anything_starts(sim, capsys, command):
+    from tui.cli import main
+
+    code = main([*command, "--config", str(sim.profile_path)] if "run" in command else command)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "needs a terminal" in err and "--headless" in err
+    assert "starting the simulated cluster" not in err and "connecting" not in err

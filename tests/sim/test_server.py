@@ -116,7 +116,7 @@ def test_containers_were_created_days_before_they_started() -> None:
 
 
 def test_demo_starts_at_the_real_time_and_refuses_non_finite_speeds(
-    tmp_path: Path, monkeypatch, capsys
+    tmp_path: Path, monkeypatch, capsys, terminal
 ) -> None:
     started: list[datetime] = []
 

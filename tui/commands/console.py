@@ -44,9 +44,20 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def check_session_arguments(args: argparse.Namespace) -> None:
-    """The numbers among the session options are in range (one-line UsageError if not)."""
+    """The numbers among the session options are in range, and the console has a terminal
+    (one-line UsageError if not), before anything is connected or started."""
     check_number(args.poll, POLL_SECONDS, "--poll")
+    if not getattr(args, "headless", False) and not stdout_is_terminal():
+        # The console would draw its escape codes into the pipe or file.
+        raise UsageError(
+            "the console needs a terminal on stdout, and it is a pipe or a file; "
+            "use `sfpatch run --headless` (or `sfpatch check`) for output without a screen"
+        )
 
 
 def signing_key(args: argparse.Namespace):
