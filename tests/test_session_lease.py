@@ -318,9 +318,7 @@ def sfpatch_run(sim, capsys, *extra: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def test_break_lease_without_a_terminal_or_yes_is_refused_before_connecting(
-    sim, capsys, terminal
-):
+def test_break_lease_without_a_terminal_or_yes_is_refused_before_connecting(sim, capsys, terminal):
     sent = len(requests_sent(sim))
     code, err = sfpatch_run(sim, capsys, "--break-lease")  # pytest's stdin is no terminal
     assert code == 2 and err.count("\n") == 1 and "add --yes" in err

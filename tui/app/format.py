@@ -50,3 +50,8 @@ def containers_text(engine: Engine | None) -> Text:
     running = sum(c.state == "running" for c in engine.containers)
     total = len(engine.containers)
     return Text(f"{running}/{total}", style="" if running == total else "bold red")
+
+
+def same_cell(new: object, old: object) -> bool:
+    """Whether a table cell would look the same (Rich Text equality ignores its base style)."""
+    return str(new) == str(old) and getattr(new, "style", None) == getattr(old, "style", None)

@@ -117,7 +117,7 @@ class MainScreen(Screen):
             title += " (engine not read)"
         elif target is not None:
             title += f"; Patched = after patching to {target}"
-        self.query_one("#containers-title", Label).update(title)
+        self.query_one("#containers-title", Label).update(title, layout=False)  # one line, always
 
     def on_data_table_row_highlighted(self, event) -> None:
         if event.data_table.id == "nodes":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from tui.app.format import same_cell
 from tui.model import ClusterSnapshot
 from tui.rules.compat import Verdict
 from tui.rules.containers import container_verdicts
@@ -23,6 +24,7 @@ COLUMNS = (
     ("image", "Image", 22),
     ("tag", "Tag", 11),
 )
+BLANK = ("",) * len(COLUMNS)
 
 
 def verdict_text(verdict: Verdict | None, label_ok: str = "ok") -> Text:
@@ -33,26 +35,18 @@ def verdict_text(verdict: Verdict | None, label_ok: str = "ok") -> Text:
     return Text("BLOCKED", style="bold red")
 
 
-class ContainersPane(DataTable):
-    """Containers of one node; empty with a note when the engine could not be read."""
-
-    def __init__(self) -> None:
-        super().__init__(id="containers", cursor_type="row", zebra_stripes=True)
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
-        self.node: str | None = None
-
-    def show(
-        self, snapshot: ClusterSnapshot, node: str | None, target: WindowsVersion | None
-    ) -> None:
-        self.node = node
-        self.clear()
-        engine = snapshot.engines.get(node) if node else None
-        if engine is None:
-            return
-        for container, image, now, after in container_verdicts(engine, target):
-            ref = parse_reference(container.image)
-            self.add_row(
+def container_rows(
+    snapshot: ClusterSnapshot, node: str | None, target: WindowsVersion | None
+) -> list[tuple]:
+    """One row of cells per container of `node` (none when its engine was not read)."""
+    engine = snapshot.engines.get(node) if node else None
+    if engine is None:
+        return []
+    rows = []
+    for container, image, now, after in container_verdicts(engine, target):
+        ref = parse_reference(container.image)
+        rows.append(
+            (
                 container.name,
                 Text(
                     container.state or "?",
@@ -64,5 +58,66 @@ class ContainersPane(DataTable):
                 container.isolation or engine.isolation,
                 ref.repository,
                 ref.tag or "(latest)",
-                key=container.id,
             )
+        )
+    return rows
+
+
+def fitted_widths(snapshot: ClusterSnapshot) -> dict[str, int]:
+    """Each column's width: its default, or the widest value any engine of the cluster has."""
+    widths = {key: width for key, _, width in COLUMNS}
+    images: dict[str, str] = {}
+    for engine in snapshot.engines.values():
+        for image in engine.images:
+            images[image.id] = image.os_version
+        for container in engine.containers:
+            ref = parse_reference(container.image)
+            widths["container"] = max(widths["container"], len(container.name))
+            widths["image"] = max(widths["image"], len(ref.repository))
+            widths["tag"] = max(widths["tag"], len(ref.tag or "(latest)"))
+    for os_version in images.values():
+        widths["image_os"] = max(widths["image_os"], len(os_version))
+    return widths
+
+
+class ContainersPane(DataTable):
+    """Containers of one node; empty when the engine could not be read.
+
+    Rows are keyed by position and updated in place, there are as many as the node with the
+    most containers has, and the columns are fitted to the whole cluster: moving from node to
+    node repaints cells without a new layout."""
+
+    def __init__(self) -> None:
+        super().__init__(id="containers", cursor_type="row")
+        self._widths = {key: width for key, _, width in COLUMNS}
+        self._add_columns()
+        self.node: str | None = None
+        self._snapshot: ClusterSnapshot | None = None
+
+    def _add_columns(self) -> None:
+        for key, label, _ in COLUMNS:
+            self.add_column(label, key=key, width=self._widths[key])
+
+    def show(
+        self, snapshot: ClusterSnapshot, node: str | None, target: WindowsVersion | None
+    ) -> None:
+        self.node = node
+        if snapshot is not self._snapshot:
+            self._snapshot = snapshot
+            widths = fitted_widths(snapshot)
+            if widths != self._widths:
+                self._widths = widths
+                self.clear(columns=True)
+                self._add_columns()
+            most = max((len(e.containers) for e in snapshot.engines.values()), default=0)
+            while self.row_count > most:
+                self.remove_row(str(self.row_count - 1))
+            while self.row_count < most:
+                self.add_row(*BLANK, key=str(self.row_count))
+        rows = container_rows(snapshot, node, target)
+        rows += [BLANK] * (self.row_count - len(rows))  # as many rows for every node
+        for index, row in enumerate(rows):
+            key = str(index)
+            for (column, _, _), new, before in zip(COLUMNS, row, self.get_row(key), strict=True):
+                if not same_cell(new, before):
+                    self.update_cell(key, column, new)

@@ -54,5 +54,7 @@ def node_detail(
 
 
 class NodeDetail(Static):
+    """A fixed height (see sfpatch.tcss), so a new node repaints it without a layout."""
+
     def show(self, snapshot: ClusterSnapshot, name: str | None, target, running=None) -> None:
-        self.update(node_detail(snapshot, name, target, running))
+        self.update(node_detail(snapshot, name, target, running), layout=False)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.app.format import containers_text, health_text, host_text, status_text, uptime_text
+from tui.app.format import (
+    containers_text,
+    health_text,
+    host_text,
+    same_cell,
+    status_text,
+    uptime_text,
+)
 from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding, Node
 
 WARN_STYLE = {2: "bold red", 1: "yellow", 0: "dim"}
@@ -96,9 +103,7 @@ class NodesTable(DataTable):
             old = self.get_row(node.name)
             row = node_row(node, snapshot, counts)
             for (column, _, _), new, before in zip(COLUMNS, row, old, strict=True):
-                if str(new) != str(before) or getattr(new, "style", None) != getattr(
-                    before, "style", None
-                ):
+                if not same_cell(new, before):
                     self.update_cell(node.name, column, new)
 
     def select_node(self, name: str) -> None:
