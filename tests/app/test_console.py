@@ -95,3 +95,61 @@ async def test_a_cursor_move_repaints_without_a_new_layout(session, monkeypatch)
             seen.add(str(app.query_one(NodeDetail).render()).split()[0])
         assert len(seen) == 6 and table.selected_node in seen  # the detail followed the cursor
         assert layouts == []
+
+
+async def test_tab_highlights_the_focused_panes_title(session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        titles = {
+            pane: app.screen.query_one(f"#{pane} > .pane-title")
+            for pane in ("top", "left", "bottom")
+        }
+
+        def lit() -> set[str]:
+            base = app.screen.query_one("#right > .pane-title").styles.background
+            return {pane for pane, label in titles.items() if label.styles.background != base}
+
+        assert lit() == {"top"}
+        await pilot.press("tab")
+        await pilot.pause()
+        assert lit() == {"left"}
+        await pilot.press("tab")
+        await pilot.pause()
+        assert lit() == {"bottom"}
+
+
+def test_durations_read_as_durations():
+    from tui.app.format import duration_text, uptime_text
+
+    assert [duration_text(s) for s in (46, 307, 11040, 1_047_600)] == [
+        "46s",
+        "5m 07s",
+        "3h 04m",
+        "12d 03h",
+    ]
+    assert uptime_text(46, "Up") == "46s" and uptime_text(46, "Down") == "-"
+
+
+async def test_no_column_cuts_a_version_or_a_name(sim, session):
+    from tui.app.widgets.containers_pane import ContainersPane
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await refresh(app, pilot)
+        nodes = app.query_one(NodesTable)
+        pane = app.query_one(ContainersPane)
+        for name in [key.value for key in nodes.rows]:
+            nodes.select_node(name)
+            await pilot.pause()
+            for table in (nodes, pane):
+                for column in table.columns.values():
+                    for cell in table.get_column(column.key):
+                        assert len(str(cell)) <= column.get_render_width(table) - 2, (
+                            name,
+                            str(column.label),
+                            str(cell),
+                        )
+            target = app.screen.target_for(name)
+            second = str(app.query_one(NodeDetail).render()).splitlines()[1]
+            assert f"patch target {target}" in second[: 100 - 2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import humanize
 from rich.text import Text
 
 from tui.model import Engine
@@ -29,7 +28,22 @@ def health_text(state: str) -> Text:
 def uptime_text(seconds: int, status: str) -> str:
     if status == "Down" or seconds <= 0:
         return "-"
-    return humanize.naturaldelta(seconds)
+    return duration_text(seconds)
+
+
+def duration_text(seconds: float) -> str:
+    """A duration in at most two units that fits a column: 46s, 5m 07s, 3h 04m, 12d 03h."""
+    s = max(0, int(seconds))
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {s:02d}s"
+    return f"{s}s"
 
 
 def severity_text(severity: str) -> Text:

@@ -52,12 +52,12 @@ class MainScreen(Screen):
 
     def compose_panes(self) -> ComposeResult:
         """The cluster's panes; replay adds its own around them."""
-        with Vertical(id="top"):
+        with Vertical(id="top", classes="pane"):
             yield Label("Nodes (by upgrade domain)", classes="pane-title")
             yield NodesTable()
             yield NodeDetail("", id="node-detail")
         with Horizontal(id="middle"):
-            with Vertical(id="left"):
+            with Vertical(id="left", classes="pane"):
                 yield Label(
                     "Containers on the selected node", classes="pane-title", id="containers-title"
                 )
@@ -70,7 +70,7 @@ class MainScreen(Screen):
                 yield UpgradeDomainTable()
                 yield Label("Health", classes="pane-title")
                 yield HealthPane(self.state.waiting, id="health")
-        with Vertical(id="bottom"):
+        with Vertical(id="bottom", classes="pane"):
             yield Label(
                 "Warnings (most severe first; Enter selects the node)",
                 classes="pane-title",
@@ -81,6 +81,12 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(NodesTable).focus()
+
+    def on_descendant_focus(self, event) -> None:
+        # A class, not :focus-within, since Textual does not restyle the focused widget's
+        # siblings (the pane's title) when focus moves.
+        for pane in self.query(".pane"):
+            pane.set_class(pane in event.widget.ancestors, "focused-pane")
 
     def show(self, state: ViewState) -> None:
         """Redraw everything from `state` (the tables diff-update)."""

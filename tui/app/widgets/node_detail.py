@@ -35,7 +35,12 @@ def node_detail(
     text.append(f"  instance {node.instance_id}", style="dim")
     instance = next((i for i in snapshot.instances if i.node_name == node.name), None)
     engine = snapshot.engines.get(node.name)
+    # Versions first on the second line: a narrow terminal cuts the end of a line, never them.
     text.append("\n")
+    if engine is not None and engine.os_version:
+        text.append(f"host {engine.os_version}  ")
+    if target is not None:
+        text.append(f"patch target {target}  ", style="bold")
     if instance is not None:
         latest = {True: "yes", False: "NO", None: "?"}[instance.latest_model_applied]
         text.append(
@@ -46,10 +51,8 @@ def node_detail(
             text.append(f"  {instance.operation} in progress", style="bold black on yellow")
     else:
         text.append("VM: not read", style="dim")
-    if engine is not None and engine.os_version:
-        text.append(f"  host {engine.os_version} ({engine.operating_system})")
-    if target is not None:
-        text.append(f"  patch target {target}", style="bold")
+    if engine is not None and engine.operating_system:
+        text.append(f"  ({engine.operating_system})", style="dim")
     return text
 
 

@@ -70,13 +70,26 @@ def node_row(node: Node, snapshot: ClusterSnapshot, counts: dict[str, tuple[int,
     )
 
 
+def fitted_widths(rows: list[tuple]) -> dict[str, int]:
+    """Each column's width: its default, or its widest cell, so no name or version is cut."""
+    widths = {key: width for key, _, width in COLUMNS}
+    for row in rows:
+        for (key, _, _), cell in zip(COLUMNS, row, strict=True):
+            widths[key] = max(widths[key], len(str(cell)))
+    return widths
+
+
 class NodesTable(DataTable):
     """One row per node; the row key is the node name."""
 
     def __init__(self) -> None:
         super().__init__(id="nodes", cursor_type="row", zebra_stripes=True)
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._widths = {key: width for key, _, width in COLUMNS}
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for key, label, _ in COLUMNS:
+            self.add_column(label, key=key, width=self._widths[key])
 
     @property
     def selected_node(self) -> str | None:
@@ -91,17 +104,20 @@ class NodesTable(DataTable):
         counts = findings_by_node(findings)
         wanted = [n.name for n in nodes]
         current = [key.value for key in self.rows]
-        if current != wanted:
+        rows = [node_row(node, snapshot, counts) for node in nodes]
+        widths = fitted_widths(rows)
+        if current != wanted or any(widths[k] > self._widths[k] for k in widths):
             selected = self.selected_node
-            self.clear()
-            for node in nodes:
-                self.add_row(*node_row(node, snapshot, counts), key=node.name)
+            self._widths = {k: max(w, self._widths[k]) for k, w in widths.items()}
+            self.clear(columns=True)
+            self._add_columns()
+            for node, row in zip(nodes, rows, strict=True):
+                self.add_row(*row, key=node.name)
             if selected in wanted:
                 self.move_cursor(row=wanted.index(selected))
             return
-        for node in nodes:
+        for node, row in zip(nodes, rows, strict=True):
             old = self.get_row(node.name)
-            row = node_row(node, snapshot, counts)
             for (column, _, _), new, before in zip(COLUMNS, row, old, strict=True):
                 if not same_cell(new, before):
                     self.update_cell(node.name, column, new)
