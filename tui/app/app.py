@@ -110,6 +110,7 @@ class SfpatchApp(App[None]):
         self.busy: dict[str, str] = {}  # node -> the action still running on it
         self._ending: str | None = None
         self._run_loop: asyncio.AbstractEventLoop | None = None
+        self._patched: set[str] = set()  # nodes whose containers the next full read must show
         self._poll_timer = None
         self.polls_completed = 0
         self._asked: tuple[str, str] | None = None  # the step-mode confirmation on screen
@@ -212,10 +213,48 @@ class SfpatchApp(App[None]):
             return
         self.main.show(state)
         self.refresh_bindings()
+        self._tell_patch_outcomes()
         for alert in state.alerts:
             self.on_alert(Alert(alert.title, alert.text, alert.severity))
         self._ask_step(state.runbook)
         self._poll_finished()
+
+    def _tell_patch_outcomes(self) -> None:
+        """A patch's outcome is what its node's containers do after it, not that it ended."""
+        snapshot = self.snapshot
+        for name in sorted(self._patched):
+            node = snapshot.node(name) if snapshot else None
+            engine = snapshot.engines.get(name) if snapshot else None
+            if node is None or engine is None or engine.node_instance_id != node.instance_id:
+                if snapshot is not None and snapshot.unread("docker", name):
+                    self._patched.discard(name)
+                    self.notify(
+                        f"patch {name}: its engine could not be read after the patch; check its "
+                        f"containers before enabling it.",
+                        title=f"patch {name}: outcome UNKNOWN",
+                        severity="error",
+                        timeout=30,
+                    )
+                continue  # not read since the node came back: wait for the next full read
+            self._patched.discard(name)
+            stopped = [c for c in engine.containers if c.state != "running"]
+            if stopped:
+                self.notify(
+                    f"{len(stopped)} of {len(engine.containers)} containers not running after "
+                    f"the patch: "
+                    + ", ".join(f"{c.name} ({c.status or c.state})" for c in stopped)
+                    + ". Do not enable it before they run.",
+                    title=f"patch {name}: CONTAINERS DOWN",
+                    severity="error",
+                    timeout=60,
+                )
+            else:
+                self.notify(
+                    f"host {engine.os_version}; {len(engine.containers)}/"
+                    f"{len(engine.containers)} containers running.",
+                    title=f"patch {name}: done",
+                    timeout=8,
+                )
 
     def on_alert(self, message: Alert) -> None:
         timeout = 4 if message.severity == "information" else 30
@@ -352,11 +391,13 @@ class SfpatchApp(App[None]):
                 severity="error",
                 timeout=12,
             )
+        elif message.action == "patch":
+            self._patched.add(message.node)  # the outcome is told once its containers are read
+            self.notify(
+                f"patch {message.node}: updates installed; reading its containers ...", timeout=8
+            )
         else:
-            done = {
-                "patch": "updates installed; check its containers before enabling it",
-            }.get(message.action, "sent")
-            self.notify(f"{message.action} {message.node}: {done}", timeout=8)
+            self.notify(f"{message.action} {message.node}: sent", timeout=8)
         self.poll_now()
 
     async def action_quit(self) -> None:

@@ -25,6 +25,14 @@ def health_text(state: str) -> Text:
     return Text(state, style=HEALTH_STYLE.get(state, "magenta"))
 
 
+def node_health_text(state: str, engine: Engine | None) -> Text:
+    """Service Fabric's health of a node, or Error when some of its containers are not running
+    (Service Fabric can say Ok while none run)."""
+    if engine is not None and any(c.state != "running" for c in engine.containers):
+        return Text("Error", style="bold red")
+    return health_text(state)
+
+
 def uptime_text(seconds: int, status: str) -> str:
     if status == "Down" or seconds <= 0:
         return "-"

@@ -41,6 +41,14 @@ def node_detail(
         text.append(f"host {engine.os_version}  ")
     if target is not None:
         text.append(f"patch target {target}  ", style="bold")
+    if engine is not None:
+        stopped = sum(c.state != "running" for c in engine.containers)
+        if stopped:
+            text.append(
+                f"{stopped} of {len(engine.containers)} containers NOT RUNNING "
+                f"(Service Fabric says {node.health_state})  ",
+                style="bold red",
+            )
     if instance is not None:
         latest = {True: "yes", False: "NO", None: "?"}[instance.latest_model_applied]
         text.append(

@@ -7,8 +7,8 @@ from textual.widgets import DataTable
 
 from tui.app.format import (
     containers_text,
-    health_text,
     host_text,
+    node_health_text,
     same_cell,
     status_text,
     uptime_text,
@@ -56,7 +56,7 @@ def node_row(node: Node, snapshot: ClusterSnapshot, counts: dict[str, tuple[int,
     return (
         node.name,
         status_text(node.status),
-        health_text(node.health_state),
+        node_health_text(node.health_state, engine),
         node.upgrade_domain,
         host_text(engine),
         containers_text(engine),
