@@ -366,7 +366,9 @@ def test_demo_command_opens_the_console_and_closes_the_transcript(
     records = read_records(session)
     assert records[0]["data"]["ticket"] == "CHG-5"
     assert records[-1]["kind"] == "checkpoint" and records[-1]["data"]["final"] is True
-    assert str(session.transcript_path) in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert str(session.transcript_path) in err
+    assert "closing the session" in err  # q is answered at once, before the lease and transcript
 
 
 async def test_a_seed_node_needs_its_name_typed_and_gates_are_recorded(sim, session):
@@ -455,7 +457,8 @@ async def test_patch_a_disabled_node_through_run_command(sim, session):
         assert "FAIL" in gates and "will stop 2 containers" in gates
         await confirm(app, pilot, "_Legacy_2")
         await pilot.pause()
-        assert "PATCH RUNNING" in str(app.query_one("#node-detail").render())
+        detail = str(app.query_one("#node-detail").render())
+        assert "PATCH RUNNING" in detail and "Windows Update through ARM Run Command" in detail
         await pilot.press("e")  # not while Windows Update runs on it
         await pilot.pause()
         assert app.screen.__class__.__name__ != "ConfirmScreen"

@@ -184,3 +184,56 @@ async def test_a_patch_that_leaves_containers_stopped_is_an_error_not_a_success(
             "0 of" not in told[-1].message and "2 of 2 containers not running" in told[-1].message
         )
         assert not any(n.severity == "information" and "done" in n.title for n in told)
+
+
+async def test_waits_show_elapsed_time_stage_and_what_is_awaited(sim, session):
+    from tests.app.test_app import confirm, select
+    from tui.app.widgets.status_line import StatusLine
+
+    now = [1000.0]
+    app = SfpatchApp(session)
+    app.clock = lambda: now[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        status = app.screen.query_one(StatusLine)
+        read_at = f"read {app.snapshot.taken_at:%H:%M:%S} UTC"
+        assert read_at in str(status.render()) and "refreshing" not in str(status.render())
+        await select(app, pilot, "_FrontEnd_2")
+        await pilot.press("d")
+        await confirm(app, pilot, "_FrontEnd_2")
+        await refresh(app, pilot)
+        now[0] += 65
+        app.show_status()
+        await pilot.pause()
+        line = str(status.render())
+        assert "_FrontEnd_2 DISABLING 1m 05s: waiting for Service Fabric's safety checks" in line
+        detail = str(app.query_one(NodeDetail).render())
+        assert "DISABLING 1m 05s" in detail
+
+
+async def test_r_shows_a_refresh_running_and_when_data_was_read(sim, session):
+    from tui.app.widgets.status_line import StatusLine
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        status = app.screen.query_one(StatusLine)
+        app._polling = True  # hold the poll as running while r is looked at (no worker starts)
+        app._poll_started = app.clock()
+        app.show_status()
+        await pilot.pause()
+        assert "refreshing 0s" in str(status.render())
+        app._polling = False
+        app._poll_started = None
+        await pilot.press("r")
+        await refresh(app, pilot)
+        assert "refreshing" not in str(status.render())
+        assert f"read {app.snapshot.taken_at:%H:%M:%S} UTC" in str(status.render())
+
+
+def test_a_patch_wait_names_its_stage_and_time():
+    from tui.app.widgets.status_line import node_waits
+
+    waits = node_waits(None, {"_Legacy_2": "patch"}, {"_Legacy_2": 10.0}, 262.0)
+    assert waits["_Legacy_2"].startswith("PATCH RUNNING 4m 12s: Windows Update through ARM")
+    assert "waiting for the command to end" in waits["_Legacy_2"]

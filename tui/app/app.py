@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from tui.app.messages import ActionFinished, Alert, PollFailed, RunControlled, StateReady
@@ -21,7 +23,9 @@ from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.main import MainScreen
 from tui.app.screens.note import NoteScreen
+from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
+from tui.app.widgets.status_line import StatusLine, node_waits, status_text
 from tui.daemon_pool import DaemonPool
 from tui.errors import SfpatchError
 from tui.model import ClusterSnapshot, Finding
@@ -111,6 +115,10 @@ class SfpatchApp(App[None]):
         self._ending: str | None = None
         self._run_loop: asyncio.AbstractEventLoop | None = None
         self._patched: set[str] = set()  # nodes whose containers the next full read must show
+        self.clock = time.monotonic  # elapsed times of waits (tests set their own)
+        self._started: dict[str, float] = {}  # node -> when this session's action on it began
+        self._seen_waiting: set[str] = set()
+        self._poll_started: float | None = None
         self._poll_timer = None
         self.polls_completed = 0
         self._asked: tuple[str, str] | None = None  # the step-mode confirmation on screen
@@ -132,7 +140,29 @@ class SfpatchApp(App[None]):
     def on_mount(self) -> None:
         for notice in self.session.notices:
             self.notify(notice, title="Resumed session", severity="warning", timeout=30)
+        self.set_interval(1, self.show_status)
         self.poll_now()
+
+    def show_status(self) -> None:
+        """The status line and each node's wait, with elapsed times, on the main screen."""
+        now = self.clock()
+        waits = node_waits(self.snapshot, self.busy, self._started, now)
+        for name in list(self._started):
+            if name in waits:
+                self._seen_waiting.add(name)
+            elif name in self._seen_waiting:  # that wait is over
+                del self._started[name]
+                self._seen_waiting.discard(name)
+        refreshing = None if self._poll_started is None else now - self._poll_started
+        main = self.main
+        main.waits = waits
+        with contextlib.suppress(NoMatches):  # before the main screen is mounted
+            main.query_one(StatusLine).show(status_text(self.snapshot, refreshing, waits))
+            name = main.query_one(NodesTable).selected_node
+            if name in waits and self.snapshot is not None:
+                main.query_one(NodeDetail).show(
+                    self.snapshot, name, main.target_for(name), waits[name]
+                )
 
     # ------------------------------------------------------------------ the end
 
@@ -189,6 +219,8 @@ class SfpatchApp(App[None]):
             self._poll_timer.stop()
             self._poll_timer = None
         self._polling = True
+        self._poll_started = self.clock()
+        self.show_status()
         self._poll()
 
     @work(thread=True, group="poll")
@@ -266,6 +298,8 @@ class SfpatchApp(App[None]):
 
     def _poll_finished(self) -> None:
         self._polling = False
+        self._poll_started = None
+        self.show_status()
         self.polls_completed += 1
         if self._poll_again:
             self._poll_again = False
@@ -357,8 +391,10 @@ class SfpatchApp(App[None]):
         )
 
     def _start(self, asked: Question) -> None:
+        self._started[asked.node] = self.clock()
         self.busy[asked.node] = asked.action
         self.main.show_selected()
+        self.show_status()
         self._act(asked)
 
     @work(thread=True, group="action")

@@ -82,6 +82,13 @@ def run_console(session, options=None) -> int:
     with SignalWatch(end=app.end_from_any_thread, seal=seal):
         try:
             app.run_until_ended()
+            # What q leads to can take a while (the lease, the seal): say so at once.
+            with contextlib.suppress(OSError):
+                print(
+                    "sfpatch: closing the session: releasing the lease, sealing the transcript ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
         finally:
             session.close(app.end_reason)
             end_without_teardown()

@@ -16,6 +16,7 @@ from tui.app.widgets.health_pane import HealthPane
 from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
 from tui.app.widgets.runbook_pane import RunbookPane
+from tui.app.widgets.status_line import StatusLine
 from tui.app.widgets.upgrade_domains import UpgradeDomainTable
 from tui.app.widgets.warnings_pane import WarningsPane
 from tui.model import ClusterSnapshot, Finding
@@ -36,6 +37,7 @@ class MainScreen(Screen):
         self.state = state
         self.patch_targets = patch_targets or {}
         self.busy = busy if busy is not None else {}  # node -> the action running on it
+        self.waits: Mapping[str, str] = {}  # node -> what it waits for, with elapsed time
 
     @property
     def snapshot(self) -> ClusterSnapshot | None:
@@ -47,6 +49,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(self.state.header)
+        yield StatusLine(id="status-line")
         yield from self.compose_panes()
         yield Footer()
 
@@ -115,7 +118,8 @@ class MainScreen(Screen):
             return
         name = self.query_one(NodesTable).selected_node
         target = self.target_for(name)
-        self.query_one(NodeDetail).show(self.snapshot, name, target, self.busy.get(name))
+        wait = self.waits.get(name) or self.busy.get(name)
+        self.query_one(NodeDetail).show(self.snapshot, name, target, wait)
         pane = self.query_one(ContainersPane)
         pane.show(self.snapshot, name, target)
         title = f"Containers on {name}" if name else "Containers"

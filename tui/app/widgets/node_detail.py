@@ -22,8 +22,8 @@ def node_detail(
         return Text("No node selected.", style="dim")
     d = node.deactivation
     text = Text.assemble((node.name, "bold"), "  ", status_text(node.status))
-    if running:
-        text.append(f"  {running.upper()} RUNNING", style="bold black on yellow")
+    if running:  # what the node waits for (a patch running, safety checks)
+        text.append(f"  {running}", style="bold black on yellow")
     if d.intent != "Invalid":
         text.append(f"  intent {d.intent}, {d.status}")
     if d.pending_safety_checks:

@@ -1,0 +1,79 @@
+"""When the data was read, whether a refresh runs, and every wait with its time and what it awaits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.app.format import duration_text
+from tui.model import ClusterSnapshot
+
+
+def node_waits(
+    snapshot: ClusterSnapshot | None,
+    busy: Mapping[str, str],
+    started: Mapping[str, float],
+    now: float,
+) -> dict[str, str]:
+    """node -> what it waits for: the stage, for how long (when this session started it), and
+    what ends the wait."""
+    waits: dict[str, str] = {}
+
+    def since(name: str) -> str:
+        return f" {duration_text(now - started[name])}" if name in started else ""
+
+    for name, action in busy.items():
+        if action == "patch":
+            waits[name] = (
+                f"PATCH RUNNING{since(name)}: Windows Update through ARM Run Command; "
+                f"waiting for the command to end (the VM restarts after it)"
+            )
+        else:
+            waits[name] = f"{action.upper()} RUNNING{since(name)}"
+    for node in snapshot.nodes if snapshot else ():
+        if node.name in waits:
+            continue
+        if node.status == "Disabling":
+            pending = ", ".join(sorted(set(node.deactivation.pending_safety_checks))) or "none"
+            waits[node.name] = (
+                f"DISABLING{since(node.name)}: waiting for Service Fabric's safety checks "
+                f"(pending: {pending})"
+            )
+        elif node.status == "Enabling":
+            waits[node.name] = f"ENABLING{since(node.name)}: waiting for the node to be Up"
+    return waits
+
+
+def status_text(
+    snapshot: ClusterSnapshot | None,
+    refreshing_for: float | None,
+    waits: Mapping[str, str],
+    progress: str = "",
+) -> Text:
+    """The line under the header, and one line per wait."""
+    text = Text()
+    if snapshot is None:
+        text.append("Reading the cluster for the first time", style="bold")
+    else:
+        text.append(f"read {snapshot.taken_at:%H:%M:%S} UTC", style="dim")
+    if refreshing_for is not None:
+        text.append(f"  refreshing {duration_text(refreshing_for)}", style="bold yellow")
+    if progress:
+        text.append(f"  {progress}", style="yellow")
+    for name, wait in waits.items():
+        text.append(f"\n{name} ", style="bold")
+        text.append(wait, style="black on yellow")
+    return text
+
+
+class StatusLine(Static):
+    """Refreshed each second while something runs; an unchanged line is not redrawn."""
+
+    def show(self, text: Text) -> None:
+        if text == getattr(self, "_shown", None):
+            return
+        lines = text.plain.count("\n")
+        self.update(text, layout=lines != getattr(self, "_lines", None))
+        self._shown, self._lines = text, lines
