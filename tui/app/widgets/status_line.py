@@ -1,4 +1,4 @@
-"""When the data was read, whether a refresh runs, and every wait with its time and what it awaits."""
+"""When the data was read, whether a refresh runs, and every wait: its time, what it awaits."""
 
 from __future__ import annotations
 
