@@ -70,7 +70,7 @@ def run_resume(sim, path: Path, *extra: str) -> list[str]:
     ]
 
 
-def test_run_resume_refuses_a_tampered_last_record(sim, profile, tmp_path, capsys):
+def test_run_resume_refuses_a_tampered_last_record(sim, profile, tmp_path, capsys, terminal):
     path = crashed_session(profile, tmp_path)
     lines = path.read_bytes().splitlines(keepends=True)
     assert b'"kind":"result"' in lines[-1]
@@ -119,7 +119,7 @@ def test_resume_refuses_another_gateway_endpoint_before_touching_anything(sim, p
 
 
 def test_resume_on_another_simulator_needs_resume_elsewhere_and_records_it(
-    profile, tmp_path, capsys
+    profile, tmp_path, capsys, terminal
 ):
     path = crashed_session(profile, tmp_path)
     old = records(path)[0]["data"]
@@ -147,7 +147,7 @@ def test_resume_on_another_simulator_needs_resume_elsewhere_and_records_it(
     assert f"resumed elsewhere: gateway {old['endpoint']}" in event.text and event.failed
 
 
-def test_resume_elsewhere_needs_resume(sim, capsys):
+def test_resume_elsewhere_needs_resume(sim, capsys, terminal):
     name = sim.cluster.scenario.cluster_name
     args = ["run", "--profile", name, "--config", str(sim.profile_path), "--resume-elsewhere"]
     assert main(args) == 2
