@@ -237,3 +237,44 @@ def test_a_patch_wait_names_its_stage_and_time():
     waits = node_waits(None, {"_Legacy_2": "patch"}, {"_Legacy_2": 10.0}, 262.0)
     assert waits["_Legacy_2"].startswith("PATCH RUNNING 4m 12s: Windows Update through ARM")
     assert "waiting for the command to end" in waits["_Legacy_2"]
+
+
+async def test_the_palette_runs_sfpatch_actions_and_help_mentions_it(sim, session):
+    from tui.app.commands import SfpatchCommands
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        titles = [title for title, _, _ in SfpatchCommands(app.screen).commands()]
+        assert {"Disable the selected node", "Patch the selected node", "Quit"} <= set(titles)
+        before = app.polls_completed
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"refresh")
+        for _ in range(20):
+            await pilot.pause()
+        await pilot.press("enter")
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if app.polls_completed > before:
+                break
+        assert app.polls_completed > before
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "ctrl+p" in "\n".join(str(w.render()) for w in app.screen.query("Static"))
+
+
+async def test_a_read_only_palette_offers_nothing_that_changes_the_cluster(sim, tmp_path):
+    from tui.app.commands import SfpatchCommands
+
+    made = build_session(sim, tmp_path / "t", "", poll=3600, read_only=True)
+    app = SfpatchApp(made)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await refresh(app, pilot)
+            titles = {title for title, _, _ in SfpatchCommands(app.screen).commands()}
+            assert "Refresh: re-read everything" in titles
+            assert not any(t.split()[0] in ("Disable", "Patch", "Enable") for t in titles)
+    finally:
+        made.close()

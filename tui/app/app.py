@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
+from tui.app.commands import SfpatchCommands
 from tui.app.messages import ActionFinished, Alert, PollFailed, RunControlled, StateReady
 from tui.app.screens.abort import AbortScreen
 from tui.app.screens.confirm import ConfirmScreen
@@ -46,6 +47,7 @@ class SfpatchApp(App[None]):
 
     CSS_PATH = "sfpatch.tcss"
     TITLE = "sfpatch"
+    COMMANDS = App.COMMANDS | {SfpatchCommands}
     BINDINGS = [
         Binding("d", "disable", "Disable", id="node.disable"),
         Binding("p", "patch", "Patch", id="node.patch"),
