@@ -278,3 +278,40 @@ async def test_a_read_only_palette_offers_nothing_that_changes_the_cluster(sim, 
             assert not any(t.split()[0] in ("Disable", "Patch", "Enable") for t in titles)
     finally:
         made.close()
+
+
+def test_filter_words_match_name_type_status_ud_fd_and_warn(sim, session):
+    from tui.app.filter import node_matches
+
+    snapshot = session.fetch_snapshot(None)
+    legacy = next(n for n in snapshot.nodes if n.node_type == "Legacy")
+    assert node_matches(legacy, "legacy")
+    assert node_matches(legacy, f"ud:{legacy.upgrade_domain} up")
+    assert not node_matches(legacy, "!legacy")
+    assert not node_matches(legacy, "ud:99")
+    assert node_matches(legacy, "warn", {legacy.name}) and not node_matches(legacy, "warn", ())
+    assert node_matches(legacy, f"fd:{legacy.fault_domain.split('/')[-1]}")
+
+
+async def test_slash_filters_the_nodes_and_escape_clears(sim, session):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        table = app.query_one(NodesTable)
+        await pilot.press("slash", *"legacy")
+        await pilot.pause()
+        assert sorted(k.value for k in table.rows) == ["_Legacy_0", "_Legacy_1", "_Legacy_2"]
+        assert "3 of 8" in str(app.screen.query_one("#nodes-title").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is table and table.selected_node.startswith("_Legacy_")
+        assert table.selected_node in str(app.query_one(NodeDetail).render())
+        await refresh(app, pilot)  # a poll keeps the filter
+        assert table.row_count == 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == 8
+        await pilot.press("slash", *"warn")
+        await pilot.pause()
+        warned = {f.node for f in app.findings if f.node}
+        assert {k.value for k in table.rows} == warned

@@ -23,6 +23,7 @@ KEYS = (
     ("o", "runbook: override the step's failed gates for this node (typed name)"),
     ("n", "write a note to the transcript (about the selected node)"),
     ("r", "re-read everything now (health, VMs, engines)"),
+    ("/", "filter the nodes: name, type, status, ud:N, fd:X, warn, !word; Escape clears"),
     ("ctrl+p", "the palette: every action here by name (type to find it)"),
     ("?", "this help"),
     ("q", "quit; the transcript gets its end record"),

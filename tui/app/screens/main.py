@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
+from tui.app.filter import HELP as FILTER_HELP
 from tui.app.widgets.containers_pane import ContainersPane
 from tui.app.widgets.header_bar import HeaderBar
 from tui.app.widgets.health_pane import HealthPane
@@ -23,9 +25,16 @@ from tui.model import ClusterSnapshot, Finding
 from tui.sources import OPERATE, ViewState
 from tui.winver import WindowsVersion
 
+NODES_TITLE = "Nodes (by upgrade domain; / filters)"
+
 
 class MainScreen(Screen):
     """The panes every mode shows; `show` redraws them from a state."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="nodes.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="nodes.clear-filter"),
+    ]
 
     def __init__(
         self,
@@ -56,7 +65,8 @@ class MainScreen(Screen):
     def compose_panes(self) -> ComposeResult:
         """The cluster's panes; replay adds its own around them."""
         with Vertical(id="top", classes="pane"):
-            yield Label("Nodes (by upgrade domain)", classes="pane-title")
+            yield Label(NODES_TITLE, classes="pane-title", id="nodes-title")
+            yield Input(placeholder=f"filter: {FILTER_HELP}", id="node-filter")
             yield NodesTable()
             yield NodeDetail("", id="node-detail")
         with Horizontal(id="middle"):
@@ -103,10 +113,50 @@ class MainScreen(Screen):
                 self.query_one(HealthPane).update(state.waiting)
                 return
             self.query_one(NodesTable).show(snapshot, state.findings)
+            self._show_nodes_title()
             self.query_one(UpgradeDomainTable).show(snapshot)
             self.query_one(HealthPane).show(snapshot)
             self.query_one(WarningsPane).show(state.findings)
             self.show_selected()
+
+    def action_filter(self) -> None:
+        """`/`: type to filter the nodes; Enter goes back to the table, Escape clears."""
+        box = self.query_one("#node-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#node-filter", Input)
+        if not box.display and not box.value:
+            return
+        box.value = ""
+        box.display = False
+        self._filter("")
+        self.query_one(NodesTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "node-filter":
+            self._filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "node-filter":
+            self.query_one(NodesTable).focus()
+
+    def _filter(self, text: str) -> None:
+        table = self.query_one(NodesTable)
+        table.query_text = text
+        if self.snapshot is not None:
+            table.show(self.snapshot, self.findings)
+            self._show_nodes_title()
+            self.show_selected()
+
+    def _show_nodes_title(self) -> None:
+        table = self.query_one(NodesTable)
+        title = NODES_TITLE
+        if table.query_text:
+            shown, total = table.shown
+            title += f"  filter {table.query_text!r}: {shown} of {total} (Escape clears)"
+        self.query_one("#nodes-title", Label).update(title, layout=False)
 
     def target_for(self, name: str | None) -> WindowsVersion | None:
         node = self.snapshot.node(name) if (self.snapshot and name) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from tui.app.filter import node_matches
 from tui.app.format import (
     containers_text,
     host_text,
@@ -86,6 +87,8 @@ class NodesTable(DataTable):
         super().__init__(id="nodes", cursor_type="row", zebra_stripes=True)
         self._widths = {key: width for key, _, width in COLUMNS}
         self._add_columns()
+        self.query_text = ""  # the `/` filter
+        self.shown: tuple[int, int] = (0, 0)  # (rows shown, nodes in the snapshot)
 
     def _add_columns(self) -> None:
         for key, label, _ in COLUMNS:
@@ -100,8 +103,12 @@ class NodesTable(DataTable):
 
     def show(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...] = ()) -> None:
         """Bring the table in line with the snapshot, touching only cells that changed."""
-        nodes = sorted(snapshot.nodes, key=node_sort_key)
         counts = findings_by_node(findings)
+        nodes = sorted(
+            (n for n in snapshot.nodes if node_matches(n, self.query_text, counts)),
+            key=node_sort_key,
+        )
+        self.shown = (len(nodes), len(snapshot.nodes))
         wanted = [n.name for n in nodes]
         current = [key.value for key in self.rows]
         rows = [node_row(node, snapshot, counts) for node in nodes]
