@@ -105,7 +105,9 @@ class SnapshotSource:
     def want_full(self) -> None:
         self._want_full = True
 
-    def __call__(self, previous: ClusterSnapshot | None) -> ClusterSnapshot:
+    def __call__(self, previous: ClusterSnapshot | None, **fill_in) -> ClusterSnapshot:
+        """The next snapshot; `fill_in` (progress, on_gateway, on_engine) goes to a full gather
+        and is unused by a health-only refresh."""
         from tui.cluster.inventory import gather, refresh_health
 
         now = self._clock()
@@ -113,7 +115,7 @@ class SnapshotSource:
         if previous is None or self._want_full or stale:
             self._want_full = False
             self._last_full = now
-            return gather(self._inventory)
+            return gather(self._inventory, **fill_in)
         return refresh_health(self._inventory, previous)
 
 

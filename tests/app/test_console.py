@@ -41,7 +41,7 @@ def scaled(snapshot: ClusterSnapshot, count: int) -> ClusterSnapshot:
 async def big_console(app: SfpatchApp, pilot, session, count: int = 1000) -> ClusterSnapshot:
     await refresh(app, pilot)
     big = scaled(app.snapshot, count)
-    session.fetch_snapshot = lambda previous, *args, **kwargs: big
+    session.engine._fetch = lambda previous, **fill_in: big  # the same panes, more nodes
     await refresh(app, pilot)
     return big
 
@@ -283,7 +283,7 @@ async def test_a_read_only_palette_offers_nothing_that_changes_the_cluster(sim, 
 def test_filter_words_match_name_type_status_ud_fd_and_warn(sim, session):
     from tui.app.filter import node_matches
 
-    snapshot = session.fetch_snapshot(None)
+    snapshot = session.engine.observe().snapshot
     legacy = next(n for n in snapshot.nodes if n.node_type == "Legacy")
     assert node_matches(legacy, "legacy")
     assert node_matches(legacy, f"ud:{legacy.upgrade_domain} up")
@@ -315,3 +315,40 @@ async def test_slash_filters_the_nodes_and_escape_clears(sim, session):
         await pilot.pause()
         warned = {f.node for f in app.findings if f.node}
         assert {k.value for k in table.rows} == warned
+
+
+async def test_the_first_read_shows_nodes_first_and_fills_in_engines(sim, session, monkeypatch):
+    from tui.app.messages import StateReady
+    from tui.app.widgets.status_line import StatusLine
+
+    states = []
+    lines = []
+
+    def hook(message) -> None:
+        if isinstance(message, StateReady):
+            states.append(message.state)
+
+    app = SfpatchApp(session)
+    original = StatusLine.show
+
+    def seen(self, text) -> None:
+        original(self, text)
+        lines.append(str(text))
+
+    monkeypatch.setattr(StatusLine, "show", seen)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await refresh(app, pilot)
+        full = next(i for i, s in enumerate(states) if not s.partial)
+        partial = states[:full]
+        assert partial and all(s.partial and not s.findings for s in partial)
+        assert len(partial[0].snapshot.nodes) == 8 and not partial[0].snapshot.engines
+        assert [len(s.snapshot.engines) for s in partial[1:]] == list(range(1, 9))
+        shown = [line for line in lines if "reading the cluster" in line]
+        assert "engines 0/8" in shown[0] and "engines 8/8" in shown[-1]
+        assert "reading the cluster" not in lines[-1]
+        # While a read is under way nothing is acted on: the gates judge full reads only.
+        app.snapshot, app._progress = None, partial[0].waiting
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "MainScreen"
+        assert "actions wait for the full read" in list(app._notifications)[-1].message

@@ -121,6 +121,7 @@ class SfpatchApp(App[None]):
         self._started: dict[str, float] = {}  # node -> when this session's action on it began
         self._seen_waiting: set[str] = set()
         self._poll_started: float | None = None
+        self._progress = ""  # how far the first read has come
         self._poll_timer = None
         self.polls_completed = 0
         self._asked: tuple[str, str] | None = None  # the step-mode confirmation on screen
@@ -159,7 +160,9 @@ class SfpatchApp(App[None]):
         main = self.main
         main.waits = waits
         with contextlib.suppress(NoMatches):  # before the main screen is mounted
-            main.query_one(StatusLine).show(status_text(self.snapshot, refreshing, waits))
+            main.query_one(StatusLine).show(
+                status_text(self.snapshot, refreshing, waits, self._progress)
+            )
             name = main.query_one(NodesTable).selected_node
             if name in waits and self.snapshot is not None:
                 main.query_one(NodeDetail).show(
@@ -228,7 +231,10 @@ class SfpatchApp(App[None]):
     @work(thread=True, group="poll")
     def _poll(self) -> None:
         try:
-            state = self.source.read()
+            if getattr(self.source, "fills_in", False):
+                state = self.source.read(partial=lambda s: self.post_message(StateReady(s)))
+            else:
+                state = self.source.read()
         except SfpatchError as exc:
             self.post_message(PollFailed(str(exc)))
             return
@@ -239,6 +245,13 @@ class SfpatchApp(App[None]):
 
     def on_state_ready(self, message: StateReady) -> None:
         state = message.state
+        if state.partial:  # drawn, never acted on: self.snapshot stays the last full read
+            if self.snapshot is None:
+                self.main.show(state)
+                self._progress = state.waiting
+                self.show_status()
+            return
+        self._progress = ""
         self.snapshot = state.snapshot
         self.findings = state.findings
         if self.plan_error:
@@ -368,6 +381,11 @@ class SfpatchApp(App[None]):
             )
             return
         name = self.query_one(NodesTable).selected_node
+        if self.snapshot is None and self._progress:
+            self.notify(
+                f"Still {self._progress}; actions wait for the full read.", severity="warning"
+            )
+            return
         if self.snapshot is None or name is None:
             self.notify("Select a node first.", severity="warning")
             return

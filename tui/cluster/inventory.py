@@ -143,8 +143,17 @@ def engine_connection(profile: ClusterProfile, address: str) -> engines.EngineCo
     )
 
 
-def gather(inventory: Inventory, progress: Progress | None = None) -> ClusterSnapshot:
-    """A full snapshot: gateway, scale sets and engines, concurrently, failures kept as errors."""
+def gather(
+    inventory: Inventory,
+    progress: Progress | None = None,
+    on_gateway: Callable[[ClusterSnapshot], None] | None = None,
+    on_engine: Callable[[Engine], None] | None = None,
+) -> ClusterSnapshot:
+    """A full snapshot: gateway, scale sets and engines, concurrently, failures kept as errors.
+
+    `on_gateway` gets the gateway's part (nodes, health; no VMs, no engines) as soon as it is
+    read, and `on_engine` each engine as it is read (from worker threads), for a screen to fill
+    in; neither is a snapshot a gate may judge."""
     tracker = _Tracker(progress)
     profile = inventory.profile
     with inventory._pool() as pool:
@@ -154,11 +163,28 @@ def gather(inventory: Inventory, progress: Progress | None = None) -> ClusterSna
             for name in (profile.arm.scale_sets.values() if profile.arm else ())
         }
         nodes, health, ud_states, version, errors = fabric_part.result()
+        if on_gateway is not None:
+            on_gateway(
+                ClusterSnapshot(
+                    taken_at=inventory.now(),
+                    cluster_name=profile.name,
+                    endpoint=profile.gateway.endpoint,
+                    code_version=version,
+                    nodes=nodes,
+                    health=health,
+                    upgrade_domain_states=ud_states,
+                    errors=tuple(errors),
+                )
+            )
         engine_parts: dict[str, Future[Engine]] = {}
         if profile.docker is not None:
             tracker.expect(len(nodes))
             for node in nodes:
                 engine_parts[node.name] = pool.submit(_engine_part, inventory, node, tracker)
+                if on_engine is not None:
+                    engine_parts[node.name].add_done_callback(
+                        lambda f: None if f.exception() else on_engine(f.result())
+                    )
         scale_sets: list[ScaleSet] = []
         instances: list[Instance] = []
         for name, part in arm_parts.items():

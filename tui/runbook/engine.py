@@ -141,9 +141,11 @@ class Engine:
     def read_only(self) -> bool:
         return self.operator.read_only
 
-    def observe(self) -> Observation:
-        """Read the cluster, evaluate it, record what changed, reconcile once, keep the lease."""
-        snapshot = self._fetch(self.last.snapshot if self.last else None)
+    def observe(self, **fill_in) -> Observation:
+        """Read the cluster, evaluate it, record what changed, reconcile once, keep the lease.
+
+        `fill_in` (progress, on_gateway, on_engine) lets a screen show a full read under way."""
+        snapshot = self._fetch(self.last.snapshot if self.last else None, **fill_in)
         findings = self._evaluate(snapshot)
         self.record_snapshot(snapshot, findings)
         alerts = [("Resumed session", m, "warning") for m in self.reconcile(snapshot)]

@@ -53,6 +53,7 @@ class ViewState:
     alerts: tuple[Alert, ...] = field(default=())
     runbook: RunReport | None = None  # the plan and the run, when there is one
     run_started: bool = False  # whether the run was started (else the plan is a preview)
+    partial: bool = False  # a read under way (nodes first, engines filling in): not acted on
 
 
 class Source(Protocol):

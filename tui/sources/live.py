@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -23,6 +24,8 @@ T = TypeVar("T")
 
 class LiveSource:
     """States of a live session (operate or read-only), one per poll."""
+
+    fills_in = True  # read(partial=...) hands over states of the first read while it runs
 
     def __init__(self, session, plan_options: PlanOptions | None = None) -> None:
         self.session = session
@@ -54,17 +57,19 @@ class LiveSource:
     def initial(self) -> ViewState:
         return ViewState(self.header())
 
-    def read(self) -> ViewState:
+    def read(self, partial: Callable[[ViewState], None] | None = None) -> ViewState:
         """One poll: read the cluster, evaluate, record what changed, reconcile, keep the lease;
-        with the run started, move it on."""
+        with the run started, move it on. `partial` is handed states of the first read while
+        it runs (see `FillIn`)."""
         s = self.session
+        fill = FillIn(self.header(), partial) if partial and self._snapshot is None else None
         with self._lock:
             engine: Engine = s.engine
             before = engine.last
             if self.started and not engine.finished:
                 engine.tick()  # a failed read counts towards a pause rather than raising
             else:
-                engine.observe()
+                engine.observe(**(fill.callbacks() if fill else {}))
             observation = engine.last
             if observation is None:
                 raise RuntimeError("the cluster was not read")
@@ -117,3 +122,53 @@ class LiveSource:
 
 def _signature(snapshot: ClusterSnapshot) -> tuple:
     return tuple((n.name, n.status, n.instance_id) for n in snapshot.nodes)
+
+
+class FillIn:
+    """States of a full read under way: the gateway's nodes first, then engines as they come
+    (a state about every 5% of the engines), with the progress as the state's `waiting`.
+
+    Findings are left empty: nothing is judged on a read that is not finished."""
+
+    def __init__(self, header: HeaderInfo, partial: Callable[[ViewState], None]) -> None:
+        self._header = header
+        self._partial = partial
+        self._lock = threading.Lock()
+        self._base: ClusterSnapshot | None = None
+        self._engines: dict = {}
+        self._progress = ""
+        self._done = 0
+        self._total = 0
+
+    def callbacks(self) -> dict:
+        return {"progress": self.progress, "on_gateway": self.gateway, "on_engine": self.engine}
+
+    def progress(self, done: int, total: int, what: str) -> None:
+        with self._lock:
+            self._done, self._total = done, total
+
+    def gateway(self, snapshot: ClusterSnapshot) -> None:
+        with self._lock:
+            self._base = snapshot
+        self._send()
+
+    def engine(self, engine) -> None:
+        with self._lock:
+            self._engines[engine.node_name] = engine
+            count = len(self._engines)
+            nodes = len(self._base.nodes) if self._base else 0
+        step = max(1, nodes // 20)
+        if count % step == 0 or count == nodes:
+            self._send()
+
+    def _send(self) -> None:
+        with self._lock:
+            if self._base is None:
+                return
+            snapshot = replace(self._base, engines=dict(self._engines))
+            nodes = len(snapshot.nodes)
+            waiting = (
+                f"reading the cluster: {nodes} nodes from the gateway, engines "
+                f"{len(self._engines)}/{nodes} (calls {self._done}/{self._total})"
+            )
+        self._partial(ViewState(self._header, snapshot, (), waiting=waiting, partial=True))
