@@ -352,3 +352,29 @@ async def test_the_first_read_shows_nodes_first_and_fills_in_engines(sim, sessio
         await pilot.pause()
         assert app.screen.__class__.__name__ == "MainScreen"
         assert "actions wait for the full read" in list(app._notifications)[-1].message
+
+
+async def test_m_shows_the_ud_by_fd_map_with_each_uds_progress(sim, session):
+    from tests.app.test_app import disable_with_keys
+    from tui.app.widgets.ud_map import UdMap, ud_fd_map
+    from tui.winver import parse_version
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        ud_map = app.screen.query_one(UdMap)
+        assert ud_map.display and not app.screen.query_one("#upgrade-domains").display
+        await disable_with_keys(app, pilot, sim, "_Legacy_0")
+        lines = str(ud_map.render()).splitlines()
+        ud = app.snapshot.node("_Legacy_0").upgrade_domain
+        row = next(line for line in lines[1:] if line.split()[0] == ud)
+        assert "◆" in row and "1 out" in row and "0/" in row
+        # A host at its node type's target is done.
+        targets = {"Legacy": parse_version("10.0.14393.1770")}  # the seed's Legacy hosts today
+        done = str(ud_fd_map(app.snapshot, targets)).splitlines()
+        assert any("●" in line for line in done[1:-1])
+        await pilot.press("m")
+        await pilot.pause()
+        assert not ud_map.display and app.screen.query_one("#upgrade-domains").display

@@ -15,6 +15,8 @@ ENTRIES = (
     ("Refresh: re-read everything", "refresh", "r: health, VMs and engines now"),
     ("Note to the transcript", "note", "n: about the selected node"),
     ("Keys and confirmation rules", "help", "?"),
+    ("UD x FD map / upgrade-domain table", "screen.toggle_map", "m: each UD's progress"),
+    ("Filter the nodes", "screen.filter", "/: name, type, status, ud:N, fd:X, warn"),
     ("Quit", "quit", "q: the transcript gets its end record"),
 )
 

@@ -24,6 +24,7 @@ KEYS = (
     ("n", "write a note to the transcript (about the selected node)"),
     ("r", "re-read everything now (health, VMs, engines)"),
     ("/", "filter the nodes: name, type, status, ud:N, fd:X, warn, !word; Escape clears"),
+    ("m", "UD x FD map: each node done, out of service or pending; each UD's progress"),
     ("ctrl+p", "the palette: every action here by name (type to find it)"),
     ("?", "this help"),
     ("q", "quit; the transcript gets its end record"),

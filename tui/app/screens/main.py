@@ -19,6 +19,7 @@ from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
 from tui.app.widgets.runbook_pane import RunbookPane
 from tui.app.widgets.status_line import StatusLine
+from tui.app.widgets.ud_map import UdMap
 from tui.app.widgets.upgrade_domains import UpgradeDomainTable
 from tui.app.widgets.warnings_pane import WarningsPane
 from tui.model import ClusterSnapshot, Finding
@@ -33,6 +34,7 @@ class MainScreen(Screen):
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="nodes.filter"),
+        Binding("m", "toggle_map", "UD map", id="app.map"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="nodes.clear-filter"),
     ]
 
@@ -79,8 +81,9 @@ class MainScreen(Screen):
                 yield Label("Runbook", classes="pane-title", id="runbook-title")
                 yield RunbookPane("", id="runbook")
             with Vertical(id="right"):
-                yield Label("Upgrade domains", classes="pane-title")
+                yield Label("Upgrade domains (m: UD x FD map)", classes="pane-title", id="ud-title")
                 yield UpgradeDomainTable()
+                yield UdMap(id="ud-map")
                 yield Label("Health", classes="pane-title")
                 yield HealthPane(self.state.waiting, id="health")
         with Vertical(id="bottom", classes="pane"):
@@ -115,9 +118,18 @@ class MainScreen(Screen):
             self.query_one(NodesTable).show(snapshot, state.findings)
             self._show_nodes_title()
             self.query_one(UpgradeDomainTable).show(snapshot)
+            self.query_one(UdMap).show(snapshot, self.patch_targets)
             self.query_one(HealthPane).show(snapshot)
             self.query_one(WarningsPane).show(state.findings)
             self.show_selected()
+
+    def action_toggle_map(self) -> None:
+        """m: the UD x FD map with each UD's progress, in place of the upgrade-domain table."""
+        table, ud_map = self.query_one(UpgradeDomainTable), self.query_one(UdMap)
+        ud_map.display = not ud_map.display
+        table.display = not ud_map.display
+        title = "UD x FD map (m: table)" if ud_map.display else "Upgrade domains (m: UD x FD map)"
+        self.query_one("#ud-title", Label).update(title)
 
     def action_filter(self) -> None:
         """`/`: type to filter the nodes; Enter goes back to the table, Escape clears."""

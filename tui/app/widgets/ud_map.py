@@ -1,0 +1,97 @@
+"""Upgrade domains by fault domains: where each node is in the patch, and each UD's progress.
+
+Fed by the snapshot (a node is done when its host has reached its node type's patch target);
+a runbook plan's states, when given, say it instead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.errors import UsageError
+from tui.model import ClusterSnapshot, Node
+from tui.winver import WindowsVersion, parse_version
+
+DONE, OUT, PENDING, UNPLANNED = "done", "out", "pending", "unplanned"
+GLYPH = {
+    DONE: ("●", "green"),
+    OUT: ("◆", "bold yellow"),
+    PENDING: ("○", ""),
+    UNPLANNED: ("·", "dim"),
+}
+MOST_GLYPHS = 4  # a cell with more nodes shows counts instead
+
+
+def node_progress(
+    node: Node, snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion]
+) -> str:
+    """done (host at its patch target, node Up), out (not Up), pending, or unplanned."""
+    if node.status != "Up":
+        return OUT
+    target = targets.get(node.node_type)
+    if target is None:
+        return UNPLANNED
+    engine = snapshot.engines.get(node.name)
+    try:
+        host = parse_version(engine.os_version) if engine and engine.os_version else None
+    except UsageError:
+        host = None
+    return DONE if host is not None and host >= target else PENDING
+
+
+def ud_fd_map(
+    snapshot: ClusterSnapshot,
+    targets: Mapping[str, WindowsVersion],
+    plan: Mapping[str, str] | None = None,
+) -> Text:
+    """One line per UD: a cell per FD (a glyph per node, or counts), then the UD's progress."""
+    states = {
+        n.name: (plan or {}).get(n.name) or node_progress(n, snapshot, targets)
+        for n in snapshot.nodes
+    }
+    uds = sorted({n.upgrade_domain for n in snapshot.nodes}, key=_number_first)
+    fds = sorted({n.fault_domain for n in snapshot.nodes}, key=_number_first)
+    width = max([len(_short(fd)) for fd in fds] + [MOST_GLYPHS, 5])
+    text = Text("UD  ", style="bold")
+    for fd in fds:
+        text.append(f"{_short(fd):<{width}} ", style="bold")
+    text.append("progress", style="bold")
+    for ud in uds:
+        in_ud = [n for n in snapshot.nodes if n.upgrade_domain == ud]
+        text.append(f"\n{ud:<3} ")
+        for fd in fds:
+            cell = [states[n.name] for n in in_ud if n.fault_domain == fd]
+            if len(cell) <= MOST_GLYPHS:
+                for state in cell:
+                    glyph, style = GLYPH[state]
+                    text.append(glyph, style=style)
+                text.append(" " * (width - len(cell) + 1))
+            else:
+                counts = f"{cell.count(DONE)}/{len(cell)}"
+                text.append(f"{counts:<{width}} ")
+        done = sum(states[n.name] == DONE for n in in_ud)
+        out = sum(states[n.name] == OUT for n in in_ud)
+        planned = sum(states[n.name] != UNPLANNED for n in in_ud)
+        text.append(f"{done}/{planned} done", style="green" if planned and done == planned else "")
+        if out:
+            text.append(f", {out} out", style="bold yellow")
+    text.append("\n● done  ◆ out of service  ○ pending  · no patch target", style="dim")
+    return text
+
+
+def _short(fault_domain: str) -> str:
+    return fault_domain.rsplit("/", 1)[-1] or fault_domain
+
+
+def _number_first(value: str) -> tuple:
+    tail = _short(value)
+    return (0, int(tail), value) if tail.isdigit() else (1, 0, value)
+
+
+class UdMap(Static):
+    """The map pane; `m` shows it in place of the upgrade-domain table."""
+
+    def show(self, snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion]) -> None:
+        self.update(ud_fd_map(snapshot, targets))
