@@ -378,3 +378,21 @@ async def test_m_shows_the_ud_by_fd_map_with_each_uds_progress(sim, session):
         await pilot.press("m")
         await pilot.pause()
         assert not ud_map.display and app.screen.query_one("#upgrade-domains").display
+
+
+async def test_the_containers_versions_fit_the_pane_at_160_columns(sim, session):
+    from tests.app.test_app import select
+    from tui.app.widgets.containers_pane import ContainersPane
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        await select(app, pilot, "_Legacy_0")
+        pane = app.query_one(ContainersPane)
+        end = 0
+        for column in pane.columns.values():
+            end += column.get_render_width(pane)
+            if column.key.value == "tag":
+                break
+        assert end <= pane.scrollable_content_region.width
+        assert "10.0.14393.1770" in [str(c) for c in pane.get_column("tag")]

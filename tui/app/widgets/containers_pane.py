@@ -13,16 +13,17 @@ from tui.rules.containers import container_verdicts
 from tui.rules.images import parse_reference
 from tui.winver import WindowsVersion
 
-# The verdicts right after the name, so a narrow terminal still shows what will break.
+# The verdicts right after the name, then the versions, so a narrow pane cuts only the
+# repository name at its right end.
 COLUMNS = (
     ("container", "Container", 20),
     ("state", "State", 7),
     ("now", "Now", 7),
     ("after", "Patched", 7),
     ("image_os", "Image OS", 15),
+    ("tag", "Tag", 11),
     ("isolation", "Isol.", 7),
     ("image", "Image", 22),
-    ("tag", "Tag", 11),
 )
 BLANK = ("",) * len(COLUMNS)
 
@@ -55,9 +56,9 @@ def container_rows(
                 verdict_text(now),
                 verdict_text(after) if target else Text("-", style="dim"),
                 image.os_version if image else "?",
+                ref.tag or "(latest)",
                 container.isolation or engine.isolation,
                 ref.repository,
-                ref.tag or "(latest)",
             )
         )
     return rows
