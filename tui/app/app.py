@@ -151,7 +151,8 @@ class SfpatchApp(App[None]):
         now = self.clock()
         waits = node_waits(self.snapshot, self.busy, self._started, now)
         for name in list(self._started):
-            if name in waits:
+            # A disable or enable waits on Service Fabric once sent: only that wait counts.
+            if name in waits and self.busy.get(name, "patch") == "patch":
                 self._seen_waiting.add(name)
             elif name in self._seen_waiting:  # that wait is over
                 del self._started[name]
