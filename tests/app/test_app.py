@@ -475,6 +475,14 @@ async def test_patch_a_disabled_node_through_run_command(sim, session):
         table = app.query_one(NodesTable)
         assert str(table.get_cell("_Legacy_2", "host")) == "14393.1944"
         assert str(table.get_cell("_Legacy_2", "containers")) == "0/2"
+        # The outcome is unmistakable: Service Fabric says Ok, but no container runs.
+        assert app.snapshot.node("_Legacy_2").health_state == "Ok"
+        assert str(table.get_cell("_Legacy_2", "health")) == "Error"
+        assert "NOT RUNNING" in str(app.query_one("#node-detail").render())
+        told = [n for n in app._notifications if "_Legacy_2" in n.title]
+        assert told[-1].severity == "error" and "CONTAINERS DOWN" in told[-1].title
+        assert "2 of 2 containers not running" in told[-1].message
+        assert not any(n.title.endswith(": done") for n in told)
     records = read_records(session)
     patch = next(r for r in records if r["kind"] == "intent" and r["data"]["action"] == "patch")
     result = next(r for r in records if r["kind"] == "result" and r["op"] == patch["op"])

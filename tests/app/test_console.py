@@ -63,8 +63,8 @@ def assert_selection_in_sight(app: SfpatchApp) -> None:
 async def test_at_hundreds_of_nodes_the_selection_stays_in_sight(session):
     app = SfpatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
-        await big_console(app, pilot, session, 300)
-        assert app.query_one(NodesTable).row_count == 300
+        await big_console(app, pilot, session, 120)
+        assert app.query_one(NodesTable).row_count == 120
         for keys in (["down"], ["down"] * 20, ["end"]):
             await pilot.press(*keys)
             await pilot.pause()
@@ -153,37 +153,6 @@ async def test_no_column_cuts_a_version_or_a_name(sim, session):
             target = app.screen.target_for(name)
             second = str(app.query_one(NodeDetail).render()).splitlines()[1]
             assert f"patch target {target}" in second[: 100 - 2]
-
-
-async def test_a_patch_that_leaves_containers_stopped_is_an_error_not_a_success(sim, session):
-    from tests.app.test_app import confirm, disable_with_keys
-
-    timing = sim.cluster.scenario.timing
-    app = SfpatchApp(session)
-    async with app.run_test(size=SIZE) as pilot:
-        await refresh(app, pilot)
-        table = app.query_one(NodesTable)
-        assert str(table.get_cell("_Legacy_2", "health")) == "Ok"
-        await disable_with_keys(app, pilot, sim, "_Legacy_2")
-        await pilot.press("p")
-        await confirm(app, pilot, "_Legacy_2")
-        for _ in range(50):
-            await pilot.pause()
-            sim.clock.advance(timing.install_updates + timing.restart + timing.arm_operation)
-            if all(w.is_finished for w in app.workers if w.group == "action"):
-                break
-        await app.workers.wait_for_complete()
-        await refresh(app, pilot)
-        assert str(table.get_cell("_Legacy_2", "containers")) == "0/2"
-        assert app.snapshot.node("_Legacy_2").health_state == "Ok"  # what Service Fabric says
-        assert str(table.get_cell("_Legacy_2", "health")) == "Error"
-        assert "NOT RUNNING" in str(app.query_one(NodeDetail).render())
-        told = [n for n in app._notifications if "_Legacy_2" in n.title]
-        assert told[-1].severity == "error" and "CONTAINERS DOWN" in told[-1].title
-        assert (
-            "0 of" not in told[-1].message and "2 of 2 containers not running" in told[-1].message
-        )
-        assert not any(n.severity == "information" and "done" in n.title for n in told)
 
 
 async def test_waits_show_elapsed_time_stage_and_what_is_awaited(sim, session):
