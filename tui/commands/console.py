@@ -45,7 +45,8 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
+    """Both streams: Textual draws on stderr, and what is printed goes to stdout."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
 
 def check_session_arguments(args: argparse.Namespace) -> None:
@@ -55,7 +56,7 @@ def check_session_arguments(args: argparse.Namespace) -> None:
     if not getattr(args, "headless", False) and not stdout_is_terminal():
         # The console would draw its escape codes into the pipe or file.
         raise UsageError(
-            "the console needs a terminal on stdout, and it is a pipe or a file; "
+            "the console needs a terminal on stdout and stderr, and one is a pipe or a file; "
             "use `sfpatch run --headless` (or `sfpatch check`) for output without a screen"
         )
 
