@@ -32,6 +32,7 @@ async def _refresh(app: SfpatchApp, pilot) -> None:
 
 async def _shots(sim: SimServer, transcripts: Path) -> list[Path]:
     session = build_session(sim, transcripts, "CHG-2026-1126", poll=3600)
+    session.engine._fetch._inventory.now = sim.clock.now  # "read at" on the simulator's clock
     app = SfpatchApp(session)
     saved = []
 
@@ -61,6 +62,16 @@ async def _shots(sim: SimServer, transcripts: Path) -> list[Path]:
         await pilot.press("question_mark")
         await pilot.pause()
         shot("help")
+        await pilot.press("escape")
+        await pilot.press("m")  # the UD x FD map, with _Legacy_0 patched and still Disabled
+        await pilot.pause()
+        shot("ud-map")
+        await pilot.press("m", "slash", *"legacy", "enter")
+        await pilot.pause()
+        shot("filter")
+        await pilot.press("escape", "ctrl+p")
+        await pilot.pause()
+        shot("palette")
     session.close()
     return saved
 

@@ -178,6 +178,11 @@ async def test_waits_show_elapsed_time_stage_and_what_is_awaited(sim, session):
         assert "_FrontEnd_2 DISABLING 1m 05s: waiting for Service Fabric's safety checks" in line
         detail = str(app.query_one(NodeDetail).render())
         assert "DISABLING 1m 05s" in detail
+        timing = sim.cluster.scenario.timing
+        sim.clock.advance(timing.safety_checks + timing.replica_close)
+        await refresh(app, pilot)  # Disabled: the wait is over, and no line still shows it
+        assert "DISABLING" not in str(app.query_one(NodeDetail).render())
+        assert "DISABLING" not in str(status.render())
 
 
 async def test_r_shows_a_refresh_running_and_when_data_was_read(sim, session):
@@ -215,7 +220,11 @@ async def test_the_palette_runs_sfpatch_actions_and_help_mentions_it(sim, sessio
     async with app.run_test(size=SIZE) as pilot:
         await refresh(app, pilot)
         titles = [title for title, _, _ in SfpatchCommands(app.screen).commands()]
-        assert {"Disable the selected node", "Patch the selected node", "Quit"} <= set(titles)
+        assert {
+            "Disable the selected node",
+            "Patch the selected node",
+            "Quit sfpatch (end the session)",
+        } <= set(titles)
         before = app.polls_completed
         await pilot.press("ctrl+p")
         await pilot.pause()

@@ -259,6 +259,7 @@ class SfpatchApp(App[None]):
             self.polls_completed += 1
             self.end(f"the plan options do not fit the cluster: {self.plan_error}")
             return
+        self.show_status()  # the waits first: the detail line drawn next shows them
         self.main.show(state)
         self.refresh_bindings()
         self._tell_patch_outcomes()

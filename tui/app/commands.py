@@ -17,7 +17,7 @@ ENTRIES = (
     ("Keys and confirmation rules", "help", "?"),
     ("UD x FD map / upgrade-domain table", "screen.toggle_map", "m: each UD's progress"),
     ("Filter the nodes", "screen.filter", "/: name, type, status, ud:N, fd:X, warn"),
-    ("Quit", "quit", "q: the transcript gets its end record"),
+    ("Quit sfpatch (end the session)", "quit", "q: asks first with nodes out of service"),
 )
 
 

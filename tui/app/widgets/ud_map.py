@@ -53,7 +53,17 @@ def ud_fd_map(
     }
     uds = sorted({n.upgrade_domain for n in snapshot.nodes}, key=_number_first)
     fds = sorted({n.fault_domain for n in snapshot.nodes}, key=_number_first)
-    width = max([len(_short(fd)) for fd in fds] + [MOST_GLYPHS, 5])
+    cells = {
+        (ud, fd): [
+            states[n.name] for n in snapshot.nodes if (n.upgrade_domain, n.fault_domain) == (ud, fd)
+        ]
+        for ud in uds
+        for fd in fds
+    }
+    width = max(
+        [len(_short(fd)) for fd in fds]
+        + [len(c) if len(c) <= MOST_GLYPHS else len(f"{len(c)}/{len(c)}") for c in cells.values()]
+    )
     text = Text("UD  ", style="bold")
     for fd in fds:
         text.append(f"{_short(fd):<{width}} ", style="bold")
@@ -62,7 +72,7 @@ def ud_fd_map(
         in_ud = [n for n in snapshot.nodes if n.upgrade_domain == ud]
         text.append(f"\n{ud:<3} ")
         for fd in fds:
-            cell = [states[n.name] for n in in_ud if n.fault_domain == fd]
+            cell = cells[(ud, fd)]
             if len(cell) <= MOST_GLYPHS:
                 for state in cell:
                     glyph, style = GLYPH[state]
@@ -77,7 +87,7 @@ def ud_fd_map(
         text.append(f"{done}/{planned} done", style="green" if planned and done == planned else "")
         if out:
             text.append(f", {out} out", style="bold yellow")
-    text.append("\n● done  ◆ out of service  ○ pending  · no patch target", style="dim")
+    text.append("\n● done  ◆ out  ○ pending  · no patch target", style="dim")
     return text
 
 
