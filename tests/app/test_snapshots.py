@@ -57,7 +57,3 @@ def test_filtered_nodes(app, snap_compare):
 
 def test_ud_map(app, snap_compare):
     assert snap_compare(app, terminal_size=SIZE, run_before=settled("m"))
-
-
-def test_palette(app, snap_compare):
-    assert snap_compare(app, terminal_size=SIZE, run_before=settled("ctrl+p"))
