@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tui.cli import HelpFormatter
+from tui.transcript.keys import add_key_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,17 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="where this host's transcripts are (default: the user data dir)",
     )
-    parser.add_argument(
-        "--key",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="HMAC secret file or Ed25519 public key PEM to check the signatures with "
-        "(default: $SFPATCH_TRANSCRIPT_KEY if set)",
-    )
-    parser.add_argument(
-        "--no-key", action="store_true", help="ignore $SFPATCH_TRANSCRIPT_KEY; chain only"
-    )
+    add_key_arguments(parser)
     parser.add_argument(
         "--poll", type=float, default=1.0, help="seconds between reads (default %(default)s)"
     )

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from tui.cli import HelpFormatter
+from tui.transcript.keys import add_key_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,17 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=HelpFormatter,
     )
     parser.add_argument("transcript", type=Path, metavar="TRANSCRIPT")
-    parser.add_argument(
-        "--key",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="HMAC secret file or Ed25519 public key PEM to check the signatures with "
-        "(default: $SFPATCH_TRANSCRIPT_KEY if set)",
-    )
-    parser.add_argument(
-        "--no-key", action="store_true", help="ignore $SFPATCH_TRANSCRIPT_KEY; chain only"
-    )
+    add_key_arguments(parser)
     parser.add_argument(
         "--speed", type=float, default=1.0, help="play speed, 0.25 to 16 (default %(default)s)"
     )
