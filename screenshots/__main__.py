@@ -7,6 +7,7 @@ Fira Code font installed (Debian: fonts-firacode).
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import tempfile
 from datetime import timedelta
@@ -16,6 +17,8 @@ from tui.app.app import SfpatchApp
 from tui.commands.demo import build_session
 from tui.sim.scenario import load_scenario
 from tui.sim.server import SimServer
+from tui.sources.observe import ObserveSource
+from tui.sources.replay import ReplaySource
 from tui.winver import parse_version
 
 OUT = Path(__file__).parent
@@ -52,6 +55,9 @@ async def _shots(sim: SimServer, transcripts: Path) -> list[Path]:
         app.screen.query_one("#confirm-name").value = "_Legacy_0"  # a risky step: typed
         await pilot.press("enter")
         await _refresh(app, pilot)
+        # What an observer following the transcript sees at this point (a copy, as it was).
+        observed = transcripts / "observed.jsonl"
+        shutil.copyfile(session.transcript_path, observed)
         sim.clock.advance(timing.safety_checks + timing.replica_close)
         # Patch the host the field way: Windows Update inside the VM, then a reboot.
         sim.cluster.reboot_host("_Legacy_0", 0, parse_version("10.0.14393.1944"))
@@ -73,6 +79,7 @@ async def _shots(sim: SimServer, transcripts: Path) -> list[Path]:
         await pilot.pause()
         shot("palette")
     session.close()
+    saved += await _viewer_shots(observed, session.transcript_path)
     return saved
 
 
@@ -115,6 +122,30 @@ async def _runbook_shot(sim: SimServer, transcripts: Path) -> list[Path]:
         app.save_screenshot("runbook.svg", path=str(OUT))
     session.close()
     return [OUT / "runbook.svg"]
+
+
+async def _settle(app: SfpatchApp, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def _viewer_shots(observed: Path, finished: Path) -> list[Path]:
+    """Observe (the transcript as it was mid-session) and replay (the whole session, stopped on
+    the typed override of the disable)."""
+    observe = SfpatchApp(source=ObserveSource(observed, poll_seconds=3600))
+    async with observe.run_test(size=SIZE) as pilot:
+        await _refresh(observe, pilot)
+        observe.save_screenshot("observe.svg", path=str(OUT))
+    source = ReplaySource(finished)
+    replay = SfpatchApp(source=source)
+    async with replay.run_test(size=SIZE) as pilot:
+        await _refresh(replay, pilot)
+        while source.record(source.position)["kind"] != "confirm":
+            await pilot.press("f")
+            await _settle(replay, pilot)
+        replay.save_screenshot("replay.svg", path=str(OUT))
+    return [OUT / "observe.svg", OUT / "replay.svg"]
 
 
 def main() -> int:

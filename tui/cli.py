@@ -39,7 +39,7 @@ class Parser(argparse.ArgumentParser):
 
 
 # Order here is the order in `sfpatch --help`.
-COMMANDS = ("demo", "run", "sim", "check", "compat", "verify", "report")
+COMMANDS = ("demo", "run", "observe", "replay", "sim", "check", "compat", "verify", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -388,3 +388,53 @@ def _pending_intents(path: Path) -> list[tuple[str, str]]:
     from tui.transcript.reader import iter_records
 
     return [(step.action, step.node) for step in summarize(iter_records(path)).pending()]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the cluster's lease says of the session to observe."""
+
+    holder: str  # who holds the lease, in a few words ("nobody")
+    transcript: Path | None = None  # its transcript, when it is on this host
+    why: str = ""  # why there is no transcript to follow
+
+
+def find_observed(profile, transcript_dir: Path | None = None) -> Observed:
+    """Read the lease with read-only clients and find its session's transcript on this host."""
+    from tui.cluster.gateway import read_lease
+    from tui.cluster.inventory import connect
+    from tui.cluster.lease import describe
+    from tui.leasing import find_session_transcript
+
+    inventory = connect(profile, read_only=True)
+    try:
+        state = read_lease(inventory.fabric, profile.name)
+    finally:
+        inventory.close()
+    if state is None or state.record is None:
+        why = "nobody holds the lease" if state is None else "the lease record is unreadable"
+        return Observed("nobody" if state is None else "unknown", why=why)
+    holder = describe(state.record)
+    found = find_session_transcript(state.record.session_id, transcript_dir)
+    if found is None:
+        return Observed(holder, why=f"the transcript of {holder} is not on this host")
+    return Observed(holder, found)
+
+
+def observer_source(profile, poll_seconds: float = 2.0):
+    """The observer's live view: read-only clients, no gateway, no lease, no transcript."""
+    from tui.cluster.inventory import connect
+    from tui.findings import findings_for
+    from tui.sources.watch import WatchSource
+
+    inventory = connect(profile, read_only=True)
+    return WatchSource(
+        cluster=profile.name,
+        endpoint=profile.gateway.endpoint,
+        fetch=SnapshotSource(inventory),
+        evaluate=lambda snapshot: findings_for(snapshot, profile.patch_targets),
+        read_holder=lambda: lease_holder_text(inventory.fabric, profile.name),
+        poll_seconds=poll_seconds,
+        patch_targets=profile.patch_targets,
+        on_close=inventory.close,
+    )

@@ -133,7 +133,15 @@ class SfpatchApp(App[None]):
 
     def make_screen(self) -> MainScreen:
         """The screen this source is shown on (replay and observe add their panes)."""
-        targets = self.session.patch_targets if self.session else {}
+        from tui.app.screens.replay import ObserveScreen, ReplayScreen
+        from tui.sources.observe import ObserveSource
+        from tui.sources.replay import ReplaySource
+
+        if isinstance(self.source, ReplaySource):
+            return ReplayScreen(self.source, self.source.initial())
+        if isinstance(self.source, ObserveSource):
+            return ObserveScreen(self.source, self.source.initial())
+        targets = getattr(self.source, "patch_targets", {})
         return MainScreen(self.source.initial(), targets, self.busy)
 
     @property
@@ -141,7 +149,7 @@ class SfpatchApp(App[None]):
         return self.default_screen  # type: ignore[return-value]
 
     def on_mount(self) -> None:
-        for notice in self.session.notices:
+        for notice in self.session.notices if self.session else ():
             self.notify(notice, title="Resumed session", severity="warning", timeout=30)
         self.set_interval(1, self.show_status)
         self.poll_now()

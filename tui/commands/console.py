@@ -68,6 +68,22 @@ def signing_key(args: argparse.Namespace):
     return load_signing_key(args.transcript_key)
 
 
+def run_viewer(source) -> int:
+    """Run the app on a source that holds nothing to act with (observe, replay) until quit or
+    SIGTERM/SIGHUP; the source is always closed."""
+    from tui.app.app import SfpatchApp
+    from tui.shutdown import SignalWatch, end_without_teardown
+
+    app = SfpatchApp(source=source)
+    with SignalWatch(end=app.end_from_any_thread, seal=source.close):
+        try:
+            app.run_until_ended()
+        finally:
+            source.close(app.end_reason)
+            end_without_teardown()
+    return 0
+
+
 def run_console(session, options=None) -> int:
     """Run the app until the engineer quits or SIGTERM/SIGHUP; the session is always closed.
     Plan options the cluster does not match end it at the first read, as a UsageError.

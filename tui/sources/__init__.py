@@ -50,6 +50,7 @@ class ViewState:
     snapshot: ClusterSnapshot | None = None
     findings: tuple[Finding, ...] = ()
     waiting: str = "Waiting for the first poll ..."  # shown while there is no snapshot
+    node: str | None = None  # the node to select (replay: the current record's)
     alerts: tuple[Alert, ...] = field(default=())
     runbook: RunReport | None = None  # the plan and the run, when there is one
     run_started: bool = False  # whether the run was started (else the plan is a preview)

@@ -37,6 +37,7 @@ class LiveSource:
         self._lock = threading.Lock()
         self._planned = bool(session.engine.plan)
         self._planned_on: tuple = ()
+        self.patch_targets = session.patch_targets
         self._snapshot: ClusterSnapshot | None = None
 
     def header(self, holder: str = "", now: datetime | None = None) -> HeaderInfo:

@@ -179,6 +179,12 @@ def summarize(records: Iterable[dict[str, Any]]) -> Audit:
     return audit
 
 
+def describe(kind: str, data: dict) -> str | None:
+    """One line of text for a gate, warning, confirmation, note, lease or resume record."""
+    fn = _DESCRIBE.get(kind)
+    return fn(data)[0] if fn else None
+
+
 def gate_state(d: dict) -> str:
     """A gate record's state; records from before UNKNOWN existed have only `passed`."""
     state = d.get("state")

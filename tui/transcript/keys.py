@@ -135,8 +135,15 @@ def load_verify_key(
 
 
 def add_key_arguments(parser: argparse.ArgumentParser) -> None:
-    """The --key / --no-key options that verify and report share."""
-    parser.add_argument("--key", type=Path, help="HMAC secret file or Ed25519 public key PEM")
+    """The --key / --no-key options that verify, report, replay and observe share."""
+    parser.add_argument(
+        "--key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="HMAC secret file or Ed25519 public key PEM to check the signatures with "
+        f"(default: ${ENV_VAR} if set)",
+    )
     parser.add_argument(
         "--no-key", action="store_true", help=f"ignore ${ENV_VAR}; check the chain only"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -189,10 +189,30 @@ def _is_foreign(first_line: bytes) -> bool:
     return not any(mark in first_line for mark in _HEADER_MARKS)
 
 
-def verify_file(path: Path, key: VerifyKey | None = None) -> VerifyResult:
+def check_transcript(path: Path) -> None:
+    """Raise TranscriptUnreadable unless `path` can be read and starts like a transcript (an
+    empty file may be one its session is about to write)."""
+    with open_transcript(path) as handle:
+        try:
+            first = handle.readline(schema.MAX_LINE + 1)
+        except OSError as exc:
+            raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    if first and _is_foreign(first):
+        raise TranscriptUnreadable(
+            f"{path}: not an sfpatch transcript (its first line is not a transcript start record)"
+        )
+
+
+def verify_file(
+    path: Path,
+    key: VerifyKey | None = None,
+    on_record: Callable[[int, dict[str, Any]], None] | None = None,
+) -> VerifyResult:
     """Check sequence, chain, hashes and checkpoints (signatures too when key is given).
 
-    A file that is not a transcript at all, or cannot be read, raises TranscriptUnreadable."""
+    `on_record(offset, record)` sees each record that checked out, in order, so a replay indexes
+    the file in the same pass. A file that is not a transcript at all, or cannot be read, raises
+    TranscriptUnreadable."""
     path = Path(path)
     chain = ChainVerifier(key)
     status, bad, reason = INTACT, None, ""
@@ -210,7 +230,9 @@ def verify_file(path: Path, key: VerifyKey | None = None) -> VerifyResult:
                     why = "final record has no newline (torn write)" if torn else "record too long"
                     bad, reason = ChainError(chain.count, offset, why), why
                     break
-                chain.feed(offset, line)
+                record = chain.feed(offset, line)
+                if on_record is not None:
+                    on_record(offset, record)
         except ChainError as exc:
             status, bad, reason = BROKEN, exc, exc.reason
         except OSError as exc:

@@ -29,6 +29,16 @@ KEYS = (
     ("?", "this help"),
     ("q", "quit; the transcript gets its end record"),
 )
+PLAYER_KEYS = (
+    ("space", "play or pause"),
+    ("< >", "slower, faster (0.25x to 16x); idle gaps are cut to --idle-limit"),
+    ("left/right", "one record back or on"),
+    ("[ ]", "previous or next node step"),
+    ("f", "next gate, typed override, failure or warning"),
+    ("g", "go to a time"),
+    ("home/end", "first or last record"),
+)
+VIEWER_ONLY = ("d", "p", "e", "n")  # what observe and replay do not have: no session of theirs
 CONFIRMING = (
     "d, p and e ask first, with the gates sfpatch checked. Cancel is focused:",
     "Enter, n or Escape cancel; y confirms. For a seed node, or a gate that",
@@ -49,13 +59,22 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):
             yield Label("sfpatch keys", id="help-title")
+            viewer = self._mode in ("OBSERVE", "REPLAY")
             lines = []
             for key, what in KEYS:
-                if self._read_only and key in ("d", "p", "e", "space", "a", "s", "x", "R", "o"):
+                hidden = ("d", "p", "e", "space", "a", "s", "x", "R", "o")
+                if (self._read_only and key in hidden) or (viewer and key in VIEWER_ONLY):
                     continue
-                lines.append(f"  {key:<8} {what}")
+                lines.append(f"  {key:<10} {what}")
+            for key, what in PLAYER_KEYS if self._mode == "REPLAY" else ():
+                lines.append(f"  {key:<10} {what}")
             lines.append("")
-            if self._read_only:
+            if viewer:
+                lines.append(
+                    f"  {self._mode.capitalize()}: nothing here can change the cluster; "
+                    "this view holds no client that could."
+                )
+            elif self._read_only:
                 lines.append("  Read-only session: nothing here can change the cluster.")
             else:
                 lines += [f"  {line}" for line in CONFIRMING]

@@ -97,6 +97,8 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(NodesTable).focus()
+        if self.state.snapshot is not None:  # it came before the panes were there
+            self.show(self.state)
 
     def on_descendant_focus(self, event) -> None:
         # A class, not :focus-within, since Textual does not restyle the focused widget's
@@ -107,6 +109,8 @@ class MainScreen(Screen):
     def show(self, state: ViewState) -> None:
         """Redraw everything from `state` (the tables diff-update)."""
         self.state = state
+        if not self.is_mounted:
+            return  # drawn on mount
         self.query_one(HeaderBar).show(state.header)
         snapshot = state.snapshot
         with self.app.batch_update():
@@ -115,7 +119,10 @@ class MainScreen(Screen):
             if snapshot is None:
                 self.query_one(HealthPane).update(state.waiting)
                 return
-            self.query_one(NodesTable).show(snapshot, state.findings)
+            table = self.query_one(NodesTable)
+            table.show(snapshot, state.findings)
+            if state.node and snapshot.node(state.node) and table.selected_node != state.node:
+                table.select_node(state.node)
             self._show_nodes_title()
             self.query_one(UpgradeDomainTable).show(snapshot)
             self.query_one(UdMap).show(snapshot, self.patch_targets)

@@ -54,7 +54,7 @@ def header_text(info: HeaderInfo) -> Text:
         text.append("  ticket: ", style="dim")
         text.append(info.ticket)
     if info.verdict:
-        bad = not info.verdict.startswith("INTACT")
+        bad = "INTACT" not in info.verdict
         text.append("  ")
         text.append(f" {info.verdict} ", style="bold white on red" if bad else "bold green")
     if info.position:

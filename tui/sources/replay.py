@@ -1,0 +1,211 @@
+"""Replay: a finished (or crashed, or damaged) transcript, verified first, then stepped through
+record by record on the same screens. It holds no client of any kind: only the file."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tui.errors import UsageError
+from tui.sources import REPLAY, HeaderInfo, ViewState
+from tui.transcript.reader import (
+    BROKEN,
+    EMPTY,
+    INTACT,
+    TORN,
+    VerifyResult,
+    iter_lines,
+    open_transcript,
+    verify_file,
+)
+from tui.transcript.snapshot import decode_snapshot
+from tui.transcript.timeline import Timeline, next_mark, previous_mark, record_line, ts_ms
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+MIN_DELAY = (
+    0.02  # records written in the same millisecond still play one by one (a timer of 0 s fails)
+)
+_BLOCKS_CACHED = 32
+
+
+def verdict(result: VerifyResult) -> str:
+    """What the header says of the file: INTACT signed/unsigned, BROKEN at record N, TORN tail
+    or NOT SEALED."""
+    if result.status == INTACT:
+        if not result.sealed:
+            return "NOT SEALED (the session has not closed)"
+        if result.key_kid is not None:
+            return "INTACT, signed"
+        if result.signed_checkpoints:
+            return "INTACT (signed; no --key to check)"
+        return "INTACT, unsigned"
+    if result.status == TORN:
+        return f"TORN tail after record {result.records - 1}"
+    if result.bad_seq is None:  # intact as far as it goes, but not covered by a signature
+        return "NOT SEALED"
+    return f"BROKEN at record {result.bad_seq}"
+
+
+def parse_moment(text: str, first: datetime) -> datetime:
+    """`HH:MM[:SS]` on the day of `first` (UTC), or an ISO 8601 date and time (UTC if no zone)."""
+    text = text.strip()
+    try:
+        if "T" in text or "-" in text:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        parts = [int(p) for p in text.split(":")]
+        if not 2 <= len(parts) <= 3:
+            raise ValueError(text)
+        hour, minute, second = (*parts, 0)[:3]
+        return first.astimezone(UTC).replace(hour=hour, minute=minute, second=second, microsecond=0)
+    except ValueError:
+        raise UsageError(f"not a time: {text!r} (HH:MM[:SS], or YYYY-MM-DDTHH:MM:SS)") from None
+
+
+def clamp_speed(speed: float) -> float:
+    """The nearest allowed speed (0.25x to 16x)."""
+    return min(SPEEDS, key=lambda s: abs(s - speed))
+
+
+class ReplaySource:
+    """A transcript and a position in it; `read` gives what the screens showed at that record."""
+
+    mode = REPLAY
+    poll_seconds = 0.0  # moved by the viewer, not a timer
+
+    def __init__(self, path: Path, key=None, speed: float = 1.0, idle_limit: float = 2.0) -> None:
+        self.path = Path(path)
+        self.timeline = Timeline()
+        # One pass: verified and indexed together. A broken file replays up to its break (the
+        # records before it are all that were fed); a torn tail is not a record.
+        self.result = verify_file(self.path, key, on_record=self.timeline.add)
+        if self.result.status == EMPTY:
+            raise UsageError(f"{path}: the transcript is empty; nothing to replay")
+        self.verdict = verdict(self.result)
+        if self.timeline.count == 0:
+            raise UsageError(f"{path}: no intact record to replay ({self.verdict})")
+        self.speed = clamp_speed(speed)
+        self.idle_limit = idle_limit
+        self.position = 0
+        self.playing = False
+        self._blocks: OrderedDict[int, list[bytes]] = OrderedDict()
+        self.header_data = self.record(0).get("data", {})
+
+    # ------------------------------------------------------------------ records
+
+    @property
+    def count(self) -> int:
+        return self.timeline.count
+
+    @property
+    def cut_short(self) -> bool:
+        """The file goes on past what is replayed (a break or a torn tail)."""
+        return self.result.status in (BROKEN, TORN)
+
+    def _block(self, b: int) -> list[bytes]:
+        """Lines of records b*every .. (b+1)*every - 1, read through the index; a few blocks are
+        kept, so stepping and the pane's redraws do not read the file again."""
+        if b in self._blocks:
+            self._blocks.move_to_end(b)
+            return self._blocks[b]
+        index = self.timeline.index
+        first = b * index.every
+        records = []
+        with open_transcript(self.path) as handle:
+            for _, line in iter_lines(handle, index.offsets[b]):
+                if len(records) >= index.every or first + len(records) >= self.count:
+                    break
+                records.append(line)
+        self._blocks[b] = records
+        if len(self._blocks) > _BLOCKS_CACHED:
+            self._blocks.popitem(last=False)
+        return records
+
+    def record(self, n: int) -> dict:
+        every = self.timeline.index.every
+        return json.loads(self._block(n // every)[n % every])
+
+    def line(self, n: int) -> str:
+        """Record n as one line of text."""
+        return record_line(self.record(n))
+
+    # ------------------------------------------------------------------ moving
+
+    def seek(self, n: int) -> int:
+        self.position = max(0, min(n, self.count - 1))
+        return self.position
+
+    def step(self, by: int) -> int:
+        return self.seek(self.position + by)
+
+    def next_step(self) -> int | None:
+        found = next_mark(self.timeline.steps, self.position)
+        return None if found is None else self.seek(found)
+
+    def previous_step(self) -> int | None:
+        found = previous_mark(self.timeline.steps, self.position)
+        return None if found is None else self.seek(found)
+
+    def next_finding(self) -> int | None:
+        found = next_mark(self.timeline.findings, self.position)
+        return None if found is None else self.seek(found)
+
+    def ts_ms(self, n: int) -> int:
+        return ts_ms(self.record(n)["ts"])
+
+    def time_of(self, n: int) -> datetime:
+        """When record n was written."""
+        return datetime.fromtimestamp(self.ts_ms(n) / 1000, UTC)
+
+    def seek_time(self, moment: datetime) -> int:
+        ms = int(moment.timestamp() * 1000)
+        return self.seek(self.timeline.at_time(ms, self.ts_ms))
+
+    def faster(self, up: bool) -> float:
+        i = SPEEDS.index(self.speed) + (1 if up else -1)
+        self.speed = SPEEDS[max(0, min(i, len(SPEEDS) - 1))]
+        return self.speed
+
+    def delay(self) -> float | None:
+        """Real seconds until playing moves on from the current record (None at the end):
+        the recorded gap, capped at the idle limit, divided by the speed; never 0."""
+        if self.position + 1 >= self.count:
+            return None
+        gap = max(0, self.ts_ms(self.position + 1) - self.ts_ms(self.position)) / 1000
+        return max(min(gap, self.idle_limit) / self.speed, MIN_DELAY)
+
+    # ------------------------------------------------------------------ the source
+
+    def header(self) -> HeaderInfo:
+        n = self.position
+        at = self.time_of(n).strftime("%Y-%m-%d %H:%M:%SZ")
+        play = f"{'playing' if self.playing else 'paused'} {self.speed:g}x"
+        return HeaderInfo(
+            mode=REPLAY,
+            cluster=str(self.header_data.get("cluster", "?")),
+            endpoint=str(self.header_data.get("endpoint", "")),
+            holder=f"{self.header_data.get('operator', '?')}@{self.header_data.get('host', '?')}",
+            ticket=str(self.header_data.get("ticket", "")),
+            transcript=str(self.path),
+            verdict=self.verdict,
+            position=f"{n + 1}/{self.count} {at} {play}",
+        )
+
+    def initial(self) -> ViewState:
+        return ViewState(self.header(), waiting="Reading the transcript ...")
+
+    def read(self) -> ViewState:
+        """The screens as of the current record: the last snapshot recorded at or before it."""
+        n = self.position
+        found = self.timeline.index.snapshot_before(n)
+        header = self.header()
+        node = self.record(n).get("node") or None
+        if found is None:
+            return ViewState(header, waiting="No snapshot recorded yet at this record.", node=node)
+        snapshot, findings = decode_snapshot(self.record(found)["data"])
+        return ViewState(header, snapshot, findings, node=node)
+
+    def close(self, reason: str) -> None:
+        self._blocks.clear()
