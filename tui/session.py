@@ -295,6 +295,11 @@ class Resumable:
     gateway: dict[str, str]  # endpoint and server_cert_sha256 it last ran against
 
 
+def check_resumable(path: Path, cluster: str, key) -> None:
+    """One-line UsageError unless the transcript at `path` may be resumed on `cluster`."""
+    _resumable_session(path, cluster, key)
+
+
 def _resumable_session(path: Path, cluster: str, key=None) -> Resumable:
     """Check, without changing it, that a transcript may be resumed by a session on `cluster`."""
     from itertools import islice

@@ -50,9 +50,13 @@ def stdout_is_terminal() -> bool:
 
 
 def check_session_arguments(args: argparse.Namespace) -> None:
-    """The numbers among the session options are in range, and the console has a terminal
-    (one-line UsageError if not), before anything is connected or started."""
+    """The numbers among the session options are in range (one-line UsageError if not)."""
     check_number(args.poll, POLL_SECONDS, "--poll")
+
+
+def check_console_terminal(args: argparse.Namespace) -> None:
+    """The console has a terminal to draw on (one-line UsageError if not). Called once every
+    option and file is known good, so bad input is named first, and before anything starts."""
     if not getattr(args, "headless", False) and not stdout_is_terminal():
         # The console would draw its escape codes into the pipe or file.
         raise UsageError(

@@ -10,6 +10,7 @@ from pathlib import Path
 from tui.cli import HelpFormatter
 from tui.commands.console import (
     add_session_arguments,
+    check_console_terminal,
     check_session_arguments,
     run_console,
     signing_key,
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     check_plan_arguments(args)
     key = signing_key(args)  # every file the options name is read before the simulator starts
     scenario = load_scenario(args.scenario)
+    check_console_terminal(args)
     from tui.sim.server import SimServer  # aiohttp and TLS: only once the input is known good
 
     with tempfile.TemporaryDirectory(prefix="sfpatch-demo-") as state_dir:

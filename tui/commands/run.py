@@ -12,6 +12,7 @@ from pathlib import Path
 from tui.cli import HelpFormatter
 from tui.commands.console import (
     add_session_arguments,
+    check_console_terminal,
     check_session_arguments,
     run_console,
     signing_key,
@@ -118,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
     from tui.runbook.clock import WallClock
 
     profile = load_profile(args.profile, args.config)
+    if args.resume:  # a transcript that may not be resumed is named before the terminal is
+        from tui.session import check_resumable
+
+        check_resumable(args.resume, profile.name, key)
+    check_console_terminal(args)
     args.break_confirm = break_confirmation(profile.name, args.yes) if args.break_lease else None
     if sys.stderr.isatty():  # progress for the engineer; a refusal stays one line in a log
         print(
@@ -155,6 +161,7 @@ def _run_on_simulator(args: argparse.Namespace, key) -> int:
     names = {f"_{nt.name}_{i}" for nt in scenario.node_types for i in range(nt.instances)}
     for fault in faults:
         require_known_node(fault, names)
+    check_console_terminal(args)
     from tui.sim.server import SimServer  # aiohttp and TLS: only once the input is known good
 
     with tempfile.TemporaryDirectory(prefix="sfpatch-run-") as state_dir:
