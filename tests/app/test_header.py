@@ -50,3 +50,14 @@ def test_window_countdown(left, shown):
 
 def test_no_window_no_countdown():
     assert "window" not in header_text(HeaderInfo(mode="OPERATE", cluster="c")).plain
+
+
+def test_a_long_transcript_path_is_elided_from_its_start_to_fit_one_line():
+    path = "/var/lib/sfpatch/transcripts/contoso-prod/20261201T134234Z-f7d11068b8f8407.jsonl"
+    info = HeaderInfo(mode="OPERATE", cluster="contoso-prod", holder="ops@jump1", transcript=path)
+    text = header_text(info, width=120)
+    assert text.cell_len <= 120
+    assert "…" in text.plain and text.plain.endswith("/20261201T134234Z-f7d11068b8f8407.jsonl")
+    narrow = header_text(info, width=60).plain  # the file's name stays whole, whatever the room
+    assert narrow.endswith("…/20261201T134234Z-f7d11068b8f8407.jsonl")
+    assert header_text(info, width=300).plain.endswith(path)  # room enough: whole

@@ -34,8 +34,19 @@ def _home(path: str) -> str:
     return "~" + path[len(home) :] if path.startswith(home + "/") else path
 
 
-def header_text(info: HeaderInfo) -> Text:
-    """The header's content; fields the mode does not have are left out."""
+def fitted_path(path: str, room: int) -> str:
+    """`path` in `room` characters, its folders elided from the start; the file's name (the
+    session's time and id) is always whole, even when that needs more room."""
+    if len(path) <= room:
+        return path
+    name = path.rsplit("/", 1)[-1]
+    keep = max(room - 1, len(name) + 1)  # "…" then the tail, from a "/" on when it fits
+    return "…" + path[len(path) - keep :]
+
+
+def header_text(info: HeaderInfo, width: int | None = None) -> Text:
+    """The header's content in one line of `width` (the transcript's path elided to fit);
+    fields the mode does not have are left out."""
     text = Text.assemble(
         (" sfpatch ", "bold"),
         (f" {info.mode} ", BADGE_STYLES.get(info.mode, "bold reverse")),
@@ -60,7 +71,9 @@ def header_text(info: HeaderInfo) -> Text:
     if info.position:
         text.append(f"  {info.position}")
     text.append("  transcript: ", style="dim")
-    text.append(_home(info.transcript) if info.transcript else "none")
+    path = _home(info.transcript) if info.transcript else "none"
+    room = width - text.cell_len if width else len(path)
+    text.append(fitted_path(path, room))
     return text
 
 
@@ -76,4 +89,7 @@ class HeaderBar(Static):
     def show(self, info: HeaderInfo) -> None:
         if info != self.info:
             self.info = info
-            self.update(header_text(info))
+            self.update(header_text(info, self.size.width or None))
+
+    def on_resize(self) -> None:
+        self.update(header_text(self.info, self.size.width or None))
