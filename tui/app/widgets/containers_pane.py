@@ -20,12 +20,17 @@ COLUMNS = (
     ("state", "State", 7),
     ("now", "Now", 7),
     ("after", "Patched", 7),
-    ("image_os", "Image OS", 15),
+    ("image_os", "Image OS", 10),
     ("tag", "Tag", 11),
     ("isolation", "Isol.", 7),
     ("image", "Image", 22),
 )
 BLANK = ("",) * len(COLUMNS)
+
+
+def image_os_text(os_version: str | None) -> str:
+    """build.revision, as the nodes table shows the host's ("10.0." is every Windows Server's)."""
+    return os_version.removeprefix("10.0.") if os_version else "?"
 
 
 def verdict_text(verdict: Verdict | None, label_ok: str = "ok") -> Text:
@@ -55,7 +60,7 @@ def container_rows(
                 ),
                 verdict_text(now),
                 verdict_text(after) if target else Text("-", style="dim"),
-                image.os_version if image else "?",
+                image_os_text(image.os_version if image else None),
                 ref.tag or "(latest)",
                 container.isolation or engine.isolation,
                 ref.repository,
@@ -77,7 +82,7 @@ def fitted_widths(snapshot: ClusterSnapshot) -> dict[str, int]:
             widths["image"] = max(widths["image"], len(ref.repository))
             widths["tag"] = max(widths["tag"], len(ref.tag or "(latest)"))
     for os_version in images.values():
-        widths["image_os"] = max(widths["image_os"], len(os_version))
+        widths["image_os"] = max(widths["image_os"], len(image_os_text(os_version)))
     return widths
 
 

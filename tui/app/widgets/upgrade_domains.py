@@ -16,7 +16,7 @@ class UpgradeDomainTable(DataTable):
     def __init__(self) -> None:
         super().__init__(id="upgrade-domains", cursor_type="none", show_cursor=False)
         self.add_column("UD", key="ud", width=3)
-        self.add_column("Nodes", key="nodes", width=21)
+        self.add_column("Nodes", key="nodes", width=15)
         self.add_column("Up", key="up", width=3)
         self.add_column("Dis", key="disabled", width=3)
         self.add_column("Down", key="down", width=4)
