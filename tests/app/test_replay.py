@@ -7,6 +7,7 @@ import pytest
 from tests.app.recorded import NODE, session_transcript
 from tui.app.app import SfpatchApp
 from tui.app.screens.replay import ReplayScreen
+from tui.app.widgets.node_detail import NOT_RECORDED
 from tui.app.widgets.nodes_table import NodesTable
 from tui.app.widgets.timeline_bar import timeline_text
 from tui.app.widgets.transcript_pane import TranscriptPane
@@ -45,6 +46,10 @@ async def test_keys_walk_the_transcript_and_redraw_the_screens(transcript):
         await pilot.press("right")
         await settle(app, pilot)
         assert source.position == 1 and app.query_one(NodesTable).row_count == 8
+        # Hosts, VMs and containers are not in the transcript: said so, not shown as unread.
+        detail = str(app.query_one("#node-detail").render())
+        assert NOT_RECORDED in detail and "VM: not read" not in detail
+        assert "not in the transcript" in str(app.query_one("#containers-title").render())
 
         await pilot.press("right_square_bracket")  # the first node step: the disable intent
         await settle(app, pilot)

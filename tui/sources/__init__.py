@@ -55,6 +55,7 @@ class ViewState:
     runbook: RunReport | None = None  # the plan and the run, when there is one
     run_started: bool = False  # whether the run was started (else the plan is a preview)
     partial: bool = False  # a read under way (nodes first, engines filling in): not acted on
+    engines_recorded: bool = True  # False: a transcript's snapshot (no hosts, VMs, containers)
 
 
 class Source(Protocol):

@@ -114,7 +114,9 @@ class ObserveSource:
             waiting = "No snapshot recorded yet: waiting for the session's first poll ..."
             return ViewState(self.header(), waiting=waiting, alerts=tuple(alerts))
         snapshot, findings = decode_snapshot(self.snapshot_data)
-        return ViewState(self.header(), snapshot, findings, alerts=tuple(alerts))
+        return ViewState(
+            self.header(), snapshot, findings, alerts=tuple(alerts), engines_recorded=False
+        )
 
     def close(self, reason: str) -> None:
         """Nothing is held between reads."""

@@ -205,7 +205,7 @@ class ReplaySource:
         if found is None:
             return ViewState(header, waiting="No snapshot recorded yet at this record.", node=node)
         snapshot, findings = decode_snapshot(self.record(found)["data"])
-        return ViewState(header, snapshot, findings, node=node)
+        return ViewState(header, snapshot, findings, node=node, engines_recorded=False)
 
     def close(self, reason: str) -> None:
         self._blocks.clear()

@@ -188,11 +188,14 @@ class MainScreen(Screen):
         name = self.query_one(NodesTable).selected_node
         target = self.target_for(name)
         wait = self.waits.get(name) or self.busy.get(name)
-        self.query_one(NodeDetail).show(self.snapshot, name, target, wait)
+        recorded = self.state.engines_recorded
+        self.query_one(NodeDetail).show(self.snapshot, name, target, wait, recorded)
         pane = self.query_one(ContainersPane)
         pane.show(self.snapshot, name, target)
         title = f"Containers on {name}" if name else "Containers"
-        if name and name not in self.snapshot.engines:
+        if not recorded:
+            title += " (not in the transcript; its findings are below)"
+        elif name and name not in self.snapshot.engines:
             title += " (engine not read)"
         elif target is not None:
             title += f"; Patched = after patching to {target}"

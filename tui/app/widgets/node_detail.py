@@ -10,11 +10,15 @@ from tui.model import ClusterSnapshot
 from tui.winver import WindowsVersion
 
 
+NOT_RECORDED = "host, VM and containers: not in the transcript (it records nodes, health, findings)"
+
+
 def node_detail(
     snapshot: ClusterSnapshot,
     name: str | None,
     target: WindowsVersion | None,
     running: str | None = None,
+    engines_recorded: bool = True,
 ) -> Text:
     """What the engineer needs before acting on a node, from all three sources."""
     node = snapshot.node(name) if name else None
@@ -41,6 +45,9 @@ def node_detail(
         text.append(f"host {engine.os_version}  ")
     if target is not None:
         text.append(f"patch target {target}  ", style="bold")
+    if not engines_recorded:
+        text.append(NOT_RECORDED, style="dim")
+        return text
     if engine is not None:
         stopped = sum(c.state != "running" for c in engine.containers)
         if stopped:
@@ -67,5 +74,7 @@ def node_detail(
 class NodeDetail(Static):
     """A fixed height (see sfpatch.tcss), so a new node repaints it without a layout."""
 
-    def show(self, snapshot: ClusterSnapshot, name: str | None, target, running=None) -> None:
-        self.update(node_detail(snapshot, name, target, running), layout=False)
+    def show(
+        self, snapshot: ClusterSnapshot, name: str | None, target, running=None, recorded=True
+    ) -> None:
+        self.update(node_detail(snapshot, name, target, running, recorded), layout=False)
