@@ -152,6 +152,22 @@ class Console:
 
     # ------------------------------------------------------------------ keys
 
+    def press_until_asked(self, key: str) -> int:
+        """Press `key` until the console asks to confirm rather than saying the disable's own
+        wait is still running (the action's thread sees Disabled after the poll may); returns
+        the mark the question was drawn after."""
+        asked = lambda drawn: "Cancel (Esc)" in drawn or "Cancel (n)" in drawn  # noqa: E731
+        for _ in range(20):
+            since = self.mark()
+            self.press(key)
+            self.wait_for("a confirmation", lambda d: asked(d) or "still running" in d, since)
+            if asked(self.text[since:]):
+                return since
+            polled = self._kinds().count("snapshot")
+            self.press("r")  # the next poll is drawn once that wait has ended
+            self.wait_for("a poll", lambda _: self._kinds().count("snapshot") > polled)
+        raise AssertionError(f"{key} never asked for a confirmation")
+
     def confirm(self, node: str, since: int) -> None:
         """Say yes: the node's name where the step is risky (Esc cancels), else y."""
         self.wait_for(
@@ -226,8 +242,7 @@ def test_sigterm_mid_patch_lists_the_node_once(console, seed_sim):
     since = console.mark()
     console.press("r")
     console.wait_for_text("Disabled", since)
-    since = console.mark()
-    console.press("p")
+    since = console.press_until_asked("p")
     console.confirm("_Legacy_0", since)
     console.wait_for_text("PATCH RUNNING", since)  # the clock is frozen: it runs until killed
     assert console.end_with(signal.SIGTERM) == 0
