@@ -165,7 +165,7 @@ class Console:
                 return since
             polled = self._kinds().count("snapshot")
             self.press("r")  # the next poll is drawn once that wait has ended
-            self.wait_for("a poll", lambda _: self._kinds().count("snapshot") > polled)
+            self.wait_for("a poll", lambda _, n=polled: self._kinds().count("snapshot") > n)
         raise AssertionError(f"{key} never asked for a confirmation")
 
     def confirm(self, node: str, since: int) -> None:

@@ -9,7 +9,6 @@ from tui.app.format import status_text
 from tui.model import ClusterSnapshot
 from tui.winver import WindowsVersion
 
-
 NOT_RECORDED = "host, VM and containers: not in the transcript (it records nodes, health, findings)"
 
 
