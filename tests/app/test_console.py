@@ -223,8 +223,10 @@ async def test_the_palette_runs_sfpatch_actions_and_help_mentions_it(sim, sessio
         assert {
             "Disable the selected node",
             "Patch the selected node",
+            "Runbook: start, pause or resume the run",
             "Quit sfpatch (end the session)",
         } <= set(titles)
+        assert not any(title.startswith("Replay") for title in titles)
         before = app.polls_completed
         await pilot.press("ctrl+p")
         await pilot.pause()
