@@ -9,6 +9,7 @@ import json
 from tests.runbook.conftest import POLL
 from tests.runbook.test_engine_sim import requests
 from tui.runbook.plan import PlanOptions
+from tui.sim.faults import parse_fault
 
 FIRST, SECOND = "_FrontEnd_1", "_FrontEnd_2"  # UD 1 and UD 2, each with a Legacy node too
 
@@ -69,3 +70,23 @@ def test_the_next_node_starts_on_a_full_read_taken_after_the_last_one_is_done(si
     partial = [r for r in reads if r["scope"] != "full"]
     assert partial and {r.get("node") for r in partial} <= {FIRST, SECOND, None}
     assert all(r["rest_taken_at"] for r in partial)  # never passed off as a full read
+
+
+def test_an_engine_gone_mid_node_stops_the_node_before_it_is_enabled(sim, open_engine):
+    """Its engine answered at the gates; after the reboot it does not: nothing about its host
+    or containers is taken from the earlier read, so the run waits and pauses, never enables."""
+    session = open_engine()
+    engine = session.engine
+    engine.plan_run(PlanOptions(nodes=(FIRST,)))
+    for _ in range(30):
+        report = engine.tick()
+        if report.nodes[0].step == "patch" and report.nodes[0].waiting_for:
+            break  # the patch is sent and runs
+        sim.clock.advance(POLL)
+    assert report.nodes[0].step == "patch", report.nodes[0]
+    sim.cluster.faults.add(parse_fault(f"engine-down:{FIRST}"))
+    report = engine.run(POLL)
+    assert report.paused is not None and report.paused.kind == "timeout"
+    assert report.nodes[0].step in ("check-host", "check-containers")
+    assert not [r for r in requests(sim) if r["path"].startswith(f"/Nodes/{FIRST}/$/Activate")]
+    assert session.engine.last.snapshot.unread("docker", FIRST)
