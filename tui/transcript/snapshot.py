@@ -10,6 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from tui.model import (
+    FULL_SCOPE,
+    HEALTH_SCOPE,
+    NODE_SCOPE,
     ClusterSnapshot,
     DeactivationInfo,
     Finding,
@@ -86,7 +89,18 @@ def encode_snapshot(snapshot: ClusterSnapshot, findings: Iterable[Finding] = ())
         "finding_columns": list(FINDING_COLUMNS),
         "findings": [[getattr(f, c) for c in FINDING_COLUMNS] for f in findings],
         "errors": [[e.source, e.subject, e.message] for e in snapshot.errors],
+        "read": _read_scope(snapshot),
     }
+
+
+def _read_scope(snapshot: ClusterSnapshot) -> dict[str, Any]:
+    """What this read covered, so that no partial read passes for a full one (model.ReadScope)."""
+    if snapshot.full:
+        return {"scope": FULL_SCOPE}
+    scope: dict[str, Any] = {"scope": snapshot.scope, "rest_taken_at": _ts(snapshot.full_read_at)}
+    if snapshot.scope_node:
+        scope["node"] = snapshot.scope_node
+    return scope
 
 
 def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Finding, ...]]:
@@ -121,5 +135,18 @@ def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Fin
         health=health,
         upgrade_domain_states=dict(data.get("upgrade_domains", {})),
         errors=tuple(SourceError(*e) for e in data.get("errors", [])),
+        **_decode_scope(data.get("read")),
     )
     return snapshot, findings
+
+
+def _decode_scope(read: Any) -> dict[str, Any]:
+    """The scope fields of a record's "read" (absent in older records: taken as full)."""
+    if not isinstance(read, Mapping) or read.get("scope") not in (HEALTH_SCOPE, NODE_SCOPE):
+        return {}
+    rest = read.get("rest_taken_at")
+    return {
+        "scope": read["scope"],
+        "scope_node": str(read.get("node") or ""),
+        "full_taken_at": parse_ts(rest) if isinstance(rest, str) else None,
+    }

@@ -115,9 +115,18 @@ def _params(data: dict) -> str:
 
 def _snapshot_line(d: dict) -> str:
     health = (d.get("health") or {}).get("aggregated", "?")
-    return (
+    line = (
         f"{len(d.get('nodes', []))} nodes, cluster {health}, {len(d.get('findings', []))} findings"
     )
+    return line + _read_scope_text(d.get("read"))
+
+
+def _read_scope_text(read: object) -> str:
+    """How much of the cluster the snapshot's read covered, when it was not all of it."""
+    if not isinstance(read, dict) or read.get("scope") in (None, "full"):
+        return ""
+    node = f" and {read['node']}'s VM and engine" if read.get("node") else ""
+    return f" (partial read: nodes, health{node}; the rest from {read.get('rest_taken_at', '?')})"
 
 
 def _checkpoint_line(d: dict) -> str:
