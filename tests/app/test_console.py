@@ -41,7 +41,7 @@ def scaled(snapshot: ClusterSnapshot, count: int) -> ClusterSnapshot:
 async def big_console(app: SfpatchApp, pilot, session, count: int = 1000) -> ClusterSnapshot:
     await refresh(app, pilot)
     big = scaled(app.snapshot, count)
-    session.engine._fetch = lambda previous, **fill_in: big  # the same panes, more nodes
+    session.engine._fetch = lambda previous, focus=None, **fill_in: big  # more nodes, same panes
     await refresh(app, pilot)
     return big
 
