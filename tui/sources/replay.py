@@ -27,7 +27,8 @@ MIN_DELAY = (
     0.02  # records written in the same millisecond still play one by one (a timer of 0 s fails)
 )
 _CACHE_BYTES = 4 * 1024 * 1024  # of recent blocks' lines; the current block is always kept
-_LINES_CACHED = 4096  # the pane's rendered lines
+_LINES_CACHED = 4096  # the pane's rendered lines, each cut to _LINE_CHARS
+_LINE_CHARS = 1000  # the pane scrolls sideways over fewer columns than this
 
 
 def verdict(result: VerifyResult) -> str:
@@ -135,7 +136,7 @@ class ReplaySource:
         if text is None:
             if len(self._lines) >= _LINES_CACHED:
                 self._lines.clear()
-            text = self._lines[n] = record_line(self.record(n))
+            text = self._lines[n] = record_line(self.record(n))[:_LINE_CHARS]
         return text
 
     # ------------------------------------------------------------------ moving
