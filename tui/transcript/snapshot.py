@@ -6,6 +6,7 @@ Rows are lists under a column list, so a replay can redraw the screens from the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,9 @@ NODE_COLUMNS = (
     "deactivation_intent",
     "deactivation_status",
 )
+_NODE_WIDTH = len(NODE_COLUMNS)
+# Rows can go to Node positionally while its first fields are the columns, in this order.
+_POSITIONAL = tuple(f.name for f in fields(Node))[: _NODE_WIDTH - 2] == NODE_COLUMNS[:-2]
 FINDING_COLUMNS = ("rule_id", "severity", "subject", "message", "source", "node")
 EVALUATION_COLUMNS = ("kind", "health_state", "description", "node_name", "application")
 
@@ -105,15 +109,21 @@ def _read_scope(snapshot: ClusterSnapshot) -> dict[str, Any]:
 
 def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Finding, ...]]:
     """Rebuild what a replay needs to redraw: the snapshot (nodes and health) and the findings."""
-    columns = data.get("node_columns", NODE_COLUMNS)
-    nodes = []
-    for row in data.get("nodes", []):
-        v = dict(zip(columns, row, strict=False))
-        deact = DeactivationInfo(
-            intent=v.pop("deactivation_intent", "Invalid"),
-            status=v.pop("deactivation_status", "None"),
-        )
-        nodes.append(Node(**v, deactivation=deact))
+    columns = tuple(data.get("node_columns", NODE_COLUMNS))
+    rows = data.get("nodes", [])
+    if _POSITIONAL and columns == NODE_COLUMNS and all(len(row) == _NODE_WIDTH for row in rows):
+        # The columns this build writes, in Node's own order: positional, no dict per row (a
+        # replay decodes a 1,000-node snapshot on every seek).
+        nodes = [Node(*row[:-2], deactivation=DeactivationInfo(*row[-2:])) for row in rows]
+    else:
+        nodes = []
+        for row in rows:
+            v = dict(zip(columns, row, strict=False))
+            deact = DeactivationInfo(
+                intent=v.pop("deactivation_intent", "Invalid"),
+                status=v.pop("deactivation_status", "None"),
+            )
+            nodes.append(Node(**v, deactivation=deact))
     h = data.get("health", {})
     ecols = h.get("evaluation_columns", EVALUATION_COLUMNS)
     health = Health(
