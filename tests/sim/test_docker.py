@@ -114,6 +114,37 @@ def test_a_port_taken_on_one_node_address_is_skipped(tmp_path, monkeypatch):
         blocker.close()
 
 
+def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
+    """Go's net/http: Nagle off (else a small answer waits ~40 ms for the client's delayed ACK);
+    Go's crypto/tls: one TLS 1.3 session ticket per handshake."""
+    from tui.sim.clock import SimClock
+    from tui.sim.state import SimCluster
+    from tui.sim.tls import make_tls
+
+    cluster = SimCluster(load_scenario("seed"), SimClock(0))
+    node = next(iter(cluster.nodes.values()))
+    tls = make_tls(tmp_path / "pki", [node.address])
+    context = tls.engine_context(node.address)
+    assert context.num_tickets == 1
+    server = docker_api.EngineServer(cluster, lambda *args, **kwargs: None)
+    server.listen([node], {node.address: context}, docker_api.free_port(node.address))
+    server.start()
+    try:
+        port = next(iter(server._listeners)).getsockname()[1]
+        conn = EngineConnection(
+            f"tcp://{node.address}:{port}", tls.ca, tls.client_cert, tls.client_key
+        )
+        api = engines.EngineCache().open(conn)
+        assert api.info()["OSType"] == "windows"
+        with server._lock:
+            accepted = list(server._open)
+        assert len(accepted) == 1
+        assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        api.close()
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------ the docker SDK
 
 

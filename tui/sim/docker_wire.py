@@ -7,6 +7,7 @@ section 3 and moby's v1.41 swagger.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -117,6 +118,7 @@ def human_duration(seconds: float) -> str:
     return f"{whole // 3600 // 24 // 365} years"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _sha256(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
