@@ -258,6 +258,45 @@ def _check_headers_versions_and_ping(sim: SimServer, session: requests.Session) 
     assert (bad_filter.status_code, bad_filter.json()) == (400, {"message": "invalid filter 'x'"})
 
 
+def _raw_exchange(sim: SimServer, node: str, data: bytes) -> bytes:
+    """Send `data` on one TLS connection to `node`'s engine; everything it answers until it
+    closes the connection."""
+    import ssl
+
+    d = sim.endpoints["docker"]
+    host, port = d["nodes"][node].removeprefix("tcp://").rsplit(":", 1)
+    context = ssl.create_default_context(cafile=d["ca"])
+    context.load_cert_chain(d["client_cert"], d["client_key"])
+    raw = socket.create_connection((host, int(port)), timeout=10)
+    with raw, context.wrap_socket(raw, server_hostname=host) as tls:
+        tls.sendall(data)
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_requests_on_one_connection_are_parsed_as_http_1_1(sim):
+    """Header names in any case, a body skipped by its length, keep-alive until `close`."""
+    answer = _raw_exchange(
+        sim,
+        LEGACY,
+        b"POST /v1.41/nope HTTP/1.1\r\nHOST: x\r\ncontent-length: 5\r\n\r\nhello"
+        b"GET /v1.41/version HTTP/1.1\r\nhost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.count(b"HTTP/1.1 ") == 2
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert b'"ApiVersion": "1.41"' in answer
+
+
+@pytest.mark.parametrize(
+    "request_line", [b"GET /v1.41/version HTTP/2.0", b"GET /v1.41/version", b"BREW"]
+)
+def test_a_malformed_request_line_is_a_400(sim, request_line):
+    answer = _raw_exchange(sim, LEGACY, request_line + b"\r\nhost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0]
+
+
 def test_every_request_is_logged_with_its_node(sim):
     fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0"))
     records = logged(sim)

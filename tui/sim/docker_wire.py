@@ -59,6 +59,7 @@ def version_tuple(text: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
+@functools.lru_cache(maxsize=64)
 def api_version_error(requested: str) -> str | None:
     """The daemon's 400 message for an API version it does not serve, or None when it does."""
     wanted = version_tuple(requested)
