@@ -17,7 +17,7 @@ from tui.app.widgets.header_bar import HeaderBar
 from tui.app.widgets.health_pane import HealthPane
 from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
-from tui.app.widgets.runbook_pane import RunbookPane
+from tui.app.widgets.runbook_pane import FROM_TRANSCRIPT, NO_PLAN, RunbookPane
 from tui.app.widgets.status_line import StatusLine
 from tui.app.widgets.ud_map import UdMap
 from tui.app.widgets.upgrade_domains import UpgradeDomainTable
@@ -115,7 +115,8 @@ class MainScreen(Screen):
         snapshot = state.snapshot
         with self.app.batch_update():
             read_only = state.header.mode != OPERATE
-            self.query_one(RunbookPane).show(state.runbook, state.run_started, read_only)
+            no_plan = NO_PLAN if state.engines_recorded else FROM_TRANSCRIPT  # fed by a file
+            self.query_one(RunbookPane).show(state.runbook, state.run_started, read_only, no_plan)
             if snapshot is None:
                 self.query_one(HealthPane).update(state.waiting)
                 return

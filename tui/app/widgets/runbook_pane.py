@@ -110,10 +110,19 @@ def plan_line(node: NodeReport) -> Text:
     return text
 
 
-def runbook_text(report: RunReport | None, started: bool, read_only: bool = False) -> Text:
+NO_PLAN = "No plan yet: it is made from the first read of the cluster."
+FROM_TRANSCRIPT = (
+    "The run, as recorded: the transcript below holds its plan (a note), then each step's "
+    "intent, gates and result; [ ] move between node steps."
+)
+
+
+def runbook_text(
+    report: RunReport | None, started: bool, read_only: bool = False, no_plan: str = NO_PLAN
+) -> Text:
     """The pane's content; what to press to begin, before the run starts."""
     if report is None:
-        return Text("No plan yet: it is made from the first read of the cluster.", style="dim")
+        return Text(no_plan, style="dim")
     text = summary_line(report, started)
     current = report.current_node
     if report.paused is not None:
@@ -140,5 +149,7 @@ def runbook_text(report: RunReport | None, started: bool, read_only: bool = Fals
 class RunbookPane(Static):
     """The runbook as the last state had it; it never knows which source fed the state."""
 
-    def show(self, report: RunReport | None, started: bool, read_only: bool = False) -> None:
-        self.update(runbook_text(report, started, read_only))
+    def show(
+        self, report: RunReport | None, started: bool, read_only: bool = False, no_plan=NO_PLAN
+    ) -> None:
+        self.update(runbook_text(report, started, read_only, no_plan))
