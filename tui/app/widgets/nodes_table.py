@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from rich.style import Style
 from rich.text import Text
 from textual.coordinate import Coordinate
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -189,6 +190,12 @@ class NodesTable(DataTable):
         if name in self._order:
             self.move_cursor(row=self._order.index(name))
 
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures every cell of every new row, for auto-width columns and
+        # auto-height rows (seconds for a thousand rows); here every column has its width
+        # and every row one line, so only the table's size is left to work out.
+        super()._update_dimensions(())
+
     def _render_line_in_row(
         self,
         row_key: RowKey,
@@ -208,3 +215,33 @@ class NodesTable(DataTable):
         return super()._render_line_in_row(
             row_key, line_no, base_style, cursor_location, hover_location
         )
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        # As above for a line on screen: DataTable caches it under the cursor's place too.
+        # The cursor's and the mouse's rows are drawn as DataTable draws them; any other
+        # line is kept in DataTable's own line cache (so that whatever clears it clears
+        # these too) under a key without them.
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        row = self._row_locations.get(row_key) if row_key in self._row_locations else -1
+        if row in (self.cursor_coordinate.row, self.hover_coordinate.row):
+            return super()._render_line(y, x1, x2, base_style)
+        key = (
+            ELSEWHERE,
+            y,
+            x1,
+            x2,
+            self.size.width,
+            base_style,
+            self.cursor_type,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = super()._render_line(y, x1, x2, base_style)
+            self._line_cache[key] = strip
+        return strip
