@@ -163,6 +163,8 @@ class RunbookPane(VerticalScroll):
     The run's lines change at every poll (the ETA), the plan's line per node seldom: they are
     drawn apart, so that a poll does not draw a thousand lines again."""
 
+    can_focus = False  # as the one text it replaces: tab goes from the containers to the warnings
+
     def compose(self) -> ComposeResult:
         yield TextPane(run_text(None, False), id="runbook-run")
         yield TextPane("", id="runbook-plan")
