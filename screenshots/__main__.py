@@ -124,6 +124,20 @@ async def _runbook_shot(sim: SimServer, transcripts: Path) -> list[Path]:
     return [OUT / "runbook.svg"]
 
 
+async def _read_only_shot(sim: SimServer, transcripts: Path) -> list[Path]:
+    """A read-only session: the badge, and no key that changes the cluster in the footer."""
+    session = build_session(sim, transcripts, "", poll=3600, read_only=True)
+    session.engine._fetch._inventory.now = sim.clock.now
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await _refresh(app, pilot)
+        app.query_one("#nodes").move_cursor(row=1)  # _Legacy_0, its containers' verdicts
+        await pilot.pause()
+        app.save_screenshot("read-only.svg", path=str(OUT))
+    session.close()
+    return [OUT / "read-only.svg"]
+
+
 async def _settle(app: SfpatchApp, pilot) -> None:
     for _ in range(3):
         await app.workers.wait_for_complete()
@@ -159,6 +173,7 @@ def main() -> int:
         SimServer(load_scenario("seed"), Path(tmp) / "sim", speed=0) as sim,
     ):
         svgs += asyncio.run(_runbook_shot(sim, Path(tmp) / "transcripts"))
+        svgs += asyncio.run(_read_only_shot(sim, Path(tmp) / "transcripts"))
     try:
         import cairosvg
     except (ImportError, OSError) as exc:

@@ -84,3 +84,34 @@ def test_an_idle_session_does_not_run_the_rules_at_every_poll(
     finally:
         session.close()
     assert len(rule_runs) == 1
+
+
+@pytest.fixture
+def judged(monkeypatch) -> list[str]:
+    """The node name of each engine the rules judge."""
+    names: list[str] = []
+    judge = tui.rules.engine_rule_findings
+
+    def counted(engine, *args):
+        names.append(engine.node_name)
+        return judge(engine, *args)
+
+    monkeypatch.setattr(tui.rules, "engine_rule_findings", counted)
+    return names
+
+
+def test_only_the_engine_that_changed_is_judged_again(judged: list[str]) -> None:
+    cached = CachedFindings(PATCH_TARGETS)
+    cached(SNAPSHOT)
+    assert sorted(judged) == sorted(SNAPSHOT.engines)
+    judged.clear()
+    engine = SNAPSHOT.engines["_Legacy_0"]
+    stopped = replace(engine.containers[0], state="exited", exit_code=1)
+    read = {**SNAPSHOT.engines, "_Legacy_0": replace(engine, containers=(stopped,))}
+    changed = replace(SNAPSHOT, engines=read)
+    assert cached(changed) == findings_for(changed, PATCH_TARGETS)
+    assert judged[0] == "_Legacy_0" and len(judged) == 1 + len(SNAPSHOT.engines)  # 1 + fresh
+    judged.clear()
+    next_day = replace(changed, taken_at=changed.taken_at + timedelta(days=1))
+    cached(next_day)
+    assert sorted(judged) == sorted(SNAPSHOT.engines)  # staleness moves with the day

@@ -6,7 +6,7 @@ Shared by `sfpatch check` and the console so both judge a snapshot the same way.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import fields, replace
 
 from tui.model import ClusterSnapshot, Finding, Node
@@ -16,15 +16,20 @@ UNAVAILABLE = "inventory.source-unavailable"
 
 
 def findings_for(
-    snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion] | None = None
+    snapshot: ClusterSnapshot,
+    targets: Mapping[str, WindowsVersion] | None = None,
+    by_engine: MutableMapping | None = None,
 ) -> tuple[Finding, ...]:
-    """Every finding, most severe first; `targets` are patch targets by node type."""
+    """Every finding, most severe first; `targets` are patch targets by node type.
+    `by_engine` keeps each engine's findings for the next call (see tui.rules.evaluate)."""
     from tui.cluster.inventory import node_patch_targets
     from tui.rules import evaluate, sort_findings
 
     by_node = node_patch_targets(snapshot.nodes, targets) if targets else None
     # The snapshot's own date, so a simulated cluster's staleness does not drift with real time.
-    findings = evaluate(snapshot, patch_targets=by_node, today=snapshot.taken_at.date())
+    findings = evaluate(
+        snapshot, patch_targets=by_node, today=snapshot.taken_at.date(), by_engine=by_engine
+    )
     return sort_findings(list(findings) + unavailable_findings(snapshot))
 
 
@@ -35,12 +40,15 @@ class CachedFindings:
     The inputs are every field of the snapshot but the moment it was taken, of which only the
     date counts (staleness is judged by the day), and the nodes' uptimes, which move at every
     poll and which no rule reads. A part carried over unchanged from the last
-    snapshot (an engine map, the scale sets) is the same object, so comparing it is free."""
+    snapshot (an engine map, the scale sets) is the same object, so comparing it is free.
+    When they did change, only the engines that changed are judged again: a read of one
+    node costs that node's rules, not every engine's."""
 
     def __init__(self, targets: Mapping[str, WindowsVersion] | None = None) -> None:
         self._targets = targets
         self._lock = threading.Lock()
         self._last: tuple[ClusterSnapshot, tuple[Finding, ...]] | None = None
+        self._by_engine: dict = {}
         self.evaluations = 0
 
     def __call__(self, snapshot: ClusterSnapshot) -> tuple[Finding, ...]:
@@ -48,8 +56,8 @@ class CachedFindings:
             last = self._last
         if last is not None and same_rule_inputs(last[0], snapshot):
             return last[1]
-        findings = findings_for(snapshot, self._targets)
-        with self._lock:
+        with self._lock:  # one evaluation at a time: they share the per-engine findings
+            findings = findings_for(snapshot, self._targets, self._by_engine)
             self._last = (snapshot, findings)
             self.evaluations += 1
         return findings
@@ -62,7 +70,7 @@ def same_rule_inputs(a: ClusterSnapshot, b: ClusterSnapshot) -> bool:
     if a.taken_at.date() != b.taken_at.date():
         return False
     for f in fields(ClusterSnapshot):
-        if f.name == "taken_at":
+        if f.name in _NOT_RULE_INPUTS:
             continue
         left, right = getattr(a, f.name), getattr(b, f.name)
         if left is right:
@@ -72,6 +80,10 @@ def same_rule_inputs(a: ClusterSnapshot, b: ClusterSnapshot) -> bool:
         if left != right:
             return False
     return True
+
+
+# When and how much was read: the rules judge what was read, not that.
+_NOT_RULE_INPUTS = frozenset({"taken_at", "scope", "scope_node", "full_taken_at"})
 
 
 def _without_uptimes(nodes: tuple[Node, ...]) -> tuple[Node, ...]:

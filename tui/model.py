@@ -230,6 +230,15 @@ class Finding:
 NODES_READ = "nodes"
 HEALTH_READ = "cluster health"
 
+# What one read covered (ClusterSnapshot.scope): "full" is every source; "health" is the
+# gateway's nodes and cluster health; "node" is those plus one node's VM and engine
+# (ClusterSnapshot.scope_node). What a "health" or "node" read did not cover is carried over
+# from the full read taken at ClusterSnapshot.full_taken_at.
+ReadScope = Literal["full", "health", "node"]
+FULL_SCOPE: ReadScope = "full"
+HEALTH_SCOPE: ReadScope = "health"
+NODE_SCOPE: ReadScope = "node"
+
 
 @dataclass(frozen=True)
 class SourceError:
@@ -259,6 +268,19 @@ class ClusterSnapshot:
     # for comparing with the scale set's SF extension.
     cluster_durability: Mapping[str, str] = field(default_factory=dict)
     stateless_node_types: frozenset[str] = frozenset()
+    scope: ReadScope = FULL_SCOPE
+    scope_node: str = ""  # the node whose VM and engine a "node" read read
+    full_taken_at: datetime | None = None  # of the full read the rest is from (None: this one)
+
+    @property
+    def full(self) -> bool:
+        """Whether every source was read for this snapshot (nothing carried over)."""
+        return self.scope == FULL_SCOPE
+
+    @property
+    def full_read_at(self) -> datetime:
+        """When the last full read behind this snapshot was taken (its own, if it is one)."""
+        return self.taken_at if self.full or self.full_taken_at is None else self.full_taken_at
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

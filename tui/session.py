@@ -86,11 +86,13 @@ class Session:
 
 
 class SnapshotSource:
-    """Full inventories now and then, health-only refreshes in between.
+    """Full inventories now and then, partial refreshes in between.
 
     Health (nodes, cluster health) changes by the second during a change window; scale sets,
     engines and containers change when a node is patched, so they are re-read every
-    `full_every` seconds and right after an action (`want_full`).
+    `full_every` seconds and when asked (`want_full`: after an action, a node done, the
+    engineer's refresh). While the runbook steps a node (`focus`), that node's VM and engine
+    are read with every refresh instead, and no full read is made unless asked for.
     """
 
     def __init__(self, inventory, full_every: float = 30.0, clock=None) -> None:
@@ -105,17 +107,21 @@ class SnapshotSource:
     def want_full(self) -> None:
         self._want_full = True
 
-    def __call__(self, previous: ClusterSnapshot | None, **fill_in) -> ClusterSnapshot:
-        """The next snapshot; `fill_in` (progress, on_gateway, on_engine) goes to a full gather
-        and is unused by a health-only refresh."""
-        from tui.cluster.inventory import gather, refresh_health
+    def __call__(
+        self, previous: ClusterSnapshot | None, focus: str | None = None, **fill_in
+    ) -> ClusterSnapshot:
+        """The next snapshot: a full gather (`fill_in`: progress, on_gateway, on_engine), the
+        one node `focus` names, or health only."""
+        from tui.cluster.inventory import gather, refresh_health, refresh_node
 
         now = self._clock()
         stale = self._last_full is None or now - self._last_full >= self._full_every
-        if previous is None or self._want_full or stale:
+        if previous is None or self._want_full or (stale and focus is None):
             self._want_full = False
             self._last_full = now
             return gather(self._inventory, **fill_in)
+        if focus is not None:
+            return refresh_node(self._inventory, previous, focus)
         return refresh_health(self._inventory, previous)
 
 

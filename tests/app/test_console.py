@@ -41,7 +41,7 @@ def scaled(snapshot: ClusterSnapshot, count: int) -> ClusterSnapshot:
 async def big_console(app: SfpatchApp, pilot, session, count: int = 1000) -> ClusterSnapshot:
     await refresh(app, pilot)
     big = scaled(app.snapshot, count)
-    session.engine._fetch = lambda previous, **fill_in: big  # the same panes, more nodes
+    session.engine._fetch = lambda previous, focus=None, **fill_in: big  # more nodes, same panes
     await refresh(app, pilot)
     return big
 
@@ -223,8 +223,10 @@ async def test_the_palette_runs_sfpatch_actions_and_help_mentions_it(sim, sessio
         assert {
             "Disable the selected node",
             "Patch the selected node",
+            "Runbook: start, pause or resume the run",
             "Quit sfpatch (end the session)",
         } <= set(titles)
+        assert not any(title.startswith("Replay") for title in titles)
         before = app.polls_completed
         await pilot.press("ctrl+p")
         await pilot.pause()

@@ -158,3 +158,18 @@ async def test_a_broken_file_replays_up_to_the_break_marked(transcript):
 def test_timeline_marks_each_node_step():
     # record n at column n * 10 // 100: steps at 0 and 5, a finding at 10, replay at 2
     assert timeline_text(101, [0, 50], [100], position=25, width=11).plain == "|─█──|────!"
+
+
+async def test_the_palette_offers_the_player_and_runs_it(transcript):
+    from tui.app.commands import SfpatchCommands
+
+    source = ReplaySource(transcript)
+    app = SfpatchApp(source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        commands = {title: run for title, run, _ in SfpatchCommands(app.screen).commands()}
+        assert {"Replay: play / pause", "Replay: next gate, override or failure"} <= set(commands)
+        assert not any(title.startswith("Runbook") for title in commands)  # nothing to act with
+        await commands["Replay: go to the end"]()
+        await settle(app, pilot)
+        assert source.position == source.count - 1

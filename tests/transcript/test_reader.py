@@ -15,7 +15,7 @@ from tui.transcript.writer import TranscriptWriter
 from .conftest import header
 
 
-def synthetic(path: Path, count: int, snapshot_every: int = 0) -> None:
+def synthetic(path: Path, count: int, snapshot_every: int = 0, text: str = "") -> None:
     """A valid transcript of `count` records, encoded without fsync (fast)."""
     prev = schema.GENESIS
     with open(path, "wb") as out:
@@ -25,7 +25,7 @@ def synthetic(path: Path, count: int, snapshot_every: int = 0) -> None:
                 kind = "snapshot"
             data = {"format": schema.FORMAT, "version": 1, "operator": "alice", "session": "s"}
             if seq:
-                data = {"text": f"record {seq}", "kind": "snapshot"}
+                data = {"text": f"record {seq}{text}", "kind": "snapshot"}
             line, prev = schema.encode_record(
                 {
                     "seq": seq,

@@ -26,6 +26,8 @@ from tui.daemon_pool import DaemonPool
 from tui.errors import ClusterError
 from tui.model import (
     HEALTH_READ,
+    HEALTH_SCOPE,
+    NODE_SCOPE,
     NODES_READ,
     ClusterSnapshot,
     Engine,
@@ -233,6 +235,48 @@ def refresh_health(inventory: Inventory, last: ClusterSnapshot) -> ClusterSnapsh
         nodes=nodes if nodes or not fabric_errors else last.nodes,
         health=health,
         errors=kept + tuple(fabric_errors),
+        scope=HEALTH_SCOPE,
+        scope_node="",
+        full_taken_at=last.full_read_at,
+    )
+
+
+def refresh_node(inventory: Inventory, last: ClusterSnapshot, name: str) -> ClusterSnapshot:
+    """Nodes and cluster health, then node `name`'s VM and engine, the engine read under the
+    InstanceId that node list gives; every other VM and engine is carried over from `last`.
+
+    A VM or engine of `name` that cannot be read now is left out (its error kept), never
+    carried over, so that nothing about `name` stands on an earlier read."""
+    snapshot = refresh_health(inventory, last)
+    if snapshot.unread("fabric", NODES_READ):
+        return snapshot  # statuses from an earlier read: not a base for reading one node
+    errors = [
+        e for e in snapshot.errors if not (e.source in ("arm", "docker") and e.subject == name)
+    ]
+    found = {n: e for n, e in snapshot.engines.items() if n != name}
+    vm: Instance | None = None
+    node = snapshot.node(name)
+    if node is not None:
+        try:
+            vm = _instance_of(inventory, snapshot, node)
+        except ClusterError as exc:
+            errors.append(SourceError("arm", name, str(exc)))
+        if inventory.profile.docker is not None:
+            try:
+                found[name] = _engine_part(inventory, node, _Tracker(None))
+            except ClusterError as exc:
+                errors.append(SourceError("docker", name, str(exc)))
+    # In its place, so that the instances keep the order a full read gave them.
+    kept = [vm if i.node_name == name else i for i in snapshot.instances]
+    if not any(i.node_name == name for i in snapshot.instances):
+        kept.append(vm)
+    return replace(
+        snapshot,
+        instances=tuple(i for i in kept if i is not None),
+        engines=found,
+        errors=tuple(errors),
+        scope=NODE_SCOPE,
+        scope_node=name,
     )
 
 
@@ -289,6 +333,29 @@ def _arm_part(
     finally:
         tracker.done(f"instances of {scale_set_name}")
     return scale_set, instances
+
+
+def _instance_of(inventory: Inventory, last: ClusterSnapshot, node: Node) -> Instance | None:
+    """The node's VM with its instance view, or None when no scale set is known for it."""
+    arm = inventory.profile.arm
+    scale_set = next(
+        (s for s in last.scale_sets if arm and s.name == arm.scale_sets.get(node.node_type)), None
+    )
+    if scale_set is None:
+        return None
+    known = next((i.instance_id for i in last.instances if i.node_name == node.name), None)
+    instance_id = known or str(node.instance_index if node.instance_index is not None else "")
+    if not instance_id:
+        return None
+    group = arm.resource_group  # type: ignore[union-attr]
+    return _with_retries(
+        inventory.settings.retries,
+        compute.get_instance,
+        inventory.compute,
+        group,
+        scale_set,
+        instance_id,
+    )
 
 
 def _engine_part(inventory: Inventory, node: Node, tracker: _Tracker) -> Engine:

@@ -5,10 +5,10 @@ Pure functions; the only I/O is reading the packaged Patch Tuesday catalog.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from datetime import date
 
-from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding
+from tui.model import SEVERITY_RANK, ClusterSnapshot, Engine, Finding
 from tui.rules.catalog import Catalog, load_catalog
 from tui.rules.compat import CONTAINER_OS_MISMATCH, Verdict, check
 from tui.rules.config import config_findings
@@ -30,26 +30,51 @@ __all__ = [
 ]
 
 
+# What one engine's findings were worked out from: the engine, its patch target, the day.
+EngineKey = tuple[Engine, WindowsVersion | None, date]
+
+
 def evaluate(
     snapshot: ClusterSnapshot,
     patch_targets: Mapping[str, WindowsVersion] | None = None,
     today: date | None = None,
     catalog: Catalog | None = None,
+    by_engine: MutableMapping[str, tuple[EngineKey, list[Finding]]] | None = None,
 ) -> tuple[Finding, ...]:
     """Every finding for a snapshot, most severe first, then by subject.
 
     `patch_targets` maps node names to the version each will be patched to; without it the
-    scale set models' image versions are used.
+    scale set models' image versions are used. `by_engine` keeps each engine's own findings
+    between calls (with one catalog), so that an engine unchanged since is not judged again.
     """
     targets = model_patch_targets(snapshot) if patch_targets is None else patch_targets
+    day, catalog = today or date.today(), catalog or load_catalog()
+    known = {} if by_engine is None else by_engine
     findings = config_findings(snapshot)
-    for engine in snapshot.engines.values():
-        findings += container_findings(engine)
-        target = targets.get(engine.node_name)
-        if target is not None:
-            findings += predict_patch(engine, target)
-    findings += staleness_findings(snapshot, today or date.today(), catalog or load_catalog())
+    for name, engine in snapshot.engines.items():
+        key = (engine, targets.get(engine.node_name), day)
+        kept = known.get(name)
+        if kept is None or not _same_key(kept[0], key):
+            kept = known[name] = (key, engine_rule_findings(engine, key[1], day, catalog))
+        findings += kept[1]
+    for name in [n for n in known if n not in snapshot.engines]:
+        del known[name]
     return sort_findings(findings)
+
+
+def engine_rule_findings(
+    engine: Engine, target: WindowsVersion | None, today: date, catalog: Catalog
+) -> list[Finding]:
+    """The findings about one engine alone: its containers, the patch prediction, staleness."""
+    findings = container_findings(engine)
+    if target is not None:
+        findings += predict_patch(engine, target)
+    return findings + engine_findings(engine, catalog, today)
+
+
+def _same_key(a: EngineKey, b: EngineKey) -> bool:
+    # A carried-over engine is the same object: no deep comparison in the usual case.
+    return (a[0] is b[0] or a[0] == b[0]) and a[1] == b[1] and a[2] == b[2]
 
 
 def staleness_findings(snapshot: ClusterSnapshot, today: date, catalog: Catalog) -> list[Finding]:

@@ -144,8 +144,10 @@ class Engine:
     def observe(self, **fill_in) -> Observation:
         """Read the cluster, evaluate it, record what changed, reconcile once, keep the lease.
 
-        `fill_in` (progress, on_gateway, on_engine) lets a screen show a full read under way."""
-        snapshot = self._fetch(self.last.snapshot if self.last else None, **fill_in)
+        While a node is being stepped, the read is of that node (its VM and engine, with the
+        nodes and cluster health), not of every engine: see FetchSnapshot. `fill_in`
+        (progress, on_gateway, on_engine) lets a screen show a full read under way."""
+        snapshot = self._fetch(self.last.snapshot if self.last else None, self._focus, **fill_in)
         findings = self._evaluate(snapshot)
         self.record_snapshot(snapshot, findings)
         alerts = [("Resumed session", m, "warning") for m in self.reconcile(snapshot)]
@@ -250,6 +252,12 @@ class Engine:
     # ------------------------------------------------------------------ running
 
     @property
+    def _focus(self) -> str | None:
+        """The node being stepped now, whose VM and engine every read covers."""
+        name = self.current
+        return name if name is not None and self._state[name] == "running" else None
+
+    @property
     def current(self) -> str | None:
         return next(
             (p.name for p in self.plan if self._state[p.name] in ("pending", "running")), None
@@ -260,27 +268,30 @@ class Engine:
         return self.aborted or bool(self.stopped) or self.current is None
 
     def tick(self) -> RunReport:
-        """Read the cluster once and move the current node as far as it can go now."""
-        try:
-            observation = self.observe()
-            unread = _nodes_unread(observation.snapshot)
-        except SfpatchError as exc:
-            unread = str(exc)
-        if unread:
-            # No step decides on a node list it did not read; a few misses in a row pause.
-            self._read_failures += 1
-            if self._read_failures >= READ_FAILURES_BEFORE_PAUSE and self.paused is None:
-                self._pause(
-                    self.current, Pause("error", f"the cluster could not be read: {unread}")
-                )
-            return self.report()
-        self._read_failures = 0
-        for title, text, severity in observation.alerts:
-            if severity == "error" and "lease" in title.lower():
-                self._pause(self.current, Pause("lease", f"{title}: {text}", ("abort",)))
-        if self.paused is None and not self.finished:
-            self._advance(observation)
-        return self.report()
+        """Read the cluster and move the current node as far as it can go now. A node that
+        ends here is followed by a full read, on which the next node starts."""
+        while True:
+            try:
+                observation = self.observe()
+                unread = _nodes_unread(observation.snapshot)
+            except SfpatchError as exc:
+                unread = str(exc)
+            if unread:
+                # No step decides on a node list it did not read; a few misses in a row pause.
+                self._read_failures += 1
+                if self._read_failures >= READ_FAILURES_BEFORE_PAUSE and self.paused is None:
+                    self._pause(
+                        self.current, Pause("error", f"the cluster could not be read: {unread}")
+                    )
+                return self.report()
+            self._read_failures = 0
+            for title, text, severity in observation.alerts:
+                if severity == "error" and "lease" in title.lower():
+                    self._pause(self.current, Pause("lease", f"{title}: {text}", ("abort",)))
+            if self.paused is not None or self.finished:
+                return self.report()
+            if not self._advance(observation):
+                return self.report()
 
     def run(
         self, poll_seconds: float, on_report: Callable[[RunReport], None] = lambda r: None
@@ -294,7 +305,9 @@ class Engine:
                 return report
             self.clock.sleep(poll_seconds)
 
-    def _advance(self, observation: Observation) -> None:
+    def _advance(self, observation: Observation) -> bool:
+        """Step the current node on `observation`; True when a node ended and the run goes
+        on to the next one, which must start on a read taken after that."""
         while self.paused is None and not self.finished:
             name = self.current
             assert name is not None
@@ -302,20 +315,22 @@ class Engine:
             if self._state[name] == "pending":
                 if self.stop_reason:
                     self.stopped = self.stop_reason
-                    return
+                    return False
                 self._state[name] = "running"
                 self._started_at[name] = self.clock.now()
                 progress.step_started = self.clock.now()
             if not self._collect(name):
-                return
+                return False
             index = self._step[name]
             if index >= len(PROCEDURE):
                 self._node_done(name)
-                continue
+                if self.stop_reason and not self.finished:
+                    self.stopped = self.stop_reason
+                return not self.finished
             step = PROCEDURE[index]
             if self.stop_reason and not step.is_wait:
                 self.stopped = self.stop_reason
-                return
+                return False
             now = self.clock.now()
             ctx = Context(
                 observation.snapshot,
@@ -330,8 +345,6 @@ class Engine:
             elapsed = (now - progress.step_started).total_seconds()
             if isinstance(outcome, Waiting):
                 self._waiting[name] = outcome.what
-                if step.reads_hosts:
-                    self._want_full()
                 limit = self.settings.timeouts.for_step(step.name, self.settings.settle_seconds)
                 if elapsed > limit:
                     self._pause(
@@ -343,10 +356,10 @@ class Engine:
                             ("retry", "skip", "abort"),
                         ),
                     )
-                return
+                return False
             if isinstance(outcome, Pause):
                 self._pause(name, outcome)
-                return
+                return False
             if isinstance(outcome, Send):
                 if not outcome.actions:
                     progress.sent[step.name] = 0
@@ -360,17 +373,18 @@ class Engine:
                             "confirm", f"step mode: confirm to {what}", ("confirm", "skip", "abort")
                         ),
                     )
-                    return
+                    return False
                 self._confirmed = False
                 progress.sent[step.name] = len(outcome.actions)
                 self._queue = [(a, outcome.gates) for a in outcome.actions]
                 self._send_next(name)
-                return
+                return False
             assert isinstance(outcome, Proceed)
             self._next_step(name, step.name, elapsed, outcome.note)
             if self.stop_reason and step.is_wait:
                 self.stopped = self.stop_reason
-                return
+                return False
+        return False
 
     def _next_step(self, name: str, step: str, elapsed: float, note: str) -> None:
         progress = self._progress[name]
@@ -379,7 +393,6 @@ class Engine:
         self._step[name] += 1
         self._waiting[name] = ""
         progress.step_started = self.clock.now()
-        self._want_full()
 
     def _node_done(self, name: str) -> None:
         started = self._started_at.get(name, self.clock.now())
@@ -388,6 +401,7 @@ class Engine:
         self._done_seconds.append(seconds)
         self._emit(name, DONE, seconds, f"patched to {self._progress[name].planned.target}")
         self.transcript.note(f"runbook: {name} done in {seconds:.0f} s", node=name)
+        self._want_full()  # the next node starts on the whole cluster as it is now
 
     def _send_next(self, name: str) -> None:
         """Send the next queued action; a failure pauses with the reason."""
@@ -402,8 +416,6 @@ class Engine:
             self._queue = []
             self._pause(name, Pause("error", f"{action.describe()} failed: {exc}"))
             return
-        finally:
-            self._want_full()
         self._emit(name, action.action, 0.0, f"sent: {action.describe()}")
         self._inflight = started if started.operation is not None else None
         if self._inflight is None and self._queue:
@@ -424,7 +436,6 @@ class Engine:
                 self._pause(name, Pause("error", f"{what} failed: {exc}"))
                 return False
             self._inflight = None
-            self._want_full()
             if self._queue:
                 self._send_next(name)
         return True
@@ -522,6 +533,7 @@ class Engine:
             return f"{name} is out of service: enable it first (abort offers to)"
         self._state[name] = "skipped"
         self.paused = None
+        self._want_full()
         self.transcript.note("runbook: skipped by the engineer", node=name)
         self._emit(name, "skip", 0.0, "skipped by the engineer")
         return ""

@@ -116,7 +116,6 @@ class Step:
 
     name: ClassVar[str]
     is_wait: ClassVar[bool] = False
-    reads_hosts: ClassVar[bool] = False  # decides on VMs and engines: wants full reads
 
     def decide(self, progress: Progress, ctx: Context) -> Outcome:
         raise NotImplementedError
@@ -246,7 +245,6 @@ class SendPatch(Step):
 class WaitRebooted(Step):
     name = "wait-rebooted"
     is_wait = True
-    reads_hosts = True
 
     def decide(self, progress: Progress, ctx: Context) -> Outcome:
         planned = progress.planned
@@ -271,7 +269,6 @@ class WaitRebooted(Step):
 class CheckHost(Step):
     name = "check-host"
     is_wait = True
-    reads_hosts = True
 
     def decide(self, progress: Progress, ctx: Context) -> Outcome:
         planned = progress.planned
@@ -284,7 +281,6 @@ class CheckHost(Step):
 class CheckContainers(Step):
     name = "check-containers"
     is_wait = True
-    reads_hosts = True
 
     def decide(self, progress: Progress, ctx: Context) -> Outcome:
         name = progress.planned.name

@@ -3,7 +3,6 @@ record by record on the same screens. It holds no client of any kind: only the f
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +15,10 @@ from tui.transcript.reader import (
     INTACT,
     TORN,
     VerifyResult,
-    iter_lines,
     open_transcript,
     verify_file,
 )
+from tui.transcript.schema import MAX_LINE, loads
 from tui.transcript.snapshot import decode_snapshot
 from tui.transcript.timeline import Timeline, next_mark, previous_mark, record_line, ts_ms
 
@@ -27,7 +26,9 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 MIN_DELAY = (
     0.02  # records written in the same millisecond still play one by one (a timer of 0 s fails)
 )
-_BLOCKS_CACHED = 32
+_CACHE_BYTES = 4 * 1024 * 1024  # of recent blocks' lines; the current block is always kept
+_LINES_CACHED = 4096  # the pane's rendered lines, each cut to _LINE_CHARS
+_LINE_CHARS = 1000  # the pane scrolls sideways over fewer columns than this
 
 
 def verdict(result: VerifyResult) -> str:
@@ -91,6 +92,9 @@ class ReplaySource:
         self.position = 0
         self.playing = False
         self._blocks: OrderedDict[int, list[bytes]] = OrderedDict()
+        self._cached_bytes = 0
+        self._lines: dict[int, str] = {}
+        self._shown: tuple[int, tuple] | None = None  # the snapshot decoded last, by number
         self.header_data = self.record(0).get("data", {})
 
     # ------------------------------------------------------------------ records
@@ -105,31 +109,35 @@ class ReplaySource:
         return self.result.status in (BROKEN, TORN)
 
     def _block(self, b: int) -> list[bytes]:
-        """Lines of records b*every .. (b+1)*every - 1, read through the index; a few blocks are
-        kept, so stepping and the pane's redraws do not read the file again."""
+        """The lines of block b, read through the index; the blocks read last are kept (up to
+        a bound in bytes), so stepping and the pane's redraws do not read the file again."""
         if b in self._blocks:
             self._blocks.move_to_end(b)
             return self._blocks[b]
-        index = self.timeline.index
-        first = b * index.every
-        records = []
+        records = self.timeline.index.block_records(b)
         with open_transcript(self.path) as handle:
-            for _, line in iter_lines(handle, index.offsets[b]):
-                if len(records) >= index.every or first + len(records) >= self.count:
-                    break
-                records.append(line)
-        self._blocks[b] = records
-        if len(self._blocks) > _BLOCKS_CACHED:
-            self._blocks.popitem(last=False)
-        return records
+            handle.seek(self.timeline.index.offsets[b])
+            lines = [handle.readline(MAX_LINE + 1) for _ in records]
+        self._blocks[b] = lines
+        self._cached_bytes += sum(map(len, lines))
+        while self._cached_bytes > _CACHE_BYTES and len(self._blocks) > 1:
+            _, dropped = self._blocks.popitem(last=False)
+            self._cached_bytes -= sum(map(len, dropped))
+        return lines
 
     def record(self, n: int) -> dict:
-        every = self.timeline.index.every
-        return json.loads(self._block(n // every)[n % every])
+        index = self.timeline.index
+        b = index.block_of(n)
+        return loads(self._block(b)[n - index.firsts[b]])
 
     def line(self, n: int) -> str:
-        """Record n as one line of text."""
-        return record_line(self.record(n))
+        """Record n as one line of text (the pane asks again on every redraw: kept)."""
+        text = self._lines.get(n)
+        if text is None:
+            if len(self._lines) >= _LINES_CACHED:
+                self._lines.clear()
+            text = self._lines[n] = record_line(self.record(n))[:_LINE_CHARS]
+        return text
 
     # ------------------------------------------------------------------ moving
 
@@ -204,8 +212,12 @@ class ReplaySource:
         node = self.record(n).get("node") or None
         if found is None:
             return ViewState(header, waiting="No snapshot recorded yet at this record.", node=node)
-        snapshot, findings = decode_snapshot(self.record(found)["data"])
+        if self._shown is None or self._shown[0] != found:  # playing on reuses the last one
+            self._shown = (found, decode_snapshot(self.record(found)["data"]))
+        snapshot, findings = self._shown[1]
         return ViewState(header, snapshot, findings, node=node, engines_recorded=False)
 
     def close(self, reason: str) -> None:
         self._blocks.clear()
+        self._lines.clear()
+        self._cached_bytes = 0

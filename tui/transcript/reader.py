@@ -6,7 +6,6 @@ write from a crash and is reported, never parsed as a record.
 
 from __future__ import annotations
 
-import json
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
@@ -58,20 +57,28 @@ def iter_records(
                 if not line.endswith(b"\n"):
                     return
                 if n >= start:
-                    yield json.loads(line)
+                    yield schema.loads(line)
                 n += 1
         except OSError as exc:  # EIO from a failing disk, a file that is not what it says
             raise TranscriptUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+# A block ends after `every` records or once it holds this many bytes, whichever comes first, so
+# that reading one record never means reading thousands of large snapshots before it.
+BLOCK_BYTES = 256 * 1024
+
+
 @dataclass
 class TranscriptIndex:
-    """Byte offsets of every `every`-th record plus the numbers of snapshot records, for replay."""
+    """Where each block of records starts (byte offset and record number) and the numbers of
+    the snapshot records: arrays of numbers, a few bytes per record, never the records."""
 
     every: int = 256
+    block_bytes: int = BLOCK_BYTES
     count: int = 0
-    offsets: array = field(default_factory=lambda: array("Q"))
-    snapshots: array = field(default_factory=lambda: array("Q"))
+    offsets: array = field(default_factory=lambda: array("q"))  # each block's first byte
+    firsts: array = field(default_factory=lambda: array("q"))  # each block's first record
+    snapshots: array = field(default_factory=lambda: array("q"))
 
     @classmethod
     def build(cls, path: Path, every: int = 256) -> TranscriptIndex:
@@ -82,20 +89,41 @@ class TranscriptIndex:
             for offset, line in iter_lines(handle):
                 if not line.endswith(b"\n"):
                     break
-                if index.count % every == 0:
-                    index.offsets.append(offset)
                 # data is serialised before kind, so only the top-level kind can follow "}".
-                if b"}" + b"," + marker in line and json.loads(line).get("kind") == schema.SNAPSHOT:
-                    index.snapshots.append(index.count)
-                index.count += 1
+                snapshot = (
+                    b"}," + marker in line and schema.loads(line).get("kind") == schema.SNAPSHOT
+                )
+                index.add(offset, snapshot)
         return index
 
-    def seek(self, n: int) -> tuple[int, int]:
-        """(offset, record number) of the indexed record at or before record n."""
+    def add(self, offset: int, snapshot: bool = False) -> bool:
+        """Take the next record, at byte `offset`; True when it starts a new block."""
+        n = self.count
+        self.count = n + 1
+        if snapshot:
+            self.snapshots.append(n)
+        offsets = self.offsets
+        if offsets and n - self.firsts[-1] < self.every and offset - offsets[-1] < self.block_bytes:
+            return False
+        offsets.append(offset)
+        self.firsts.append(n)
+        return True
+
+    def block_of(self, n: int) -> int:
+        """The block that holds record n."""
         if n < 0 or n >= max(self.count, 1):
             raise IndexError(f"record {n} is out of range (0..{self.count - 1})")
-        slot = min(n // self.every, len(self.offsets) - 1)
-        return self.offsets[slot], slot * self.every
+        return max(bisect_right(self.firsts, n) - 1, 0)
+
+    def block_records(self, b: int) -> range:
+        """The numbers of the records in block b."""
+        end = self.firsts[b + 1] if b + 1 < len(self.firsts) else self.count
+        return range(self.firsts[b], end)
+
+    def seek(self, n: int) -> tuple[int, int]:
+        """(offset, record number) of the first record of the block that holds record n."""
+        b = self.block_of(n)
+        return (self.offsets[b], self.firsts[b]) if self.offsets else (0, 0)
 
     def snapshot_before(self, n: int) -> int | None:
         """Number of the last snapshot record at or before record n, if any."""
@@ -216,23 +244,26 @@ def verify_file(
     path = Path(path)
     chain = ChainVerifier(key)
     status, bad, reason = INTACT, None, ""
+    feed, cap, offset = chain.feed, schema.MAX_LINE + 1, 0
     with open_transcript(path) as handle:
+        readline = handle.readline  # a loop of its own, not iter_lines: this is the hot path
         try:
-            for offset, line in iter_lines(handle):
+            while line := readline(cap):
                 if offset == 0 and _is_foreign(line):
                     raise TranscriptUnreadable(
                         f"{path}: not an sfpatch transcript (its first line is not a transcript "
                         "start record)"
                     )
-                if not line.endswith(b"\n"):
+                if line[-1] != 10:  # no newline
                     torn = len(line) <= schema.MAX_LINE
                     status = TORN if torn else BROKEN
                     why = "final record has no newline (torn write)" if torn else "record too long"
                     bad, reason = ChainError(chain.count, offset, why), why
                     break
-                record = chain.feed(offset, line)
+                record = feed(offset, line)
                 if on_record is not None:
                     on_record(offset, record)
+                offset += len(line)
         except ChainError as exc:
             status, bad, reason = BROKEN, exc, exc.reason
         except OSError as exc:

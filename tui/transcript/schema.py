@@ -12,6 +12,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 FORMAT = "sfpatch-transcript"
 VERSION = 1
 GENESIS = "0" * 64
@@ -37,6 +39,7 @@ _MARK = b',"hash":"'
 _HASH_SUFFIX_LEN = len(_MARK) + 64 + len(b'"}\n')
 _FIELD_SET = frozenset(RECORD_FIELDS)
 _RAW_DECODE = json.JSONDecoder().raw_decode
+_END = b'"}\n'
 MAX_LINE = 16 * 1024 * 1024  # a record longer than this is refused by the writer and the reader
 
 
@@ -90,18 +93,43 @@ def encode_record(fields: dict[str, Any]) -> tuple[bytes, str]:
     return line, digest
 
 
+def _fast_loads(line: bytes) -> Any:
+    """orjson's reading of a line shaped as our writer makes them, or None to leave the line to
+    the standard parser: whatever orjson refuses (NaN, a lone surrogate, bad JSON) or whatever
+    is not shaped like our lines is read by that parser, so the values accepted and the errors
+    given stay the standard parser's. One difference is left: orjson reads an integer beyond
+    64 bits as a float, and no number sfpatch records comes near 2**63 (a `seq` that does is
+    read again by the standard parser, so its error is the usual one)."""
+    if line[:1] == b"{" and line.endswith(_END):
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+    return None
+
+
+def loads(line: bytes) -> Any:
+    """The JSON value of a record's line, as json.loads reads it (only faster)."""
+    value = _fast_loads(line)
+    return json.loads(line) if value is None else value
+
+
 def decode_line(line: bytes) -> dict[str, Any]:
     """Parse one newline-terminated line and check its hash; raises RecordError."""
     if not line.endswith(b"\n"):
         raise RecordError("no newline at end of record (torn write)")
     if len(line) < _HASH_SUFFIX_LEN + 2 or line[-_HASH_SUFFIX_LEN : 9 - _HASH_SUFFIX_LEN] != _MARK:
         raise RecordError("no hash member at end of record")
-    try:
-        text = line.decode("utf-8")
-        record, end = _RAW_DECODE(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RecordError(f"not valid JSON: {exc}") from None
-    if end != len(text) - 1 or not isinstance(record, dict):
+    record = _fast_loads(line)
+    if record is None or type(record.get("seq")) is float:  # the exact error, in its words
+        try:
+            text = line.decode("utf-8")
+            record, end = _RAW_DECODE(text)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise RecordError(f"not valid JSON: {exc}") from None
+        if end != len(text) - 1:
+            raise RecordError("not a single JSON object")
+    if not isinstance(record, dict):
         raise RecordError("not a single JSON object")
     body = line[:-_HASH_SUFFIX_LEN] + b"}"
     if hashlib.sha256(body).hexdigest() != record.get("hash"):

@@ -6,10 +6,14 @@ Rows are lists under a column list, so a replay can redraw the screens from the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from tui.model import (
+    FULL_SCOPE,
+    HEALTH_SCOPE,
+    NODE_SCOPE,
     ClusterSnapshot,
     DeactivationInfo,
     Finding,
@@ -36,6 +40,9 @@ NODE_COLUMNS = (
     "deactivation_intent",
     "deactivation_status",
 )
+_NODE_WIDTH = len(NODE_COLUMNS)
+# Rows can go to Node positionally while its first fields are the columns, in this order.
+_POSITIONAL = tuple(f.name for f in fields(Node))[: _NODE_WIDTH - 2] == NODE_COLUMNS[:-2]
 FINDING_COLUMNS = ("rule_id", "severity", "subject", "message", "source", "node")
 EVALUATION_COLUMNS = ("kind", "health_state", "description", "node_name", "application")
 
@@ -86,20 +93,37 @@ def encode_snapshot(snapshot: ClusterSnapshot, findings: Iterable[Finding] = ())
         "finding_columns": list(FINDING_COLUMNS),
         "findings": [[getattr(f, c) for c in FINDING_COLUMNS] for f in findings],
         "errors": [[e.source, e.subject, e.message] for e in snapshot.errors],
+        "read": _read_scope(snapshot),
     }
+
+
+def _read_scope(snapshot: ClusterSnapshot) -> dict[str, Any]:
+    """What this read covered, so that no partial read passes for a full one (model.ReadScope)."""
+    if snapshot.full:
+        return {"scope": FULL_SCOPE}
+    scope: dict[str, Any] = {"scope": snapshot.scope, "rest_taken_at": _ts(snapshot.full_read_at)}
+    if snapshot.scope_node:
+        scope["node"] = snapshot.scope_node
+    return scope
 
 
 def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Finding, ...]]:
     """Rebuild what a replay needs to redraw: the snapshot (nodes and health) and the findings."""
-    columns = data.get("node_columns", NODE_COLUMNS)
-    nodes = []
-    for row in data.get("nodes", []):
-        v = dict(zip(columns, row, strict=False))
-        deact = DeactivationInfo(
-            intent=v.pop("deactivation_intent", "Invalid"),
-            status=v.pop("deactivation_status", "None"),
-        )
-        nodes.append(Node(**v, deactivation=deact))
+    columns = tuple(data.get("node_columns", NODE_COLUMNS))
+    rows = data.get("nodes", [])
+    if _POSITIONAL and columns == NODE_COLUMNS and all(len(row) == _NODE_WIDTH for row in rows):
+        # The columns this build writes, in Node's own order: positional, no dict per row (a
+        # replay decodes a 1,000-node snapshot on every seek).
+        nodes = [Node(*row[:-2], deactivation=DeactivationInfo(*row[-2:])) for row in rows]
+    else:
+        nodes = []
+        for row in rows:
+            v = dict(zip(columns, row, strict=False))
+            deact = DeactivationInfo(
+                intent=v.pop("deactivation_intent", "Invalid"),
+                status=v.pop("deactivation_status", "None"),
+            )
+            nodes.append(Node(**v, deactivation=deact))
     h = data.get("health", {})
     ecols = h.get("evaluation_columns", EVALUATION_COLUMNS)
     health = Health(
@@ -121,5 +145,18 @@ def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Fin
         health=health,
         upgrade_domain_states=dict(data.get("upgrade_domains", {})),
         errors=tuple(SourceError(*e) for e in data.get("errors", [])),
+        **_decode_scope(data.get("read")),
     )
     return snapshot, findings
+
+
+def _decode_scope(read: Any) -> dict[str, Any]:
+    """The scope fields of a record's "read" (absent in older records: taken as full)."""
+    if not isinstance(read, Mapping) or read.get("scope") not in (HEALTH_SCOPE, NODE_SCOPE):
+        return {}
+    rest = read.get("rest_taken_at")
+    return {
+        "scope": read["scope"],
+        "scope_node": str(read.get("node") or ""),
+        "full_taken_at": parse_ts(rest) if isinstance(rest, str) else None,
+    }

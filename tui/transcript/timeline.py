@@ -44,9 +44,9 @@ class Timeline:
     the time of each indexed record, node steps and the auditor's stops."""
 
     index: TranscriptIndex = field(default_factory=TranscriptIndex)
-    block_ts_ms: array = field(default_factory=lambda: array("q"))  # per indexed record
-    steps: array = field(default_factory=lambda: array("Q"))  # record numbers of node steps
-    findings: array = field(default_factory=lambda: array("Q"))
+    block_ts_ms: array = field(default_factory=lambda: array("q"))  # each block's first time
+    steps: array = field(default_factory=lambda: array("q"))  # record numbers of node steps
+    findings: array = field(default_factory=lambda: array("q"))
 
     @property
     def count(self) -> int:
@@ -54,29 +54,24 @@ class Timeline:
 
     def add(self, offset: int, record: dict) -> None:
         """Take the next record (the `on_record` of verify_file)."""
-        index = self.index
-        n = index.count
-        if n % index.every == 0:
-            index.offsets.append(offset)
-            self.block_ts_ms.append(ts_ms(record["ts"]))
+        n = self.index.count
         kind = record["kind"]
-        if kind == schema.SNAPSHOT:
-            index.snapshots.append(n)
-        elif kind == schema.INTENT:
+        if self.index.add(offset, kind == schema.SNAPSHOT):
+            self.block_ts_ms.append(ts_ms(record["ts"]))
+        if kind == schema.INTENT:
             self.steps.append(n)
         elif kind in _MAYBE_FINDING and is_finding(record):
             self.findings.append(n)
-        index.count = n + 1
 
     def at_time(self, ms: int, ts_of: Callable[[int], int]) -> int:
         """The first record at or after `ms` (the last if none is); `ts_of(n)` is record n's
         time, read for the one block the index points to."""
-        every = self.index.every
         block = max(bisect_right(self.block_ts_ms, ms) - 1, 0)
-        for n in range(block * every, min(self.count, (block + 1) * every)):
+        records = self.index.block_records(block)
+        for n in records:
             if ts_of(n) >= ms:
                 return n
-        return min((block + 1) * every, self.count - 1)
+        return min(records.stop, self.count - 1)
 
 
 _MAYBE_FINDING = frozenset(
@@ -115,9 +110,18 @@ def _params(data: dict) -> str:
 
 def _snapshot_line(d: dict) -> str:
     health = (d.get("health") or {}).get("aggregated", "?")
-    return (
+    line = (
         f"{len(d.get('nodes', []))} nodes, cluster {health}, {len(d.get('findings', []))} findings"
     )
+    return line + _read_scope_text(d.get("read"))
+
+
+def _read_scope_text(read: object) -> str:
+    """How much of the cluster the snapshot's read covered, when it was not all of it."""
+    if not isinstance(read, dict) or read.get("scope") in (None, "full"):
+        return ""
+    node = f" and {read['node']}'s VM and engine" if read.get("node") else ""
+    return f" (partial read: nodes, health{node}; the rest from {read.get('rest_taken_at', '?')})"
 
 
 def _checkpoint_line(d: dict) -> str:

@@ -195,7 +195,7 @@ class MainScreen(Screen):
         pane.show(self.snapshot, name, target)
         title = f"Containers on {name}" if name else "Containers"
         if not recorded:
-            title += " (not in the transcript; its findings are below)"
+            title += " (not in the transcript)"
         elif name and name not in self.snapshot.engines:
             title += " (engine not read)"
         elif target is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -12,26 +13,30 @@ def timeline_text(
     count: int, steps: Sequence[int], findings: Sequence[int], position: int, width: int
 ) -> Text:
     """One line `width` wide: `|` per node step, `!` per gate, override or failure, and the
-    current record as a block; record n sits at column n * (width - 1) // (count - 1)."""
+    current record as a block; record n sits at column n * (width - 1) // (count - 1).
+
+    The marks are sorted record numbers; each column looks them up (bisect), so a file with
+    tens of thousands of marks costs what its width costs, on every move."""
     width = max(width, 10)
     span = max(count - 1, 1)
 
-    def column(n: int) -> int:
-        return n * (width - 1) // span
+    def first_record(c: int) -> int:  # the smallest n with n * (width - 1) // span >= c
+        return -(-c * span // (width - 1))
 
-    cells = ["─"] * width
-    styles = ["dim"] * width
-    for n in findings:
-        c = column(n)
-        cells[c], styles[c] = "!", "bold red"
-    for n in steps:
-        c = column(n)
-        cells[c], styles[c] = "|", "bold cyan"
-    c = column(position)
-    cells[c], styles[c] = "█", "bold yellow"
+    def marked(marks: Sequence[int], c: int) -> bool:
+        return bisect_left(marks, first_record(c + 1)) > bisect_left(marks, first_record(c))
+
+    current = position * (width - 1) // span
     text = Text()
-    for cell, style in zip(cells, styles, strict=True):
-        text.append(cell, style=style)
+    for c in range(width):
+        if c == current:
+            text.append("█", style="bold yellow")
+        elif marked(steps, c):
+            text.append("|", style="bold cyan")
+        elif marked(findings, c):
+            text.append("!", style="bold red")
+        else:
+            text.append("─", style="dim")
     return text
 
 
