@@ -73,14 +73,16 @@ class ReadMeter:
     fetch: Any
     server: SimServer
     seconds: dict[str, float] = field(default_factory=lambda: {"full": 0.0, "partial": 0.0})
+    cpu: dict[str, float] = field(default_factory=lambda: {"full": 0.0, "partial": 0.0})
     served: dict[str, int] = field(default_factory=lambda: {"full": 0, "partial": 0})
     reads: dict[str, int] = field(default_factory=lambda: {"full": 0, "partial": 0})
 
     def __call__(self, previous, focus=None):
-        before, started = _requests(self.server), time.perf_counter()
+        before, started, cpu = _requests(self.server), time.perf_counter(), time.thread_time()
         snapshot = self.fetch(previous, focus)
         kind = "full" if snapshot.full else "partial"
         self.seconds[kind] += time.perf_counter() - started
+        self.cpu[kind] += time.thread_time() - cpu
         self.served[kind] += _requests(self.server) - before
         self.reads[kind] += 1
         return snapshot
@@ -93,6 +95,7 @@ class LargeRun:
     done: int
     steps: int
     wall: float
+    cpu: float  # of the run's own thread (a one-node read is made there; a full one is not)
     served: int
     meter: ReadMeter
     first_full: tuple[float, int]  # the plan's full read: seconds, requests
@@ -118,14 +121,15 @@ def large_first_nodes(root: Path, count: int) -> LargeRun:
         meter = engine._fetch = ReadMeter(engine._fetch, server)  # measure in place
         steps: list = []
         engine.on_event = steps.append
-        before, started = _requests(server), time.perf_counter()
+        before, started, cpu = _requests(server), time.perf_counter(), time.thread_time()
         report = engine.run(POLL)
         wall, served = time.perf_counter() - started, _requests(server) - before
+        cpu = time.thread_time() - cpu
         session.close("bench")
         if report.paused is not None:
             raise RuntimeError(report.paused.reason)
         done = sum(n.state == "done" for n in report.nodes)
-    return LargeRun(done, len(steps), wall, served, meter, first_full)
+    return LargeRun(done, len(steps), wall, cpu, served, meter, first_full)
 
 
 def run() -> list[tuple[str, str]]:
@@ -148,6 +152,12 @@ def run() -> list[tuple[str, str]]:
             f"large, UD 0: first {large.done} node(s) headless, frozen clock",
             f"{large.wall / done:.1f} s wall per node, of it {stepping / done:.1f} s stepping "
             f"and {meter.seconds['full'] / done:.1f} s in {between} full read(s) between nodes",
+        ),
+        (
+            "  stepping a node: CPU of the run's thread",
+            f"{(large.cpu - meter.cpu['full']) / done:.1f} s, of it "
+            f"{meter.cpu['partial'] / done:.1f} s in its one-node reads (the simulator runs "
+            "in this process)",
         ),
         (
             "  requests per node beyond the full reads",

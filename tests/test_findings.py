@@ -115,3 +115,10 @@ def test_only_the_engine_that_changed_is_judged_again(judged: list[str]) -> None
     next_day = replace(changed, taken_at=changed.taken_at + timedelta(days=1))
     cached(next_day)
     assert sorted(judged) == sorted(SNAPSHOT.engines)  # staleness moves with the day
+
+
+def test_a_node_whose_uptime_and_status_both_moved_is_a_change() -> None:
+    before = replace(SNAPSHOT, nodes=(replace(NODE, uptime_seconds=60),))
+    after = replace(SNAPSHOT, nodes=(replace(NODE, uptime_seconds=62, status="Disabled"),))
+    assert not same_rule_inputs(before, after)
+    assert same_rule_inputs(before, replace(after, nodes=(replace(NODE, uptime_seconds=5),)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, MutableMapping
-from dataclasses import fields, replace
+from dataclasses import fields
 
 from tui.model import ClusterSnapshot, Finding, Node
 from tui.winver import WindowsVersion
@@ -76,8 +76,9 @@ def same_rule_inputs(a: ClusterSnapshot, b: ClusterSnapshot) -> bool:
         if left is right:
             continue
         if f.name == "nodes":
-            left, right = _without_uptimes(left), _without_uptimes(right)
-        if left != right:
+            if not _same_nodes_but_uptimes(left, right):
+                return False
+        elif left != right:
             return False
     return True
 
@@ -86,8 +87,18 @@ def same_rule_inputs(a: ClusterSnapshot, b: ClusterSnapshot) -> bool:
 _NOT_RULE_INPUTS = frozenset({"taken_at", "scope", "scope_node", "full_taken_at"})
 
 
-def _without_uptimes(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
-    return tuple(replace(n, uptime_seconds=0) if n.uptime_seconds else n for n in nodes)
+def _same_nodes_but_uptimes(a: tuple[Node, ...], b: tuple[Node, ...]) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if x is y or x == y:
+            continue
+        if x.uptime_seconds == y.uptime_seconds:
+            return False  # something else differs
+        # Field by field, without building a Node for each (replace() costs far more).
+        if {**vars(x), "uptime_seconds": 0} != {**vars(y), "uptime_seconds": 0}:
+            return False
+    return True
 
 
 def unavailable_findings(snapshot: ClusterSnapshot) -> list[Finding]:

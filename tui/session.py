@@ -114,12 +114,12 @@ class SnapshotSource:
         one node `focus` names, or health only."""
         from tui.cluster.inventory import gather, refresh_health, refresh_node
 
-        now = self._clock()
-        stale = self._last_full is None or now - self._last_full >= self._full_every
+        stale = self._last_full is None or self._clock() - self._last_full >= self._full_every
         if previous is None or self._want_full or (stale and focus is None):
             self._want_full = False
-            self._last_full = now
-            return gather(self._inventory, **fill_in)
+            snapshot = gather(self._inventory, **fill_in)
+            self._last_full = self._clock()  # from its end: a slow read is not followed by one
+            return snapshot
         if focus is not None:
             return refresh_node(self._inventory, previous, focus)
         return refresh_health(self._inventory, previous)

@@ -114,6 +114,37 @@ def test_a_port_taken_on_one_node_address_is_skipped(tmp_path, monkeypatch):
         blocker.close()
 
 
+def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
+    """Go's net/http: Nagle off (else a small answer waits ~40 ms for the client's delayed ACK);
+    Go's crypto/tls: one TLS 1.3 session ticket per handshake."""
+    from tui.sim.clock import SimClock
+    from tui.sim.state import SimCluster
+    from tui.sim.tls import make_tls
+
+    cluster = SimCluster(load_scenario("seed"), SimClock(0))
+    node = next(iter(cluster.nodes.values()))
+    tls = make_tls(tmp_path / "pki", [node.address])
+    context = tls.engine_context(node.address)
+    assert context.num_tickets == 1
+    server = docker_api.EngineServer(cluster, lambda *args, **kwargs: None)
+    server.listen([node], {node.address: context}, docker_api.free_port(node.address))
+    server.start()
+    try:
+        port = next(iter(server._listeners)).getsockname()[1]
+        conn = EngineConnection(
+            f"tcp://{node.address}:{port}", tls.ca, tls.client_cert, tls.client_key
+        )
+        api = engines.EngineCache().open(conn)
+        assert api.info()["OSType"] == "windows"
+        with server._lock:
+            accepted = list(server._open)
+        assert len(accepted) == 1
+        assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        api.close()
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------ the docker SDK
 
 
@@ -225,6 +256,45 @@ def _check_headers_versions_and_ping(sim: SimServer, session: requests.Session) 
     assert session.get(https(sim, LEGACY, "/v1.41/nope")).status_code == 404
     bad_filter = session.get(https(sim, LEGACY, '/v1.41/containers/json?filters={"x":["1"]}'))
     assert (bad_filter.status_code, bad_filter.json()) == (400, {"message": "invalid filter 'x'"})
+
+
+def _raw_exchange(sim: SimServer, node: str, data: bytes) -> bytes:
+    """Send `data` on one TLS connection to `node`'s engine; everything it answers until it
+    closes the connection."""
+    import ssl
+
+    d = sim.endpoints["docker"]
+    host, port = d["nodes"][node].removeprefix("tcp://").rsplit(":", 1)
+    context = ssl.create_default_context(cafile=d["ca"])
+    context.load_cert_chain(d["client_cert"], d["client_key"])
+    raw = socket.create_connection((host, int(port)), timeout=10)
+    with raw, context.wrap_socket(raw, server_hostname=host) as tls:
+        tls.sendall(data)
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_requests_on_one_connection_are_parsed_as_http_1_1(sim):
+    """Header names in any case, a body skipped by its length, keep-alive until `close`."""
+    answer = _raw_exchange(
+        sim,
+        LEGACY,
+        b"POST /v1.41/nope HTTP/1.1\r\nHOST: x\r\ncontent-length: 5\r\n\r\nhello"
+        b"GET /v1.41/version HTTP/1.1\r\nhost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.count(b"HTTP/1.1 ") == 2
+    assert answer.startswith(b"HTTP/1.1 404 ")
+    assert b'"ApiVersion": "1.41"' in answer
+
+
+@pytest.mark.parametrize(
+    "request_line", [b"GET /v1.41/version HTTP/2.0", b"GET /v1.41/version", b"BREW"]
+)
+def test_a_malformed_request_line_is_a_400(sim, request_line):
+    answer = _raw_exchange(sim, LEGACY, request_line + b"\r\nhost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0]
 
 
 def test_every_request_is_logged_with_its_node(sim):

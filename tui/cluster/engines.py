@@ -8,17 +8,18 @@ are cached by image Id across nodes in an ImageCache: an Id is a content hash, s
 has the same OsVersion everywhere, and 1,000 nodes running the same few images cost a few
 image inspects in all.
 
-The inventory's bulk sweep (`read_node`) sends these GETs through SweepApi, http.client over
-ssl, rather than the docker SDK: the SDK's requests/urllib3 stack costs about four times the
-CPU per request, which at 1,000 engines is most of a snapshot. A node's reads share one
-connection, closed after the read; what is kept across refreshes in an EngineCache is each
-engine's TLS session (resumed at the next read, a cheaper handshake) and each node's last read,
-never a socket per engine. While the Service Fabric node's InstanceId is the same, the host has
-not rebooted (a reboot or patch restarts the node, which gives it a new InstanceId), so /info
-is not asked again and only the container list is: a container is inspected again only when it
-is stopped and new or the list shows it changed, the filtered list is read again only for a
-container id it has not seen (isolation is fixed at create), and the image list is read again
-only when a container uses an image Id it does not have.
+The inventory's bulk sweep (`read_node`) sends these GETs through SweepApi, whole requests
+over ssl with a lean answer reader (`read_response`), rather than the docker SDK: the SDK's
+requests/urllib3 stack costs about four times the CPU per request, and http.client's header
+parsing about half of what is left; at 1,000 engines that is most of a snapshot. A node's
+reads share one connection, closed after the read; what is kept across refreshes in an
+EngineCache is each engine's TLS session (resumed at the next read, a cheaper handshake) and
+each node's last read, never a socket per engine. While the Service Fabric node's InstanceId is
+the same, the host has not rebooted (a reboot or patch restarts the node, which gives it a new
+InstanceId), so /info is not asked again and only the container list is: a container is
+inspected again only when it is stopped and new or the list shows it changed, the filtered list
+is read again only for a container id it has not seen (isolation is fixed at create), and the
+image list is read again only when a container uses an image Id it does not have.
 
 Everything else (`build_client`, `fetch_engine`) uses the docker SDK. Its API version is
 pinned, so building a client makes no request, and REQUESTS_CA_BUNDLE (which requests would
@@ -29,13 +30,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
 import docker
@@ -213,10 +215,84 @@ class EngineNotFound(EngineHTTPError):
     """404: no such container or image (removed between the list and the inspect)."""
 
 
-class _TLSConnection(http.client.HTTPConnection):
-    """http.client over TLS that offers the engine's last TLS session for resumption.
-    `read_only`: any request but an allowed read is refused (ReadOnlyError) before a byte
-    is sent, whoever asks for it."""
+MAX_LINE = 65536  # bytes in a status or header line, as http.client allows
+MAX_HEADERS = 100
+
+
+@dataclass(frozen=True)
+class EngineResponse:
+    """One HTTP answer of an engine: status, body, and whether the engine closes after it."""
+
+    status: int
+    body: bytes
+    will_close: bool
+
+
+def read_response(fp: BinaryIO) -> EngineResponse:
+    """An HTTP/1.1 answer to a GET from a buffered reader: a body by Content-Length, chunked
+    (as dockerd sends a large one), or up to the end of the connection. A malformed or cut-off
+    answer raises http.client.HTTPException."""
+    line = fp.readline(MAX_LINE + 1)
+    if not line:
+        raise http.client.RemoteDisconnected("the engine closed the connection without an answer")
+    version, _, rest = line.partition(b" ")
+    code = rest[:3]
+    if not version.startswith(b"HTTP/1.") or not code.isdigit() or len(line) > MAX_LINE:
+        raise http.client.BadStatusLine(line.decode("latin-1").strip()[:200])
+    headers: dict[bytes, bytes] = {}
+    while True:
+        line = fp.readline(MAX_LINE + 1)
+        if line in (b"\r\n", b"\n"):
+            break
+        if not line or len(line) > MAX_LINE or len(headers) >= MAX_HEADERS:
+            raise http.client.IncompleteRead(b"", None)
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    status = int(code)
+    connection = headers.get(b"connection", b"").lower()
+    will_close = b"close" in connection or (
+        version == b"HTTP/1.0" and b"keep-alive" not in connection
+    )
+    if status < 200 or status in (204, 304):
+        return EngineResponse(status, b"", will_close)
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        return EngineResponse(status, _read_chunked(fp), will_close)
+    length = headers.get(b"content-length")
+    if length is None:
+        return EngineResponse(status, fp.read(), True)
+    if not length.isdigit():
+        raise http.client.HTTPException(f"bad Content-Length {length[:20]!r}")
+    body = fp.read(int(length))
+    if len(body) < int(length):
+        raise http.client.IncompleteRead(body, int(length) - len(body))
+    return EngineResponse(status, body, will_close)
+
+
+def _read_chunked(fp: BinaryIO) -> bytes:
+    parts = []
+    while True:
+        line = fp.readline(MAX_LINE + 1)
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise http.client.IncompleteRead(b"".join(parts)) from None
+        if size == 0:
+            break
+        chunk = fp.read(size)
+        if len(chunk) < size or fp.readline(MAX_LINE + 1) not in (b"\r\n", b"\n"):
+            raise http.client.IncompleteRead(b"".join(parts) + chunk)
+        parts.append(chunk)
+    while fp.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
+        pass  # trailers
+    return b"".join(parts)
+
+
+class _TLSConnection:
+    """One connection to an engine over TLS, offering the engine's last TLS session for
+    resumption; requests are written whole and answers read by `read_response` (http.client's
+    header parsing costs more than the rest of a request). `read_only`: any request but an
+    allowed read is refused (ReadOnlyError) before a byte is sent, whoever asks for it."""
 
     def __init__(
         self,
@@ -227,30 +303,57 @@ class _TLSConnection(http.client.HTTPConnection):
         session: ssl.SSLSession | None,
         read_only: bool = False,
     ) -> None:
-        super().__init__(host, port, timeout=timeout)
+        self.host, self.port, self.timeout = host, port, timeout
         self._context = context
         self._session = session
         self.read_only = read_only
         self.resumed = False
-
-    def putrequest(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
-        if self.read_only:
-            readonly.refuse_unless_read(readonly.DOCKER, method, url)
-        super().putrequest(method, url, *args, **kwargs)
+        self.sock: ssl.SSLSocket | None = None
+        self._file: BinaryIO | None = None
 
     def connect(self) -> None:
-        super().connect()  # TCP, with TCP_NODELAY
-        self.sock = self._context.wrap_socket(
-            self.sock, server_hostname=self.host, session=self._session
-        )
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock = self._context.wrap_socket(
+                sock, server_hostname=self.host, session=self._session
+            )
+        except BaseException:
+            sock.close()
+            raise
         self.resumed = self.sock.session_reused
+        self._file = self.sock.makefile("rb", buffering=1 << 16)
+
+    def request(self, method: str, target: str) -> None:
+        """Send a request without a body (connecting first if need be)."""
+        if self.read_only:
+            readonly.refuse_unless_read(readonly.DOCKER, method, target)
+        if self.sock is None:
+            self.connect()
+        assert self.sock is not None
+        self.sock.sendall(
+            f"{method} {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"User-Agent: {USER_AGENT}\r\n\r\n".encode("latin-1")
+        )
+
+    def getresponse(self) -> EngineResponse:
+        if self._file is None:
+            raise http.client.ResponseNotReady("no request sent")
+        return read_response(self._file)
+
+    def close(self) -> None:
+        file, sock, self._file, self.sock = self._file, self.sock, None, None
+        if file is not None:
+            file.close()
+        if sock is not None:
+            sock.close()
 
     def tls_session(self, offered: ssl.SSLSession | None) -> ssl.SSLSession | None:
         """The session to offer next time: the one offered, if the server resumed it and it
         is not half way through its lifetime (reading `session` copies it, certificates and
         all, which costs more than the resumption saves), else this connection's."""
         sock = self.sock
-        if not isinstance(sock, ssl.SSLSocket):
+        if sock is None:
             return offered
         if self.resumed and offered is not None and time.time() < _half_life(offered):
             return offered
@@ -263,7 +366,7 @@ def _half_life(session: ssl.SSLSession) -> float:
 
 class SweepApi:
     """The Engine API reads of the bulk sweep, named as the docker SDK's low-level APIClient
-    names them, over http.client: one connection for all of a node's reads, then closed."""
+    names them: one connection for all of a node's reads, then closed."""
 
     def __init__(
         self,
@@ -333,9 +436,8 @@ class SweepApi:
         conn = self.connection()
         fresh = conn.sock is None
         try:
-            conn.request("GET", target, headers={"User-Agent": USER_AGENT})
+            conn.request("GET", target)
             response = conn.getresponse()
-            body = response.read()
         except BaseException:
             self._conn = None
             conn.close()
@@ -349,8 +451,8 @@ class SweepApi:
             self._conn = None
             conn.close()
         if response.status >= 300:
-            raise _http_error(response.status, body)
-        return json.loads(body)
+            raise _http_error(response.status, response.body)
+        return json.loads(response.body)
 
 
 def _http_error(status: int, body: bytes) -> EngineHTTPError:

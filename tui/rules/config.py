@@ -101,10 +101,11 @@ def instance_findings(instances: Iterable[Instance]) -> list[Finding]:
 def mixed_revision_findings(snapshot: ClusterSnapshot) -> list[Finding]:
     """Node types whose hosts report different Windows versions (a patch left half done)."""
     by_type: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    listed = {n.name: n.node_type for n in snapshot.nodes if n.node_type}  # one pass, not n²
     for name, engine in snapshot.engines.items():
         version = host_version(engine)
         if version is not None:
-            by_type[node_type_of(snapshot, name)][str(version)].append(name)
+            by_type[listed.get(name) or node_type_of(snapshot, name)][str(version)].append(name)
     findings = []
     for node_type, versions in sorted(by_type.items()):
         if len(versions) < 2:

@@ -141,13 +141,13 @@ class Engine:
     def read_only(self) -> bool:
         return self.operator.read_only
 
-    def observe(self, **fill_in) -> Observation:
+    def observe(self, focus: str | None = None, **fill_in) -> Observation:
         """Read the cluster, evaluate it, record what changed, reconcile once, keep the lease.
 
-        While a node is being stepped, the read is of that node (its VM and engine, with the
-        nodes and cluster health), not of every engine: see FetchSnapshot. `fill_in`
+        With `focus` (the node the run is at), the read is of that node (its VM and engine,
+        with the nodes and cluster health), not of every engine: see FetchSnapshot. `fill_in`
         (progress, on_gateway, on_engine) lets a screen show a full read under way."""
-        snapshot = self._fetch(self.last.snapshot if self.last else None, self._focus, **fill_in)
+        snapshot = self._fetch(self.last.snapshot if self.last else None, focus, **fill_in)
         findings = self._evaluate(snapshot)
         self.record_snapshot(snapshot, findings)
         alerts = [("Resumed session", m, "warning") for m in self.reconcile(snapshot)]
@@ -252,12 +252,6 @@ class Engine:
     # ------------------------------------------------------------------ running
 
     @property
-    def _focus(self) -> str | None:
-        """The node being stepped now, whose VM and engine every read covers."""
-        name = self.current
-        return name if name is not None and self._state[name] == "running" else None
-
-    @property
     def current(self) -> str | None:
         return next(
             (p.name for p in self.plan if self._state[p.name] in ("pending", "running")), None
@@ -272,7 +266,7 @@ class Engine:
         ends here is followed by a full read, on which the next node starts."""
         while True:
             try:
-                observation = self.observe()
+                observation = self.observe(focus=self.current)
                 unread = _nodes_unread(observation.snapshot)
             except SfpatchError as exc:
                 unread = str(exc)

@@ -84,7 +84,7 @@ class Clock(Protocol):
 class FetchSnapshot(Protocol):
     """Reads the cluster: the previous snapshot in (for cheap partial refreshes), a new one out.
 
-    With `focus` (the node being stepped), a partial read covers that node's VM and engine as
+    With `focus` (the node the run is at), a partial read covers that node's VM and engine as
     well as the nodes and cluster health; a full read is the source's to decide (the first,
     or one asked for by `want_full`). `fill_in` (progress, on_gateway, on_engine) is handed to
     a full read, so a screen can draw it as it comes; other reads ignore it."""

@@ -7,6 +7,7 @@ section 3 and moby's v1.41 swagger.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -58,6 +59,7 @@ def version_tuple(text: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
+@functools.lru_cache(maxsize=64)
 def api_version_error(requested: str) -> str | None:
     """The daemon's 400 message for an API version it does not serve, or None when it does."""
     wanted = version_tuple(requested)
@@ -117,6 +119,7 @@ def human_duration(seconds: float) -> str:
     return f"{whole // 3600 // 24 // 365} years"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _sha256(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 

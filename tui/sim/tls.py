@@ -46,6 +46,9 @@ def _server_context(pem: Path, ca: Path) -> ssl.SSLContext:
     context.load_cert_chain(pem)
     context.load_verify_locations(ca)
     context.verify_mode = ssl.CERT_REQUIRED
+    # One TLS 1.3 session ticket per handshake, as Go's crypto/tls (dockerd) sends, not
+    # OpenSSL's two: the client only ever resumes with one.
+    context.num_tickets = 1
     return context
 
 
