@@ -434,13 +434,14 @@ async def test_a_poll_that_changed_nothing_draws_nothing(session, monkeypatch):
     app = SfpatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
         big = await big_console(app, pilot, session, 200)
-        session.engine._fetch = lambda previous, **fill_in: read_anew(big)
+        session.engine._fetch = lambda previous, focus=None, **fill_in: read_anew(big)
         await refresh(app, pilot)  # the footer and the findings of the new reads settle
         drawn = Drawn(monkeypatch)
         await refresh(app, pilot)
         await refresh(app, pilot)
         assert drawn.rows == [] and drawn.cells == [] and drawn.rebuilds == 0
         assert set(drawn.updated) <= {"status-line"}, drawn.updated  # "refreshing", then not
+        assert app.snapshot is not big and app.snapshot.nodes == big.nodes  # read, and the same
         assert drawn.layouts == 0
 
 
@@ -452,7 +453,9 @@ async def test_a_poll_that_changed_one_node_redraws_its_row_only(session, monkey
         node = big.nodes[57].name
         order = [key.value for key in table.rows]
         drawn = Drawn(monkeypatch)
-        session.engine._fetch = lambda previous, **fill_in: read_anew(big, **{node: "Disabled"})
+        session.engine._fetch = lambda previous, focus=None, **fill_in: read_anew(
+            big, **{node: "Disabled"}
+        )
         await refresh(app, pilot)
         assert drawn.rows == [node] and set(drawn.cells) == {node} and drawn.rebuilds == 0
         assert str(table.get_cell(node, "status")) == "Disabled"
