@@ -112,3 +112,26 @@ def test_decode_reads_a_line_as_the_standard_parser_does(body: bytes) -> None:
     if isinstance(expected, dict) and type(expected["seq"]) is not int:
         expected = ValueError  # decode_line refuses a seq that is not an integer, as it did
     assert repr(got) == repr(expected)  # repr: NaN is not equal to itself
+
+
+_TS = b'"ts":"2025-01-14T09:30:00.000Z"'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _GOOD,
+        _GOOD.replace(_TS, _TS + b',"uid":"u"'),  # ts not the last member: parse instead
+        _GOOD.replace(_TS, b'"ts":"2025-01-14T09:30:00.00\\u0030"'),  # an escape: parse
+        _GOOD.replace(_TS, b'"ts":"short"'),
+        _GOOD.replace(_TS, b'"ts":"1999-01-14T09:30:00.000Z",' + _TS),  # the last ts counts
+        _GOOD.replace(_TS, b'"ts":"1999-01-14T09:30:00.000Z","x":{' + _TS + b"}"),  # nested
+        _GOOD.replace(_TS, b'"ts":"2025-01-14T09:30:00.\xc3\xa9Z"'),
+    ],
+)
+def test_the_time_read_off_a_line_is_the_one_a_parser_reads(body: bytes) -> None:
+    line = hashed(body)
+    ts = schema.line_ts(line)
+    assert ts is None or ts == json.loads(line)["ts"]
+    if body == _GOOD:
+        assert ts == "2025-01-14T09:30:00.000Z"

@@ -18,7 +18,7 @@ from tui.transcript.reader import (
     open_transcript,
     verify_file,
 )
-from tui.transcript.schema import MAX_LINE, loads
+from tui.transcript.schema import MAX_LINE, line_ts, loads
 from tui.transcript.snapshot import decode_snapshot
 from tui.transcript.timeline import Timeline, next_mark, previous_mark, record_line, ts_ms
 
@@ -29,6 +29,7 @@ MIN_DELAY = (
 _CACHE_BYTES = 4 * 1024 * 1024  # of recent blocks' lines; the current block is always kept
 _LINES_CACHED = 4096  # the pane's rendered lines, each cut to _LINE_CHARS
 _LINE_CHARS = 1000  # the pane scrolls sideways over fewer columns than this
+_SNAPSHOTS_DECODED = 4
 
 
 def verdict(result: VerifyResult) -> str:
@@ -94,7 +95,7 @@ class ReplaySource:
         self._blocks: OrderedDict[int, list[bytes]] = OrderedDict()
         self._cached_bytes = 0
         self._lines: dict[int, str] = {}
-        self._shown: tuple[int, tuple] | None = None  # the snapshot decoded last, by number
+        self._decoded: OrderedDict[int, tuple] = OrderedDict()  # by snapshot record number
         self.header_data = self.record(0).get("data", {})
 
     # ------------------------------------------------------------------ records
@@ -125,10 +126,13 @@ class ReplaySource:
             self._cached_bytes -= sum(map(len, dropped))
         return lines
 
-    def record(self, n: int) -> dict:
+    def _line_bytes(self, n: int) -> bytes:
         index = self.timeline.index
         b = index.block_of(n)
-        return loads(self._block(b)[n - index.firsts[b]])
+        return self._block(b)[n - index.firsts[b]]
+
+    def record(self, n: int) -> dict:
+        return loads(self._line_bytes(n))
 
     def line(self, n: int) -> str:
         """Record n as one line of text (the pane asks again on every redraw: kept)."""
@@ -161,7 +165,9 @@ class ReplaySource:
         return None if found is None else self.seek(found)
 
     def ts_ms(self, n: int) -> int:
-        return ts_ms(self.record(n)["ts"])
+        """Record n's time; read off its line, not parsed (the header, g and play ask often)."""
+        line = self._line_bytes(n)
+        return ts_ms(line_ts(line) or loads(line)["ts"])
 
     def time_of(self, n: int) -> datetime:
         """When record n was written."""
@@ -209,15 +215,23 @@ class ReplaySource:
         n = self.position
         found = self.timeline.index.snapshot_before(n)
         header = self.header()
-        node = self.record(n).get("node") or None
+        record = self.record(n)
+        node = record.get("node") or None
         if found is None:
             return ViewState(header, waiting="No snapshot recorded yet at this record.", node=node)
-        if self._shown is None or self._shown[0] != found:  # playing on reuses the last one
-            self._shown = (found, decode_snapshot(self.record(found)["data"]))
-        snapshot, findings = self._shown[1]
+        decoded = self._decoded.get(found)
+        if decoded is None:  # a few are kept: playing on, or back and forth, decodes none again
+            data = (record if found == n else self.record(found))["data"]
+            decoded = self._decoded[found] = decode_snapshot(data)
+            if len(self._decoded) > _SNAPSHOTS_DECODED:
+                self._decoded.popitem(last=False)
+        else:
+            self._decoded.move_to_end(found)
+        snapshot, findings = decoded
         return ViewState(header, snapshot, findings, node=node, engines_recorded=False)
 
     def close(self, reason: str) -> None:
         self._blocks.clear()
         self._lines.clear()
+        self._decoded.clear()
         self._cached_bytes = 0

@@ -142,6 +142,26 @@ def decode_line(line: bytes) -> dict[str, Any]:
     return record
 
 
+_TS_KEY = b',"ts":"'
+_TS_LEN = len("2025-01-14T09:30:00.000Z")
+
+
+def line_ts(line: bytes) -> str | None:
+    """A verified line's `ts`, read without parsing the line, when it ends as the writer ends
+    one (`,"ts":"<time>","hash":"<hex>"}` and the newline); else None (parse it).
+
+    Exact: a `"` after a comma cannot be inside a string, so these are the last two members of
+    the outermost object, and the last `ts` is the one a parser keeps."""
+    end = len(line) - _HASH_SUFFIX_LEN
+    start = end - len(_TS_KEY) - _TS_LEN - 1
+    if start < 1 or line[start : start + len(_TS_KEY)] != _TS_KEY or line[end - 1] != 34:
+        return None
+    ts = line[end - 1 - _TS_LEN : end - 1]
+    if b'"' in ts or b"\\" in ts or not ts.isascii():
+        return None
+    return ts.decode("ascii")
+
+
 def checkpoint_message(session: str, count: int, head: str, final: bool) -> bytes:
     """The bytes a checkpoint signs: session, records covered, head hash, and whether it seals."""
     lines = [f"{FORMAT}/{VERSION}", session, str(count), head, "final" if final else "open"]

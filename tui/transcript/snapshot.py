@@ -107,6 +107,16 @@ def _read_scope(snapshot: ClusterSnapshot) -> dict[str, Any]:
     return scope
 
 
+_NOT_DEACTIVATED = DeactivationInfo()
+
+
+def _deactivation(intent: str, status: str) -> DeactivationInfo:
+    """Most nodes are not deactivated: they share one (frozen) DeactivationInfo."""
+    if intent == _NOT_DEACTIVATED.intent and status == _NOT_DEACTIVATED.status:
+        return _NOT_DEACTIVATED
+    return DeactivationInfo(intent, status)
+
+
 def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Finding, ...]]:
     """Rebuild what a replay needs to redraw: the snapshot (nodes and health) and the findings."""
     columns = tuple(data.get("node_columns", NODE_COLUMNS))
@@ -114,7 +124,7 @@ def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Fin
     if _POSITIONAL and columns == NODE_COLUMNS and all(len(row) == _NODE_WIDTH for row in rows):
         # The columns this build writes, in Node's own order: positional, no dict per row (a
         # replay decodes a 1,000-node snapshot on every seek).
-        nodes = [Node(*row[:-2], deactivation=DeactivationInfo(*row[-2:])) for row in rows]
+        nodes = [Node(*row[:-2], deactivation=_deactivation(row[-2], row[-1])) for row in rows]
     else:
         nodes = []
         for row in rows:
