@@ -375,3 +375,123 @@ async def test_the_containers_versions_come_before_the_names(sim, session):
             "image"
         )
         assert "10.0.14393.1770" in [str(c) for c in pane.get_column("tag")]
+
+
+class Drawn:
+    """What the console touched while it took in polls: rows made, cells changed, rows
+    rebuilt, panes updated and layouts, counted by wrapping the methods that do them."""
+
+    def __init__(self, monkeypatch) -> None:
+        from textual.screen import Screen
+        from textual.widgets import Static
+
+        from tui.app.widgets import nodes_table
+
+        self.rows: list[str] = []
+        self.cells: list[str] = []
+        self.rebuilds = 0
+        self.updated: list[str | None] = []
+        self.layouts = 0
+        node_row = nodes_table.node_row
+        update_cell, clear = NodesTable.update_cell, NodesTable.clear
+        update, refresh_layout = Static.update, Screen._refresh_layout
+
+        def made(node, *args):
+            self.rows.append(node.name)
+            return node_row(node, *args)
+
+        def changed(table, row, *args, **kwargs):
+            self.cells.append(row)
+            return update_cell(table, row, *args, **kwargs)
+
+        def cleared(table, *args, **kwargs):
+            self.rebuilds += 1
+            return clear(table, *args, **kwargs)
+
+        def updated(widget, *args, **kwargs):
+            self.updated.append(widget.id)
+            return update(widget, *args, **kwargs)
+
+        def laid_out(screen, *args, **kwargs):
+            self.layouts += 1
+            return refresh_layout(screen, *args, **kwargs)
+
+        monkeypatch.setattr(nodes_table, "node_row", made)
+        monkeypatch.setattr(NodesTable, "update_cell", changed)
+        monkeypatch.setattr(NodesTable, "clear", cleared)
+        monkeypatch.setattr(Static, "update", updated)
+        monkeypatch.setattr(Screen, "_refresh_layout", laid_out)
+
+
+def read_anew(snapshot: ClusterSnapshot, **changes) -> ClusterSnapshot:
+    """The same cluster as a health poll reads it: new node objects, engines carried over;
+    `changes` (node name -> status) change a node."""
+    nodes = tuple(replace(n, status=changes.get(n.name, n.status)) for n in snapshot.nodes)
+    return replace(snapshot, nodes=nodes)
+
+
+async def test_a_poll_that_changed_nothing_draws_nothing(session, monkeypatch):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        big = await big_console(app, pilot, session, 200)
+        session.engine._fetch = lambda previous, focus=None, **fill_in: read_anew(big)
+        await refresh(app, pilot)  # the footer and the findings of the new reads settle
+        drawn = Drawn(monkeypatch)
+        await refresh(app, pilot)
+        await refresh(app, pilot)
+        assert drawn.rows == [] and drawn.cells == [] and drawn.rebuilds == 0
+        assert set(drawn.updated) <= {"status-line"}, drawn.updated  # "refreshing", then not
+        assert app.snapshot is not big and app.snapshot.nodes == big.nodes  # read, and the same
+        assert drawn.layouts == 0
+
+
+async def test_a_poll_that_changed_one_node_redraws_its_row_only(session, monkeypatch):
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        big = await big_console(app, pilot, session, 200)
+        table = app.query_one(NodesTable)
+        node = big.nodes[57].name
+        order = [key.value for key in table.rows]
+        drawn = Drawn(monkeypatch)
+        session.engine._fetch = lambda previous, focus=None, **fill_in: read_anew(
+            big, **{node: "Disabled"}
+        )
+        await refresh(app, pilot)
+        assert drawn.rows == [node] and set(drawn.cells) == {node} and drawn.rebuilds == 0
+        assert str(table.get_cell(node, "status")) == "Disabled"
+        assert [key.value for key in table.rows] == order
+
+
+async def test_a_cursor_move_draws_only_the_rows_it_leaves_and_enters(session, monkeypatch):
+    from textual.widgets import DataTable
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await big_console(app, pilot, session, 200)
+        table = app.query_one(NodesTable)
+        await pilot.press("down")  # the first draw after the poll draws every row on screen
+        await pilot.pause()
+        drawn: set[int] = set()
+        render_cell = DataTable._render_cell
+
+        def counted(self, row_index, *args, **kwargs):
+            if self is table:
+                drawn.add(row_index)
+            return render_cell(self, row_index, *args, **kwargs)
+
+        monkeypatch.setattr(DataTable, "_render_cell", counted)
+        await pilot.press("down")
+        await pilot.pause()
+        assert table.cursor_row == 2 and drawn == {1, 2}
+
+
+def test_a_text_of_the_same_shape_is_not_laid_out_again():
+    from rich.text import Text
+
+    from tui.app.widgets.text_pane import text_shape
+
+    assert text_shape(Text("read 10:00:01\nok"), 40) == text_shape(Text("refreshing 12s\nno"), 40)
+    assert text_shape(Text("one line"), 40) != text_shape(Text("one\nline"), 40)
+    # A line wider than the pane wraps where its words fall: any change to it counts.
+    assert text_shape(Text("x" * 50), 40) != text_shape(Text("x" * 51), 40)
+    assert text_shape(Text("ab"), 0) != text_shape(Text("abc"), 0)  # width not known yet

@@ -31,7 +31,7 @@ def open_app(sim, tmp_path, read_only=False, mode="step", **plan) -> SfpatchApp:
 
 
 def pane(app: SfpatchApp) -> str:
-    return str(app.query_one("#runbook").render())
+    return "\n".join(str(part.render()) for part in app.query_one("#runbook").query("Static"))
 
 
 def footer_keys(app: SfpatchApp) -> set[str]:

@@ -39,6 +39,7 @@ from tui.sources.live import LiveSource
 
 MUTATING_ACTIONS = {"disable", "patch", "enable"}
 RUN_ACTIONS = {"run_toggle", "run_auto", "run_skip", "run_abort", "run_retry", "run_override"}
+FOOTER_ACTIONS = (*sorted(MUTATING_ACTIONS), *sorted(RUN_ACTIONS), "note")
 WORKER_THREADS = 8  # the poll, actions, notes and runbook controls
 
 
@@ -125,6 +126,7 @@ class SfpatchApp(App[None]):
         self._poll_timer = None
         self.polls_completed = 0
         self._asked: tuple[str, str] | None = None  # the step-mode confirmation on screen
+        self._footer_for: tuple = ()  # which of FOOTER_ACTIONS applied when the footer was drawn
 
     # ------------------------------------------------------------------ layout
 
@@ -254,6 +256,8 @@ class SfpatchApp(App[None]):
 
     def on_state_ready(self, message: StateReady) -> None:
         state = message.state
+        if self._ending is not None:  # quitting: the screens may be gone already
+            return
         if state.partial:  # drawn, never acted on: self.snapshot stays the last full read
             if self.snapshot is None:
                 self.main.show(state)
@@ -269,12 +273,19 @@ class SfpatchApp(App[None]):
             return
         self.show_status()  # the waits first: the detail line drawn next shows them
         self.main.show(state)
-        self.refresh_bindings()
+        self._refresh_footer()
         self._tell_patch_outcomes()
         for alert in state.alerts:
             self.on_alert(Alert(alert.title, alert.text, alert.severity))
         self._ask_step(state.runbook)
         self._poll_finished()
+
+    def _refresh_footer(self) -> None:
+        """The footer again when a poll changed which keys apply: redrawing it costs a layout."""
+        applies = tuple(self.check_action(a, ()) for a in FOOTER_ACTIONS)
+        if applies != self._footer_for:
+            self._footer_for = applies
+            self.refresh_bindings()
 
     def _tell_patch_outcomes(self) -> None:
         """A patch's outcome is what its node's containers do after it, not that it ended."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -79,7 +80,7 @@ class MainScreen(Screen):
                 yield ContainersPane()
             with Vertical(id="runbook-column"):
                 yield Label("Runbook", classes="pane-title", id="runbook-title")
-                yield RunbookPane("", id="runbook")
+                yield RunbookPane(id="runbook")
             with Vertical(id="right"):
                 yield Label("Upgrade domains (m: UD x FD map)", classes="pane-title", id="ud-title")
                 yield UpgradeDomainTable()
@@ -118,7 +119,7 @@ class MainScreen(Screen):
             no_plan = NO_PLAN if state.engines_recorded else FROM_TRANSCRIPT  # fed by a file
             self.query_one(RunbookPane).show(state.runbook, state.run_started, read_only, no_plan)
             if snapshot is None:
-                self.query_one(HealthPane).update(state.waiting)
+                self.query_one(HealthPane).show_text(Text(state.waiting))
                 return
             table = self.query_one(NodesTable)
             table.show(snapshot, state.findings)
@@ -176,7 +177,7 @@ class MainScreen(Screen):
         if table.query_text:
             shown, total = table.shown
             title += f"  filter {table.query_text!r}: {shown} of {total} (Escape clears)"
-        self.query_one("#nodes-title", Label).update(title, layout=False)
+        self._title("#nodes-title", title)
 
     def target_for(self, name: str | None) -> WindowsVersion | None:
         node = self.snapshot.node(name) if (self.snapshot and name) else None
@@ -200,7 +201,13 @@ class MainScreen(Screen):
             title += " (engine not read)"
         elif target is not None:
             title += f"; Patched = after patching to {target}"
-        self.query_one("#containers-title", Label).update(title, layout=False)  # one line, always
+        self._title("#containers-title", title)
+
+    def _title(self, selector: str, title: str) -> None:
+        """A pane's title, redrawn when it changed; one line always, so never laid out."""
+        label = self.query_one(selector, Label)
+        if label.content != title:
+            label.update(title, layout=False)
 
     def on_data_table_row_highlighted(self, event) -> None:
         if event.data_table.id == "nodes":

@@ -73,14 +73,17 @@ def fitted_widths(snapshot: ClusterSnapshot) -> dict[str, int]:
     """Each column's width: its default, or the widest value any engine of the cluster has."""
     widths = {key: width for key, _, width in COLUMNS}
     images: dict[str, str] = {}
+    references: set[str] = set()  # a cluster runs a few images in thousands of containers
     for engine in snapshot.engines.values():
         for image in engine.images:
             images[image.id] = image.os_version
         for container in engine.containers:
-            ref = parse_reference(container.image)
+            references.add(container.image)
             widths["container"] = max(widths["container"], len(container.name))
-            widths["image"] = max(widths["image"], len(ref.repository))
-            widths["tag"] = max(widths["tag"], len(ref.tag or "(latest)"))
+    for reference in references:
+        ref = parse_reference(reference)
+        widths["image"] = max(widths["image"], len(ref.repository))
+        widths["tag"] = max(widths["tag"], len(ref.tag or "(latest)"))
     for os_version in images.values():
         widths["image_os"] = max(widths["image_os"], len(image_os_text(os_version)))
     return widths
@@ -98,7 +101,7 @@ class ContainersPane(DataTable):
         self._widths = {key: width for key, _, width in COLUMNS}
         self._add_columns()
         self.node: str | None = None
-        self._snapshot: ClusterSnapshot | None = None
+        self._engines: object = None  # the engines the columns and rows were fitted to
 
     def _add_columns(self) -> None:
         for key, label, _ in COLUMNS:
@@ -108,8 +111,8 @@ class ContainersPane(DataTable):
         self, snapshot: ClusterSnapshot, node: str | None, target: WindowsVersion | None
     ) -> None:
         self.node = node
-        if snapshot is not self._snapshot:
-            self._snapshot = snapshot
+        if snapshot.engines is not self._engines:  # a health poll keeps the last engines
+            self._engines = snapshot.engines
             widths = fitted_widths(snapshot)
             if widths != self._widths:
                 self._widths = widths

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui.app.format import health_text
+from tui.app.widgets.text_pane import TextPane
 from tui.model import ClusterSnapshot
 
 
@@ -27,8 +27,8 @@ def health_lines(snapshot: ClusterSnapshot) -> Text:
     return text
 
 
-class HealthPane(Static):
-    """Live health, refreshed with every poll."""
+class HealthPane(TextPane):
+    """Live health, redrawn when a poll changed it."""
 
     def show(self, snapshot: ClusterSnapshot) -> None:
-        self.update(health_lines(snapshot))
+        self.show_text(health_lines(snapshot))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui.app.format import status_text
+from tui.app.widgets.text_pane import TextPane
 from tui.model import ClusterSnapshot
 from tui.winver import WindowsVersion
 
@@ -70,10 +70,13 @@ def node_detail(
     return text
 
 
-class NodeDetail(Static):
+class NodeDetail(TextPane):
     """A fixed height (see sfpatch.tcss), so a new node repaints it without a layout."""
 
     def show(
         self, snapshot: ClusterSnapshot, name: str | None, target, running=None, recorded=True
     ) -> None:
-        self.update(node_detail(snapshot, name, target, running, recorded), layout=False)
+        text = node_detail(snapshot, name, target, running, recorded)
+        if text != self._shown:
+            self.update(text, layout=False)
+            self._shown = text

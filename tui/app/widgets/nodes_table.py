@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
+from rich.style import Style
 from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from tui.app.filter import node_matches
 from tui.app.format import (
@@ -14,9 +20,10 @@ from tui.app.format import (
     status_text,
     uptime_text,
 )
-from tui.model import SEVERITY_RANK, ClusterSnapshot, Finding, Node
+from tui.model import SEVERITY_RANK, ClusterSnapshot, Engine, Finding, Node
 
 WARN_STYLE = {2: "bold red", 1: "yellow", 0: "dim"}
+ELSEWHERE = Coordinate(-2, 0)  # a cursor on no row, not even the header's (-1)
 
 # What matters most during a change window first, so a narrow terminal scrolls the rest off.
 COLUMNS = (
@@ -51,9 +58,30 @@ def findings_by_node(findings: tuple[Finding, ...]) -> dict[str, tuple[int, int]
     return result
 
 
-def node_row(node: Node, snapshot: ClusterSnapshot, counts: dict[str, tuple[int, int]]) -> tuple:
-    engine = snapshot.engines.get(node.name)
-    count, worst = counts.get(node.name, (0, -1))
+def row_inputs(node: Node, engine: Engine | None, warned: tuple[int, int] | None) -> tuple:
+    """Everything a node's row is drawn from: an equal tuple draws the same row. The first
+    six items are all that its place in the table (order and filter) depends on."""
+    return (
+        node.name,
+        node.upgrade_domain,
+        node.node_type,
+        node.fault_domain,
+        node.status,
+        warned,
+        node.health_state,
+        node.is_seed,
+        node.ip_address,
+        node.code_version,
+        uptime_text(node.uptime_seconds, node.status),  # the seconds move, the text less often
+        engine,
+    )
+
+
+PLACE = 6  # row_inputs[:PLACE] place a row
+
+
+def node_row(node: Node, engine: Engine | None, warned: tuple[int, int] | None) -> tuple:
+    count, worst = warned or (0, -1)
     return (
         node.name,
         status_text(node.status),
@@ -71,17 +99,21 @@ def node_row(node: Node, snapshot: ClusterSnapshot, counts: dict[str, tuple[int,
     )
 
 
-def fitted_widths(rows: list[tuple]) -> dict[str, int]:
-    """Each column's width: its default, or its widest cell, so no name or version is cut."""
-    widths = {key: width for key, _, width in COLUMNS}
+def fitted_widths(rows: Iterable[tuple], widths: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Each column's width: at least `widths` (else its default), and its widest cell, so no
+    name or version is cut."""
+    fitted = dict(widths) if widths is not None else {key: width for key, _, width in COLUMNS}
     for row in rows:
         for (key, _, _), cell in zip(COLUMNS, row, strict=True):
-            widths[key] = max(widths[key], len(str(cell)))
-    return widths
+            fitted[key] = max(fitted[key], len(str(cell)))
+    return fitted
 
 
 class NodesTable(DataTable):
-    """One row per node; the row key is the node name."""
+    """One row per node; the row key is the node name.
+
+    A poll redraws only the rows whose inputs changed (see `row_inputs`), and a cursor move
+    redraws only the rows it leaves and enters (see `_render_line_in_row`)."""
 
     def __init__(self) -> None:
         super().__init__(id="nodes", cursor_type="row", zebra_stripes=True)
@@ -89,6 +121,10 @@ class NodesTable(DataTable):
         self._add_columns()
         self.query_text = ""  # the `/` filter
         self.shown: tuple[int, int] = (0, 0)  # (rows shown, nodes in the snapshot)
+        self._inputs: dict[str, tuple] = {}  # node -> what its row on screen was drawn from
+        self._placed: tuple = ()  # what the order on screen was made from
+        self._order: list[str] = []  # the nodes to show, in order
+        self._drawn: list[str] = []  # the rows on screen, in order
 
     def _add_columns(self) -> None:
         for key, label, _ in COLUMNS:
@@ -104,33 +140,108 @@ class NodesTable(DataTable):
     def show(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...] = ()) -> None:
         """Bring the table in line with the snapshot, touching only cells that changed."""
         counts = findings_by_node(findings)
-        nodes = sorted(
-            (n for n in snapshot.nodes if node_matches(n, self.query_text, counts)),
-            key=node_sort_key,
-        )
-        self.shown = (len(nodes), len(snapshot.nodes))
-        wanted = [n.name for n in nodes]
-        current = [key.value for key in self.rows]
-        rows = [node_row(node, snapshot, counts) for node in nodes]
-        widths = fitted_widths(rows)
-        if current != wanted or any(widths[k] > self._widths[k] for k in widths):
-            selected = self.selected_node
-            self._widths = {k: max(w, self._widths[k]) for k, w in widths.items()}
-            self.clear(columns=True)
-            self._add_columns()
-            for node, row in zip(nodes, rows, strict=True):
-                self.add_row(*row, key=node.name)
-            if selected in wanted:
-                self.move_cursor(row=wanted.index(selected))
+        engines = snapshot.engines
+        nodes = {n.name: n for n in snapshot.nodes}
+        inputs = {
+            name: row_inputs(node, engines.get(name), counts.get(name))
+            for name, node in nodes.items()
+        }
+        placed = (self.query_text, tuple(i[:PLACE] for i in inputs.values()))
+        if placed != self._placed:
+            self._placed = placed
+            shown = sorted(
+                (n for n in snapshot.nodes if node_matches(n, self.query_text, counts)),
+                key=node_sort_key,
+            )
+            self._order = [n.name for n in shown]
+        self.shown = (len(self._order), len(nodes))
+        changed = [name for name in self._order if inputs[name] != self._inputs.get(name)]
+        self._inputs = inputs
+        rows = {
+            name: node_row(nodes[name], engines.get(name), counts.get(name)) for name in changed
+        }
+        widths = fitted_widths(rows.values(), self._widths)
+        if self._order != self._drawn or widths != self._widths:
+            self._widths = widths
+            self._rebuild(nodes, engines, counts, rows)
             return
-        for node, row in zip(nodes, rows, strict=True):
-            old = self.get_row(node.name)
+        for name, row in rows.items():
+            old = self.get_row(name)
             for (column, _, _), new, before in zip(COLUMNS, row, old, strict=True):
                 if not same_cell(new, before):
-                    self.update_cell(node.name, column, new)
+                    self.update_cell(name, column, new)
+
+    def _rebuild(self, nodes, engines, counts, rows) -> None:  # type: ignore[no-untyped-def]
+        """Every row anew, in `_order`, with the cursor kept on the node it was on."""
+        selected = self.selected_node
+        for name in self._order:
+            if name not in rows:
+                rows[name] = node_row(nodes[name], engines.get(name), counts.get(name))
+        self._widths = fitted_widths(rows.values(), self._widths)
+        self.clear(columns=True)
+        self._add_columns()
+        for name in self._order:
+            self.add_row(*rows[name], key=name)
+        self._drawn = list(self._order)
+        if selected in rows:
+            self.move_cursor(row=self._order.index(selected))
 
     def select_node(self, name: str) -> None:
-        for index, key in enumerate(self.rows):
-            if key.value == name:
-                self.move_cursor(row=index)
-                return
+        if name in self._order:
+            self.move_cursor(row=self._order.index(name))
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures every cell of every new row, for auto-width columns and
+        # auto-height rows (seconds for a thousand rows); here every column has its width
+        # and every row one line, so only the table's size is left to work out.
+        super()._update_dimensions(())
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple:
+        # DataTable caches a drawn row under the cursor's and the mouse's place, so a cursor
+        # move draws every row on screen again. A row cursor changes only the row it is on:
+        # elsewhere both places are told as "not this row", and the cached row is reused.
+        row = self._row_locations.get(row_key) if row_key in self._row_locations else -1
+        if cursor_location.row != row:
+            cursor_location = ELSEWHERE
+        if hover_location.row != row:
+            hover_location = ELSEWHERE
+        return super()._render_line_in_row(
+            row_key, line_no, base_style, cursor_location, hover_location
+        )
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        # As above for a line on screen: DataTable caches it under the cursor's place too.
+        # The cursor's and the mouse's rows are drawn as DataTable draws them; any other
+        # line is kept in DataTable's own line cache (so that whatever clears it clears
+        # these too) under a key without them.
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        row = self._row_locations.get(row_key) if row_key in self._row_locations else -1
+        if row in (self.cursor_coordinate.row, self.hover_coordinate.row):
+            return super()._render_line(y, x1, x2, base_style)
+        key = (
+            ELSEWHERE,
+            y,
+            x1,
+            x2,
+            self.size.width,
+            base_style,
+            self.cursor_type,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = super()._render_line(y, x1, x2, base_style)
+            self._line_cache[key] = strip
+        return strip

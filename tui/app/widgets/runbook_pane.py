@@ -3,10 +3,14 @@ its gates, the pause (why, what can be done), the window and the ETA."""
 
 from __future__ import annotations
 
+import functools
+
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 
 from tui.app.screens.confirm import gate_lines
+from tui.app.widgets.text_pane import TextPane
 from tui.runbook.report import NodeReport, RunReport
 
 STATE_MARKS = {
@@ -100,13 +104,18 @@ def pause_lines(report: RunReport) -> Text:
 
 
 def plan_line(node: NodeReport) -> Text:
-    mark, style = STATE_MARKS.get(node.state, ("?", "magenta"))
     where = node.step if node.state == "running" else node.state
     if node.state == "nothing":
         where = node.why
-    text = Text.assemble((f"{mark} ", style), (f"{node.name:<14}", "bold" if mark == "▶" else ""))
-    text.append(f" UD {node.upgrade_domain:<3} {node.strategy:<14} ", style="dim")
-    text.append(where, style=style if node.state != "pending" else "")
+    return _plan_line(node.name, node.upgrade_domain, node.strategy, node.state, where)
+
+
+@functools.lru_cache(maxsize=8192)  # a poll changes a node's line or two, not a thousand
+def _plan_line(name: str, upgrade_domain: str, strategy: str, state: str, where: str) -> Text:
+    mark, style = STATE_MARKS.get(state, ("?", "magenta"))
+    text = Text.assemble((f"{mark} ", style), (f"{name:<14}", "bold" if mark == "▶" else ""))
+    text.append(f" UD {upgrade_domain:<3} {strategy:<14} ", style="dim")
+    text.append(where, style=style if state != "pending" else "")
     return text
 
 
@@ -120,7 +129,18 @@ FROM_TRANSCRIPT = (
 def runbook_text(
     report: RunReport | None, started: bool, read_only: bool = False, no_plan: str = NO_PLAN
 ) -> Text:
-    """The pane's content; what to press to begin, before the run starts."""
+    """The pane's content: where the run is, then the plan (see `run_text`, `plan_text`)."""
+    text = run_text(report, started, read_only, no_plan)
+    if report is not None and report.nodes:
+        text.append("\n")
+        text.append_text(plan_text(report))
+    return text
+
+
+def run_text(
+    report: RunReport | None, started: bool, read_only: bool = False, no_plan: str = NO_PLAN
+) -> Text:
+    """Where the run is and what it waits for; what to press to begin, before it starts."""
     if report is None:
         return Text(no_plan, style="dim")
     text = summary_line(report, started)
@@ -140,16 +160,37 @@ def runbook_text(
         text.append(f"\n{hint}", style="dim")
     if report.stopped:
         text.append(f"\nstopped: {report.stopped}", style="yellow")
-    for node in report.nodes:
-        text.append("\n")
-        text.append_text(plan_line(node))
     return text
 
 
-class RunbookPane(Static):
-    """The runbook as the last state had it; it never knows which source fed the state."""
+def plan_text(report: RunReport) -> Text:
+    """A line per planned node, in the plan's order."""
+    return Text("\n").join(plan_line(node) for node in report.nodes)
+
+
+class RunbookPane(VerticalScroll):
+    """The runbook as the last state had it; it never knows which source fed the state.
+
+    The run's lines change at every poll (the ETA), the plan's line per node seldom: they are
+    drawn apart, so that a poll does not draw a thousand lines again."""
+
+    can_focus = False  # as the one text it replaces: tab goes from the containers to the warnings
+
+    def compose(self) -> ComposeResult:
+        yield TextPane(run_text(None, False), id="runbook-run")
+        yield TextPane("", id="runbook-plan")
+
+    _plan_from: tuple | None = None
 
     def show(
         self, report: RunReport | None, started: bool, read_only: bool = False, no_plan=NO_PLAN
     ) -> None:
-        self.update(runbook_text(report, started, read_only, no_plan))
+        run = run_text(report, started, read_only, no_plan)
+        self.query_one("#runbook-run", TextPane).show_text(run)
+        plan = self.query_one("#runbook-plan", TextPane)
+        plan_from = report.nodes if report else ()
+        if plan_from != self._plan_from:
+            self._plan_from = plan_from
+            plan.display = bool(plan_from)
+            if plan_from:
+                plan.show_text(plan_text(report))  # type: ignore[arg-type]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui.app.format import duration_text
+from tui.app.widgets.text_pane import TextPane
 from tui.model import ClusterSnapshot
 
 
@@ -68,12 +68,8 @@ def status_text(
     return text
 
 
-class StatusLine(Static):
+class StatusLine(TextPane):
     """Refreshed each second while something runs; an unchanged line is not redrawn."""
 
     def show(self, text: Text) -> None:
-        if text == getattr(self, "_shown", None):
-            return
-        lines = text.plain.count("\n")
-        self.update(text, layout=lines != getattr(self, "_lines", None))
-        self._shown, self._lines = text, lines
+        self.show_text(text)

@@ -5,11 +5,12 @@ a runbook plan's states, when given, say it instead."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from rich.text import Text
-from textual.widgets import Static
 
+from tui.app.widgets.text_pane import TextPane
 from tui.errors import UsageError
 from tui.model import ClusterSnapshot, Node
 from tui.winver import WindowsVersion, parse_version
@@ -34,11 +35,16 @@ def node_progress(
     if target is None:
         return UNPLANNED
     engine = snapshot.engines.get(node.name)
-    try:
-        host = parse_version(engine.os_version) if engine and engine.os_version else None
-    except UsageError:
-        host = None
+    host = _host_version(engine.os_version) if engine and engine.os_version else None
     return DONE if host is not None and host >= target else PENDING
+
+
+@functools.lru_cache(maxsize=1024)  # a thousand hosts run a few versions
+def _host_version(text: str) -> WindowsVersion | None:
+    try:
+        return parse_version(text)
+    except UsageError:
+        return None
 
 
 def ud_fd_map(
@@ -53,13 +59,11 @@ def ud_fd_map(
     }
     uds = sorted({n.upgrade_domain for n in snapshot.nodes}, key=_number_first)
     fds = sorted({n.fault_domain for n in snapshot.nodes}, key=_number_first)
-    cells = {
-        (ud, fd): [
-            states[n.name] for n in snapshot.nodes if (n.upgrade_domain, n.fault_domain) == (ud, fd)
-        ]
-        for ud in uds
-        for fd in fds
-    }
+    cells: dict[tuple[str, str], list[str]] = {(ud, fd): [] for ud in uds for fd in fds}
+    by_ud: dict[str, list[str]] = {ud: [] for ud in uds}
+    for n in snapshot.nodes:  # one pass: a cluster has a thousand nodes
+        cells[(n.upgrade_domain, n.fault_domain)].append(states[n.name])
+        by_ud[n.upgrade_domain].append(states[n.name])
     width = max(
         [len(_short(fd)) for fd in fds]
         + [len(c) if len(c) <= MOST_GLYPHS else len(f"{len(c)}/{len(c)}") for c in cells.values()]
@@ -69,7 +73,7 @@ def ud_fd_map(
         text.append(f"{_short(fd):<{width}} ", style="bold")
     text.append("progress", style="bold")
     for ud in uds:
-        in_ud = [n for n in snapshot.nodes if n.upgrade_domain == ud]
+        in_ud = by_ud[ud]
         text.append(f"\n{ud:<3} ")
         for fd in fds:
             cell = cells[(ud, fd)]
@@ -81,9 +85,8 @@ def ud_fd_map(
             else:
                 counts = f"{cell.count(DONE)}/{len(cell)}"
                 text.append(f"{counts:<{width}} ")
-        done = sum(states[n.name] == DONE for n in in_ud)
-        out = sum(states[n.name] == OUT for n in in_ud)
-        planned = sum(states[n.name] != UNPLANNED for n in in_ud)
+        done, out = in_ud.count(DONE), in_ud.count(OUT)
+        planned = len(in_ud) - in_ud.count(UNPLANNED)
         text.append(f"{done}/{planned} done", style="green" if planned and done == planned else "")
         if out:
             text.append(f", {out} out", style="bold yellow")
@@ -100,8 +103,8 @@ def _number_first(value: str) -> tuple:
     return (0, int(tail), value) if tail.isdigit() else (1, 0, value)
 
 
-class UdMap(Static):
+class UdMap(TextPane):
     """The map pane; `m` shows it in place of the upgrade-domain table."""
 
     def show(self, snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion]) -> None:
-        self.update(ud_fd_map(snapshot, targets))
+        self.show_text(ud_fd_map(snapshot, targets))

@@ -21,9 +21,16 @@ class UpgradeDomainTable(DataTable):
         self.add_column("Dis", key="disabled", width=3)
         self.add_column("Down", key="down", width=4)
 
+    _shown: tuple = ()
+
     def show(self, snapshot: ClusterSnapshot) -> None:
+        """Rows anew when the summary changed; a poll that changed no UD's counts draws nothing."""
+        uds = snapshot.upgrade_domains
+        if uds == self._shown:
+            return
+        self._shown = uds
         self.clear()
-        for ud in snapshot.upgrade_domains:
+        for ud in uds:
             self.add_row(
                 ud.name,
                 ", ".join(name.lstrip("_") for name in ud.nodes),

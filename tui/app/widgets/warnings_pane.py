@@ -19,17 +19,24 @@ class WarningsPane(DataTable):
 
     def __init__(self) -> None:
         super().__init__(id="warnings", cursor_type="row")
+        self._add_columns(())
+        self.findings: tuple[Finding, ...] = ()
+
+    def _add_columns(self, findings: tuple[Finding, ...]) -> None:
+        # The findings' width given, not measured: DataTable measures an auto-width column
+        # when idle, after the rows may have been drawn (and cached) at the old width.
+        widest = max((len(f.message) for f in findings), default=0)
         self.add_column("Sev", key="severity", width=7)
         self.add_column("Subject", key="subject", width=12)
-        self.add_column("Finding", key="message")
-        self.findings: tuple[Finding, ...] = ()
+        self.add_column("Finding", key="message", width=max(len("Finding"), widest))
 
     def show(self, findings: tuple[Finding, ...]) -> None:
         if findings == self.findings:
             return
         self.findings = findings
         row = self.cursor_row
-        self.clear()
+        self.clear(columns=True)
+        self._add_columns(findings)
         for index, finding in enumerate(findings):
             self.add_row(
                 severity_text(finding.severity), finding.subject, finding.message, key=str(index)
