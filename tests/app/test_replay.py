@@ -50,7 +50,7 @@ async def test_keys_walk_the_transcript_and_redraw_the_screens(transcript):
         detail = str(app.query_one("#node-detail").render())
         assert NOT_RECORDED in detail and "VM: not read" not in detail
         assert "not in the transcript" in str(app.query_one("#containers-title").render())
-        assert "The run, as recorded" in str(app.query_one("#runbook").render())
+        assert "The run, as recorded" in str(app.query_one("#runbook-run").render())
 
         await pilot.press("right_square_bracket")  # the first node step: the disable intent
         await settle(app, pilot)
