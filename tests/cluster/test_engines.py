@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
+import math
 
 import pytest
 
-from tui.cluster.engines import EngineResponse, read_response
+from tui.cluster.engines import EngineResponse, decode_json, read_response
 
 
 def answer(raw: bytes) -> EngineResponse:
@@ -66,3 +68,28 @@ def test_answers_on_one_connection_are_read_one_after_another() -> None:
 def test_a_broken_answer_is_an_http_error(raw: bytes) -> None:
     with pytest.raises(http.client.HTTPException):
         answer(raw)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"Id": "ab", "Names": ["/web"], "Size": 9223372036854775807}]',
+        b'{"message": "caf\xc3\xa9"}',
+        b'"\\ud800"',  # a lone surrogate: orjson refuses it, json.loads keeps it
+        b"\xef\xbb\xbf{}",  # a UTF-8 byte order mark
+        b'{"a": 1, "a": 2}',
+    ],
+    ids=["list", "utf-8", "lone surrogate", "bom", "duplicate key"],
+)
+def test_an_answer_reads_as_the_standard_parser_reads_it(body: bytes) -> None:
+    assert decode_json(body) == json.loads(body)
+
+
+def test_an_answer_with_nan_reads_as_the_standard_parser_reads_it() -> None:
+    assert math.isnan(decode_json(b'{"x": NaN}')["x"])
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"<html>", b"\xff"])
+def test_an_answer_that_is_not_json_is_a_value_error(body: bytes) -> None:
+    with pytest.raises(ValueError):
+        decode_json(body)
