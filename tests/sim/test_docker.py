@@ -309,6 +309,63 @@ def test_every_request_is_logged_with_its_node(sim):
     assert all(r["status"] == 200 and r["method"] == "GET" for r in records)
 
 
+def _listed_now(sim: SimServer, node: str, query: dict[str, str]) -> bytes:
+    """The container list of `node` encoded afresh, with no cached entry."""
+    with sim.cluster.lock:
+        node_state = sim.cluster.nodes[node]
+        found = docker_wire.list_containers(
+            node_state, query, sim.cluster.scenario.images, sim.clock.now()
+        )
+    return json.dumps(found).encode()
+
+
+def test_a_listed_container_is_encoded_afresh_once_its_state_changes(sim):
+    """The list's entries are cached by their content: a stopped container is listed stopped."""
+    hyperv = '/v1.41/containers/json?all=1&filters={"isolation":["hyperv"]}'
+    with raw_session(sim) as session:
+        before = session.get(https(sim, LEGACY, "/v1.41/containers/json?all=1")).content
+        assert {c["State"] for c in json.loads(before)} == {"running"}
+        sim.cluster.reboot_host(LEGACY, 0, parse_version("10.0.14393.1944"))
+        sim.clock.advance(sim.cluster.scenario.timing.restart + 1)
+        after = session.get(https(sim, LEGACY, "/v1.41/containers/json?all=1")).content
+        filtered = session.get(https(sim, LEGACY, hyperv)).content
+    assert {c["State"] for c in json.loads(after)} == {"exited"}
+    assert {c["Status"].split(")")[0] for c in json.loads(after)} == {"Exited (3221684481"}
+    assert after == _listed_now(sim, LEGACY, {"all": "1"})
+    assert filtered == _listed_now(sim, LEGACY, {"all": "1", "filters": '{"isolation":["hyperv"]}'})
+
+
+def test_an_image_list_is_the_json_of_its_entries(sim):
+    with raw_session(sim) as session:
+        body = session.get(https(sim, LEGACY, "/v1.41/images/json")).content
+    with sim.cluster.lock:
+        node = sim.cluster.nodes[LEGACY]
+        expected = docker_wire.list_images(node, {}, sim.cluster.scenario.images)
+    assert body == json.dumps(expected).encode()
+    assert [i["Created"] for i in expected] == sorted(
+        (i["Created"] for i in expected), reverse=True
+    )
+
+
+def test_an_answer_has_dockerds_headers_in_order(sim):
+    answer = _raw_exchange(
+        sim, LEGACY, b"GET /v1.41/info HTTP/1.1\r\nhost: x\r\nConnection: close\r\n\r\n"
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "Server",
+        "Date",
+        "Api-Version",
+        "Docker-Experimental",
+        "Ostype",
+        "Content-Type",
+        "Content-Length",
+    ]
+    assert lines[2].endswith(" GMT") and lines[-1] == f"Content-Length: {len(body)}"
+
+
 # ------------------------------------------------------------------ refusals and outages
 
 

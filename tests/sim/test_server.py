@@ -159,3 +159,18 @@ def test_a_start_the_clock_cannot_run_10_years_from_is_one_line(tmp_path: Path, 
         "from there; give one no later than 9990-01-02\n"
     )
     assert parse_start("9990-01-02T00:00:00Z").year == 9990
+
+
+def test_the_request_log_has_one_line_a_request_and_drops_one_after_it_closed(
+    tmp_path: Path,
+) -> None:
+    """A request still being answered as the simulator stops is not logged (nor an error)."""
+    path = tmp_path / "requests.jsonl"
+    log = server_module.RequestLog(path)
+    log("docker", "GET", "/v1.41/info", 200, node="_FrontEnd_0")
+    log.close()
+    log("docker", "GET", "/v1.41/info", 200, node="_FrontEnd_0")
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["node"] == "_FrontEnd_0"
+    assert '"status": 200' in lines[0]  # the records' own format, as readers of the log expect

@@ -18,9 +18,10 @@ cost the simulator less CPU than they cost the client that reads them.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import errno
+import functools
 import http.server
-import json
 import logging
 import os
 import selectors
@@ -28,6 +29,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -81,7 +83,7 @@ class Reply:
 
 
 def _json(body: Any, status: int = 200) -> Reply:
-    return Reply(status, json.dumps(body).encode())
+    return Reply(status, wire.encode(body))
 
 
 def _error(message: str, status: int) -> Reply:
@@ -95,6 +97,15 @@ def _split_version(path: str) -> tuple[str | None, str]:
         if sep and head and all(ch.isdigit() or ch == "." for ch in head):
             return head, "/" + rest
     return None, path
+
+
+@functools.lru_cache(maxsize=1024)
+def _route(target: str) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
+    """A request target's API version, path and query: the same few targets come from every
+    client, so each is parsed once."""
+    url = urlsplit(target)
+    version, path = _split_version(unquote(url.path))
+    return version, path, tuple(parse_qsl(url.query))
 
 
 def _answer(
@@ -114,12 +125,12 @@ def _answer(
         return _json(wire.info_body(node, now))
     if path == "/containers/json":
         try:
-            return _json(wire.list_containers(node, query, images, now))
+            return Reply(200, wire.list_containers_json(node, query, images, now))
         except ValueError as exc:
             return _error(str(exc), 400)
     if path == "/images/json":
         try:
-            return _json(wire.list_images(node, query, images))
+            return Reply(200, wire.list_images_json(node, query, images))
         except ValueError as exc:
             return _error(str(exc), 400)
     if path.startswith("/containers/") and path.endswith("/json"):
@@ -143,8 +154,7 @@ def dispatch(
     """The answer to one request (logged), or None when the engine is down: the connection is
     then reset, unanswered and unlogged, as a new connection is at accept."""
     try:
-        url = urlsplit(target)
-        version, path = _split_version(unquote(url.path))
+        version, path, query = _route(target)
         problem = wire.api_version_error(version) if version else None
         with cluster.lock:
             cluster.advance()
@@ -153,7 +163,7 @@ def dispatch(
             if problem:
                 reply = _error(problem, 400)
             else:
-                reply = _answer(cluster, node, method, path, dict(parse_qsl(url.query)))
+                reply = _answer(cluster, node, method, path, dict(query))
     except Exception as exc:
         first = (str(exc).splitlines() or [""])[0]
         message = f"internal error: {type(exc).__name__}: {first}".rstrip(": ")
@@ -162,6 +172,34 @@ def dispatch(
         return _error(message, 500)
     log_request(PROTOCOL, method, target, reply.status, node=node.name)
     return reply
+
+
+def _head(reply: Reply, date: str) -> bytes:
+    """The status line and headers of `reply`, in the order BaseHTTPRequestHandler's
+    send_response and send_header write them, built in one piece (they cost more than the
+    rest of an answer)."""
+    lines = [
+        f"HTTP/1.1 {reply.status} {_phrase(reply.status)}",
+        f"Server: {wire.HEADERS['Server']}",
+        f"Date: {date}",
+        *(f"{name}: {value}" for name, value in reply.headers.items() if name != "Server"),
+        f"Content-Type: {reply.content_type}",
+        f"Content-Length: {len(reply.body)}",
+        "\r\n",
+    ]
+    return "\r\n".join(lines).encode("latin-1")
+
+
+@functools.lru_cache(maxsize=64)
+def _phrase(status: int) -> str:
+    known = http.server.BaseHTTPRequestHandler.responses.get(status)
+    return known[0] if known else ""
+
+
+@functools.lru_cache(maxsize=2)
+def _http_date(second: int) -> str:
+    """The Date header for a moment, as BaseHTTPRequestHandler.date_time_string writes it."""
+    return email.utils.formatdate(second, usegmt=True)
 
 
 class _Headers(dict[str, str]):
@@ -235,15 +273,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             _reset(self.connection)
             return
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            if name != "Server":  # send_response wrote it
-                self.send_header(name, value)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
+        head = _head(reply, _http_date(int(time.time())))
+        self.wfile.write(head if self.command == "HEAD" else head + reply.body)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 

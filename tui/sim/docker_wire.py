@@ -1,8 +1,10 @@
 """The Docker Engine API's JSON as a Windows engine (20.10, API 1.41) renders it.
 
 Pure functions from simulator state to wire dicts, so the shapes live in one place and can be
-read without a server. Field names and formats follow shared/research/compute-docker-windows.md
-section 3 and moby's v1.41 swagger.
+read without a server; the lists' bodies are also given as JSON bytes (`list_containers_json`,
+`list_images_json`) whose entries are encoded once and cached by everything they are made of,
+so a refresh that finds nothing changed costs no encoding. Field names and formats follow
+shared/research/compute-docker-windows.md section 3 and moby's v1.41 swagger.
 """
 
 from __future__ import annotations
@@ -310,26 +312,26 @@ def container_status(container: SimContainer, now: datetime) -> str:
     return f"Exited ({container.exit_code}) {ago} ago"
 
 
-def _command(container: SimContainer) -> list[str]:
-    return ["cmd", "/S", "/C", f"C:\\app\\{container.name.split('-')[1]}.exe"]
+def _command(name: str) -> list[str]:
+    return ["cmd", "/S", "/C", f"C:\\app\\{name.split('-')[1]}.exe"]
 
 
-def _network(container: SimContainer) -> dict[str, Any]:
-    octet = int(container.id[:2], 16) % 250 + 2
+def _network(ident: str, running: bool) -> dict[str, Any]:
+    octet = int(ident[:2], 16) % 250 + 2
     return {
         "nat": {
             "IPAMConfig": None,
             "Links": None,
             "Aliases": None,
             "NetworkID": _sha256("network", "nat"),
-            "EndpointID": _sha256("endpoint", container.id) if container.running else "",
-            "Gateway": "172.24.16.1" if container.running else "",
-            "IPAddress": f"172.24.16.{octet}" if container.running else "",
-            "IPPrefixLen": 20 if container.running else 0,
+            "EndpointID": _sha256("endpoint", ident) if running else "",
+            "Gateway": "172.24.16.1" if running else "",
+            "IPAddress": f"172.24.16.{octet}" if running else "",
+            "IPPrefixLen": 20 if running else 0,
             "IPv6Gateway": "",
             "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0,
-            "MacAddress": f"00:15:5d:1a:{octet:02x}:0b" if container.running else "",
+            "MacAddress": f"00:15:5d:1a:{octet:02x}:0b" if running else "",
             "DriverOpts": None,
         }
     }
@@ -368,26 +370,60 @@ def container_summary(
     container: SimContainer, images: dict[str, ImageSpec], now: datetime
 ) -> dict[str, Any]:
     """One entry of GET /containers/json."""
+    return _summary(*_summary_fields(container, images, now))
+
+
+def _summary_fields(
+    container: SimContainer, images: dict[str, ImageSpec], now: datetime
+) -> tuple[str, str, str, str, datetime, bool, str]:
+    """Everything a container's list entry is made of: the key of its cached JSON."""
+    return (
+        container.id,
+        container.name,
+        container.image,
+        image_id(images[container.image]),
+        container.created,
+        container.running,
+        container_status(container, now),
+    )
+
+
+def _summary(
+    ident: str,
+    name: str,
+    image: str,
+    image_ident: str,
+    created: datetime,
+    running: bool,
+    status: str,
+) -> dict[str, Any]:
     return {
-        "Id": container.id,
-        "Names": [f"/{container.name}"],
-        "Image": container.image,
-        "ImageID": image_id(images[container.image]),
-        "Command": " ".join(_command(container)),
-        "Created": int(container.created.timestamp()),
+        "Id": ident,
+        "Names": [f"/{name}"],
+        "Image": image,
+        "ImageID": image_ident,
+        "Command": " ".join(_command(name)),
+        "Created": int(created.timestamp()),
         "Ports": [],
         "Labels": {},
-        "State": container_state(container),
-        "Status": container_status(container, now),
+        "State": "running" if running else "exited",
+        "Status": status,
         "HostConfig": {"NetworkMode": "nat"},
-        "NetworkSettings": {"Networks": _network(container)},
+        "NetworkSettings": {"Networks": _network(ident, running)},
         "Mounts": [],
     }
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the large scenario's 10,000 containers, and changes
+def _summary_json(*fields: Any) -> bytes:
+    """A list entry's JSON, cached by everything it is made of: a container whose state, image
+    or Status text changed has other fields, so it is encoded afresh."""
+    return encode(_summary(*fields))
+
+
 def container_inspect(container: SimContainer, images: dict[str, ImageSpec]) -> dict[str, Any]:
     """GET /containers/{id}/json: State, HostConfig.Isolation and Config.Image included."""
-    command = _command(container)
+    command = _command(container.name)
     log = f"{ROOT_DIR}\\containers\\{container.id}\\{container.id}-json.log"
     return {
         "Id": container.id,
@@ -490,7 +526,7 @@ def container_inspect(container: SimContainer, images: dict[str, ImageSpec]) -> 
             "IPPrefixLen": 0,
             "IPv6Gateway": "",
             "MacAddress": "",
-            "Networks": _network(container),
+            "Networks": _network(container.id, container.running),
         },
     }
 
@@ -529,6 +565,19 @@ def list_containers(
     node: SimNode, query: dict[str, str], images: dict[str, ImageSpec], now: datetime
 ) -> list[dict[str, Any]]:
     """GET /containers/json with all, limit and filters; raises ValueError for a bad filter."""
+    return [container_summary(c, images, now) for c in _listed(node, query)]
+
+
+def list_containers_json(
+    node: SimNode, query: dict[str, str], images: dict[str, ImageSpec], now: datetime
+) -> bytes:
+    """`list_containers` as the body's JSON bytes, each entry's JSON cached (`_summary_json`)."""
+    entries = [_summary_json(*_summary_fields(c, images, now)) for c in _listed(node, query)]
+    return b"[" + b", ".join(entries) + b"]"
+
+
+def _listed(node: SimNode, query: dict[str, str]) -> list[SimContainer]:
+    """The containers GET /containers/json lists, newest first; ValueError for a bad filter."""
     filters = _filters(query.get("filters"))
     for key in filters:
         if key not in CONTAINER_FILTERS:
@@ -538,26 +587,34 @@ def list_containers(
             raise ValueError(f"invalid filter 'status={status}'")
     show_all = query.get("all", "0") not in ("0", "false", "") or bool(filters.get("status"))
     limit = int(query.get("limit", "-1") or -1)
-    chosen = []
-    for container in sorted(node.containers, key=lambda c: c.created, reverse=True):
-        if not (show_all or limit > 0 or container.running):
-            continue
-        if not _container_matches(container, filters):
-            continue
-        chosen.append(container_summary(container, images, now))
+    chosen = [
+        container
+        for container in sorted(node.containers, key=lambda c: c.created, reverse=True)
+        if (show_all or limit > 0 or container.running) and _container_matches(container, filters)
+    ]
     return chosen[:limit] if limit > 0 else chosen
 
 
 def _container_matches(container: SimContainer, filters: dict[str, list[str]]) -> bool:
-    checks = {
-        "id": lambda v: container.id.startswith(v),
-        "name": lambda v: v.removeprefix("/") in container.name,
-        "status": lambda v: v == container_state(container),
-        "ancestor": lambda v: normalize_reference(v) == normalize_reference(container.image),
-        "isolation": lambda v: v == container.isolation,
-        "label": lambda v: False,
-    }
-    return all(any(checks[key](v) for v in values) for key, values in filters.items() if values)
+    return all(
+        any(_filter_matches(container, key, v) for v in values)
+        for key, values in filters.items()
+        if values
+    )
+
+
+def _filter_matches(container: SimContainer, key: str, value: str) -> bool:
+    if key == "id":
+        return container.id.startswith(value)
+    if key == "name":
+        return value.removeprefix("/") in container.name
+    if key == "status":
+        return value == container_state(container)
+    if key == "ancestor":
+        return normalize_reference(value) == normalize_reference(container.image)
+    if key == "isolation":
+        return value == container.isolation
+    return False  # label: no simulated container has one
 
 
 # ------------------------------------------------------------------ images
@@ -567,7 +624,7 @@ def image_summary(spec: ImageSpec) -> dict[str, Any]:
     """One entry of GET /images/json (Created is unix seconds here, RFC 3339 in inspect)."""
     return {
         "Containers": -1,
-        "Created": int(parse_created(spec.created).timestamp()),
+        "Created": _created_seconds(spec),
         "Id": image_id(spec),
         "Labels": None,
         "ParentId": "",
@@ -630,13 +687,35 @@ def list_images(
     node: SimNode, query: dict[str, str], images: dict[str, ImageSpec]
 ) -> list[dict[str, Any]]:
     """GET /images/json with the reference and dangling filters; ValueError for a bad filter."""
+    return [image_summary(spec) for spec in _listed_images(node, query, images)]
+
+
+def list_images_json(node: SimNode, query: dict[str, str], images: dict[str, ImageSpec]) -> bytes:
+    """`list_images` as the body's JSON bytes, each entry's JSON cached by its image."""
+    entries = [_image_summary_json(spec) for spec in _listed_images(node, query, images)]
+    return b"[" + b", ".join(entries) + b"]"
+
+
+@functools.lru_cache(maxsize=1024)
+def _image_summary_json(spec: ImageSpec) -> bytes:
+    return encode(image_summary(spec))
+
+
+@functools.lru_cache(maxsize=1024)
+def _created_seconds(spec: ImageSpec) -> int:
+    return int(parse_created(spec.created).timestamp())
+
+
+def _listed_images(
+    node: SimNode, query: dict[str, str], images: dict[str, ImageSpec]
+) -> list[ImageSpec]:
+    """The images GET /images/json lists, newest first; ValueError for a bad filter."""
     filters = _filters(query.get("filters"))
     for key in filters:
         if key not in IMAGE_FILTERS:
             raise ValueError(f"invalid filter '{key}'")
-    specs = [images[ref] for ref in node.images]
     result = []
-    for spec in specs:
+    for spec in (images[ref] for ref in node.images):
         refs = filters.get("reference", [])
         if refs and not any(
             fnmatchcase(spec.ref, pattern) or fnmatchcase(repository(spec.ref), pattern)
@@ -645,5 +724,10 @@ def list_images(
             continue
         if "true" in filters.get("dangling", []) or filters.get("label"):
             continue  # every simulated image is tagged and unlabelled
-        result.append(image_summary(spec))
-    return sorted(result, key=lambda s: s["Created"], reverse=True)
+        result.append(spec)
+    return sorted(result, key=_created_seconds, reverse=True)
+
+
+def encode(body: Any) -> bytes:
+    """A wire value as the simulated engine's JSON bytes."""
+    return json.dumps(body).encode()

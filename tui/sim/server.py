@@ -36,10 +36,11 @@ PROTOCOLS = ("tui.sim.names", "tui.sim.arm", "tui.sim.docker_api", "tui.sim.cont
 
 
 class RequestLog:
-    """Appends one JSON line per served request to requests.jsonl (all protocols)."""
+    """Appends one JSON line per served request to requests.jsonl (all protocols); each line
+    is one write, so a reader sees every request answered so far."""
 
     def __init__(self, path: Path) -> None:
-        self._file = path.open("a", encoding="utf-8")
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
 
     def __call__(self, protocol: str, method: str, path: str, status: int, **extra: Any) -> None:
@@ -51,13 +52,16 @@ class RequestLog:
             "status": status,
             **extra,
         }
+        line = (json.dumps(record) + "\n").encode()
         with self._lock:
-            self._file.write(json.dumps(record) + "\n")
-            self._file.flush()
+            if self._fd >= 0:  # a request still being answered as the simulator stops
+                os.write(self._fd, line)
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 @dataclass
