@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import docker
@@ -587,3 +588,29 @@ def test_human_duration_matches_go_units(seconds, text):
 def test_find_image_normalizes_references(sim, name, found):
     specs = sim.cluster.scenario.images.values()
     assert (docker_wire.find_image(specs, name) is not None) is found
+
+
+def test_a_connection_thread_is_reused_and_a_held_one_starves_no_other():
+    workers = docker_api._Workers("test-engine")
+    held, release = threading.Event(), threading.Event()
+    ran: list[int] = []
+    done = [threading.Event() for _ in range(2)]
+
+    def hold() -> None:
+        held.set()
+        release.wait(10)
+
+    def note(index: int) -> None:
+        ran.append(threading.get_ident())
+        done[index].set()
+
+    workers.run(hold)  # a kept-alive connection keeps its thread
+    assert held.wait(10)
+    workers.run(lambda: note(0))
+    assert done[0].wait(10)  # served meanwhile, on a thread of its own
+    assert workers.wait_idle(1, 10)
+    workers.run(lambda: note(1))
+    assert done[1].wait(10)
+    assert ran[0] == ran[1]  # the idle thread served the next connection
+    release.set()
+    workers.stop()

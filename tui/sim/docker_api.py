@@ -10,9 +10,10 @@ A connection kept alive from before is reset at its next request, unanswered: a 
 keeps one connection per engine sees the outage too, not the answers of a dead dockerd.
 
 The engines are served by blocking sockets in threads (one thread accepts on every address,
-one thread per connection), not by the asyncio loop of the other protocols: the TLS handshake
-and record work then run in OpenSSL with the GIL released, on every core, and 1,000 engines
-cost the simulator less CPU than they cost the client that reads them.
+one thread per open connection, kept for a later one), not by the asyncio loop of the other
+protocols: the TLS handshake and record work then run in OpenSSL with the GIL released, on
+every core, and 1,000 engines cost the simulator less CPU than they cost the client that reads
+them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import functools
 import http.server
 import logging
 import os
+import queue
 import selectors
 import socket
 import ssl
@@ -283,6 +285,55 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             super().finish()
 
 
+class _Workers:
+    """Threads that serve one connection at a time, kept for the next one: starting a thread
+    costs about what a resumed TLS handshake does. There is always a thread for a new
+    connection (one is started when none is idle), so a kept-alive connection starves none."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._idle = 0
+        self._count = 0
+        self._lock = threading.Lock()
+        self._idled = threading.Condition(self._lock)
+
+    def run(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if start:
+                self._count += 1
+            else:
+                self._idle -= 1
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._work, name=self._name, daemon=True).start()
+
+    def stop(self) -> None:
+        """Let every thread end once its connection is done."""
+        with self._lock:
+            count = self._count
+        for _ in range(count):
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            except Exception:
+                log.exception("%s: serving a connection failed", PROTOCOL)
+            with self._lock:
+                self._idle += 1
+                self._idled.notify_all()
+        with self._lock:
+            self._count -= 1
+
+    def wait_idle(self, count: int, timeout: float) -> bool:
+        """Whether `count` threads are idle (waiting up to `timeout` seconds for it)."""
+        with self._idled:
+            return self._idled.wait_for(lambda: self._idle >= count, timeout)
+
+
 class EngineServer:
     """Every engine's listener on one port: an accepting thread and a thread per connection."""
 
@@ -296,6 +347,7 @@ class EngineServer:
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._workers = _Workers("sim-engine")
 
     def listen(self, nodes: list[SimNode], contexts: dict[str, ssl.SSLContext], port: int) -> None:
         """Bind every node's address on `port`; OSError (EADDRINUSE) leaves nothing bound."""
@@ -327,6 +379,7 @@ class EngineServer:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self._close_listeners()
+        self._workers.stop()
         os.close(self._wake_r)
         os.close(self._wake_w)
 
@@ -361,9 +414,7 @@ class EngineServer:
         # As dockerd (Go sets TCP_NODELAY on every connection): with Nagle on, a small answer
         # written after another waits for the client's delayed ACK, some 40 ms a request.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(
-            target=self._serve, args=(sock, node, context), name="sim-engine", daemon=True
-        ).start()
+        self._workers.run(lambda: self._serve(sock, node, context))
 
     def _handler(self, node: SimNode) -> type[_Handler]:
         with self._lock:
