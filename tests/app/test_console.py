@@ -334,6 +334,50 @@ async def test_the_first_read_shows_nodes_first_and_fills_in_engines(sim, sessio
         assert "actions wait for the full read" in list(app._notifications)[-1].message
 
 
+async def test_the_first_read_draws_the_nodes_before_any_engine_or_vm_is_read(
+    sim, session, monkeypatch
+):
+    # Drawing a thousand rows while the sweep runs beside it took seconds (measured).
+    from tests.app.test_read_only_modes import requests
+
+    before = len(requests(sim))
+    read_when_drawn: list[set[str]] = []
+    original = NodesTable.render_lines
+
+    def render_lines(self, crop):
+        if self.row_count and not read_when_drawn:
+            read_when_drawn.append({r["protocol"] for r in requests(sim)[before:]})
+        return original(self, crop)
+
+    monkeypatch.setattr(NodesTable, "render_lines", render_lines)
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        assert len(app.snapshot.engines) == 8 and len(app.snapshot.instances) == 8
+    assert read_when_drawn == [{"fabric"}]
+
+
+async def test_a_state_that_came_before_the_panes_is_drawn_on_mount_and_told_drawn():
+    from textual.app import App
+
+    from tests.sources.test_live import GATEWAY, HEADER
+    from tui.app.screens.main import MainScreen
+    from tui.sources import ViewState
+
+    told: list[int] = []  # the rows on screen when the screen said it drew the state
+
+    class Host(App[None]):
+        def get_default_screen(self) -> MainScreen:
+            rows = lambda: told.append(self.query_one(NodesTable).row_count)  # noqa: E731
+            return MainScreen(ViewState(HEADER, GATEWAY, partial=True, drawn=rows))
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.query_one(NodesTable).row_count == len(GATEWAY.nodes)
+        assert told == [len(GATEWAY.nodes)]
+
+
 async def test_m_shows_the_ud_by_fd_map_with_each_uds_progress(sim, session):
     from tests.app.test_app import disable_with_keys
     from tui.app.widgets.ud_map import UdMap, ud_fd_map

@@ -32,6 +32,7 @@ HANG_GUARD = 30.0  # seconds; far above what any step takes
 ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|.)", re.S)
 DOWN = "\x1b[B"
 LEAVE_ALTERNATE_SCREEN = b"\x1b[?1049l"
+FULL_READ_SHOWN = re.compile(r"read \d\d:\d\d:\d\d UTC")  # the status line once one is
 ENTER = "\r"
 
 
@@ -140,8 +141,10 @@ class Console:
         return end["data"]["reason"]
 
     def wait_until_polled(self) -> None:
-        """The first poll has finished: its snapshot is in the transcript."""
+        """The first poll has finished: its snapshot is in the transcript and on screen (the
+        nodes drawn before it, as it is read, take no action)."""
         self.wait_for("the first snapshot", lambda _: self._kinds().count("snapshot") >= 1)
+        self.wait_for("the first full read", lambda drawn: FULL_READ_SHOWN.search(drawn))
 
     def _kinds(self) -> list[str]:
         return [r["kind"] for r in self.records()]

@@ -178,6 +178,42 @@ def test_progress_counts_every_call(
     assert {what for _, _, what in seen} >= {"nodes", "engine _Legacy_2", "instances of Legacy"}
 
 
+def served(sim: SimServer) -> list[dict]:
+    return [json.loads(x) for x in (sim.state_dir / "requests.jsonl").read_text().splitlines()]
+
+
+def test_with_a_screen_to_fill_in_arm_and_the_engines_wait_for_the_gateways_part(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    # A screen drawing a thousand nodes is slowed to seconds by reads running beside it.
+    before = len(served(sim))
+    read_by_then: list[set[str]] = []
+
+    def on_gateway(part: ClusterSnapshot) -> None:
+        read_by_then.append({r["protocol"] for r in served(sim)[before:]})
+        assert len(part.nodes) == 8 and not part.engines and not part.instances
+
+    snapshot = gather(connect(profile), on_gateway=on_gateway)
+    assert read_by_then == [{"fabric"}]
+    assert len(snapshot.instances) == 8 and len(snapshot.engines) == 8
+    assert {r["protocol"] for r in served(sim)[before:]} == {"fabric", "arm", "docker"}
+
+
+def test_the_full_snapshot_is_the_gateways_part_with_the_rest_added(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    parts: list[ClusterSnapshot] = []
+    snapshot = gather(connect(profile, sim.clock.now), on_gateway=parts.append)
+    [part] = parts
+    for name in ("cluster_name", "endpoint", "code_version", "nodes", "health"):
+        assert getattr(snapshot, name) == getattr(part, name), name
+    assert snapshot.upgrade_domain_states == part.upgrade_domain_states
+    assert snapshot.code_version and snapshot.upgrade_domain_states
+    assert snapshot.cluster_durability == {
+        n: nt.durability for n, nt in profile.node_types.items() if nt.durability
+    }
+
+
 def test_pinned_server_thumbprint(
     sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
 ) -> None:

@@ -257,12 +257,16 @@ class SfpatchApp(App[None]):
     def on_state_ready(self, message: StateReady) -> None:
         state = message.state
         if self._ending is not None:  # quitting: the screens may be gone already
+            if state.drawn is not None:
+                state.drawn()  # nothing to wait for
             return
         if state.partial:  # drawn, never acted on: self.snapshot stays the last full read
             if self.snapshot is None:
-                self.main.show(state)
+                self.main.show(state)  # tells state.drawn once it is on screen
                 self._progress = state.waiting
                 self.show_status()
+            elif state.drawn is not None:
+                state.drawn()  # not drawn: nothing to wait for
             return
         self._progress = ""
         self.snapshot = state.snapshot

@@ -6,6 +6,7 @@ No Textual here: the widgets take a ViewState and never know which source made i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -56,6 +57,8 @@ class ViewState:
     run_started: bool = False  # whether the run was started (else the plan is a preview)
     partial: bool = False  # a read under way (nodes first, engines filling in): not acted on
     engines_recorded: bool = True  # False: a transcript's snapshot (no hosts, VMs, containers)
+    # A partial state's: the screen calls it once the state is drawn (the read may wait on it).
+    drawn: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 class Source(Protocol):

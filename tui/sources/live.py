@@ -125,15 +125,25 @@ def _signature(snapshot: ClusterSnapshot) -> tuple:
     return tuple((n.name, n.status, n.instance_id) for n in snapshot.nodes)
 
 
+FIRST_DRAW_WAIT = 2.0  # seconds the first read waits for the screen to draw the gateway's nodes
+
+
 class FillIn:
     """States of a full read under way: the gateway's nodes first, then engines as they come
     (a state about every 5% of the engines), with the progress as the state's `waiting`.
 
     Findings are left empty: nothing is judged on a read that is not finished."""
 
-    def __init__(self, header: HeaderInfo, partial: Callable[[ViewState], None]) -> None:
+    def __init__(
+        self,
+        header: HeaderInfo,
+        partial: Callable[[ViewState], None],
+        draw_wait: float = FIRST_DRAW_WAIT,
+    ) -> None:
         self._header = header
         self._partial = partial
+        self._draw_wait = draw_wait
+        self._drawn = threading.Event()
         self._lock = threading.Lock()
         self._base: ClusterSnapshot | None = None
         self._engines: dict = {}
@@ -149,9 +159,12 @@ class FillIn:
             self._done, self._total = done, total
 
     def gateway(self, snapshot: ClusterSnapshot) -> None:
+        """Hand the gateway's part to the screen; return once it is drawn, or after
+        `draw_wait` seconds if the screen does not say so (the read goes on then)."""
         with self._lock:
             self._base = snapshot
         self._send()
+        self._drawn.wait(self._draw_wait)
 
     def engine(self, engine) -> None:
         with self._lock:
@@ -172,4 +185,8 @@ class FillIn:
                 f"reading the cluster: {nodes} nodes from the gateway, engines "
                 f"{len(self._engines)}/{nodes} (calls {self._done}/{self._total})"
             )
-        self._partial(ViewState(self._header, snapshot, (), waiting=waiting, partial=True))
+        self._partial(
+            ViewState(
+                self._header, snapshot, (), waiting=waiting, partial=True, drawn=self._drawn.set
+            )
+        )

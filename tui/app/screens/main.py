@@ -99,7 +99,7 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         self.query_one(NodesTable).focus()
         if self.state.snapshot is not None:  # it came before the panes were there
-            self.show(self.state)
+            self._draw(self.state)
 
     def on_descendant_focus(self, event) -> None:
         # A class, not :focus-within, since Textual does not restyle the focused widget's
@@ -108,10 +108,15 @@ class MainScreen(Screen):
             pane.set_class(pane in event.widget.ancestors, "focused-pane")
 
     def show(self, state: ViewState) -> None:
-        """Redraw everything from `state` (the tables diff-update)."""
+        """Redraw everything from `state` (the tables diff-update); a partial state is told
+        (`state.drawn`) once it is on screen."""
         self.state = state
-        if not self.is_mounted:
-            return  # drawn on mount
+        if self.is_mounted:  # else drawn on mount (is_mounted is set after on_mount)
+            self._draw(state)
+
+    def _draw(self, state: ViewState) -> None:
+        if state.drawn is not None:
+            self.call_after_refresh(state.drawn)
         self.query_one(HeaderBar).show(state.header)
         snapshot = state.snapshot
         with self.app.batch_update():
