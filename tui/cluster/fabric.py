@@ -7,12 +7,15 @@ tui.model values, never SDK objects.
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import ssl
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -36,6 +39,9 @@ from tui.model import DeactivationInfo, Health, HealthEvaluation, Node
 # Server-side operation timeout the gateway gets, and the client's socket timeout, in seconds.
 GATEWAY_TIMEOUT = 30
 SOCKET_TIMEOUT = 15.0
+
+A = TypeVar("A")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -179,61 +185,74 @@ def call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 # ------------------------------------------------------------------ reads
 
 
-def list_nodes(client: ServiceFabricClientAPIs, page_size: int = 0) -> tuple[Node, ...]:
+class AnswerCache:
+    """The last answer of each gateway read with the values built from it: an answer
+    byte-identical to the last one gives back the same objects, neither decoded nor built again.
+
+    An idle console reads a thousand unchanged nodes every 2 s; decoding and building them is
+    most of a poll's CPU, and the same objects let everything downstream see "unchanged" by
+    identity. The answer is still read each time: only what is built from it is reused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[Hashable, tuple[object, Any]] = {}
+
+    def built(self, key: Hashable, answer: A, build: Callable[[A], T]) -> T:
+        """`build(answer)`, or what it gave for the same `answer` last time under `key`."""
+        with self._lock:
+            last = self._last.get(key)
+        if last is not None and last[0] == answer:
+            return last[1]
+        value = build(answer)
+        with self._lock:
+            self._last[key] = (answer, value)
+        return value
+
+
+def _built(cache: AnswerCache | None, key: Hashable, answer: A, build: Callable[[A], T]) -> T:
+    return build(answer) if cache is None else cache.built(key, answer, build)
+
+
+def list_nodes(
+    client: ServiceFabricClientAPIs, page_size: int = 0, cache: AnswerCache | None = None
+) -> tuple[Node, ...]:
     """Every node, following continuation tokens until the last page.
 
     The request is the SDK's own, sent by its client (certificate, pinning, read-only adapter);
     the pages are read as JSON: building the SDK's models of 1,000 nodes costs ~0.3 s of CPU,
-    which a console polling every 2 s would pay at every poll."""
-    nodes: list[Node] = []
+    which a console polling every 2 s would pay at every poll. With `cache`, pages the same as
+    last time give back the same nodes (the same tuple when every page is the same)."""
+    pages: list[tuple[Node, ...]] = []
     token = None
     while True:
-        page = call("list nodes", _node_page, client, token, page_size)
-        nodes.extend(node_from_json(item) for item in page.get("Items") or [])
-        token = page.get("ContinuationToken")
+        query: dict[str, Any] = {"api-version": "6.3", "NodeStatusFilter": "all"}
+        query["MaxResults"] = page_size
+        if token is not None:
+            query["ContinuationToken"] = token
+        body = call("list nodes", _get, client, "/Nodes", query)
+        nodes, token = _built(cache, ("/Nodes", page_size, token), body, _node_page)
+        pages.append(nodes)
         if not token:
-            return tuple(nodes)
+            return _built(cache, "/Nodes", tuple(pages), _joined)
 
 
-def _node_page(
-    client: ServiceFabricClientAPIs, token: str | None, page_size: int, timeout: int
-) -> dict[str, Any]:
-    """GET /Nodes as get_node_info_list sends it; a non-200 raises what the SDK raises."""
-    query: dict[str, Any] = {"api-version": "6.3", "NodeStatusFilter": "all"}
-    query.update(MaxResults=page_size, timeout=timeout)
-    if token is not None:
-        query["ContinuationToken"] = token
-    request = client._client.get("/Nodes", query, {"Accept": "application/json"})
-    response = client._client.send(request, stream=False)
-    if response.status_code != 200:
-        raise FabricErrorException(client._deserialize, response)
-    try:
-        return response.json()
-    except ValueError:
-        raise ClusterError("list nodes: the gateway's answer is not JSON") from None
+def _node_page(body: bytes) -> tuple[tuple[Node, ...], str | None]:
+    """A page of the node list: its nodes and the continuation token ('' or None: the last)."""
+    page = _json_object("list nodes", body)
+    items = page.get("Items") or []
+    return tuple(node_from_json(item) for item in items), page.get("ContinuationToken")
 
 
-def cluster_health(client: ServiceFabricClientAPIs) -> Health:
+def _joined(pages: tuple[tuple[Node, ...], ...]) -> tuple[Node, ...]:
+    return pages[0] if len(pages) == 1 else tuple(n for page in pages for n in page)
+
+
+def cluster_health(client: ServiceFabricClientAPIs, cache: AnswerCache | None = None) -> Health:
     """Aggregated cluster health with every unhealthy evaluation flattened.
 
     Sent as the SDK's get_cluster_health sends it and read as JSON, as the node list is: the
-    SDK's models of 1,000 node health states cost ~0.15 s of CPU, paid at every refresh."""
-    body = call("get cluster health", _cluster_health_json, client)
-    evaluations: list[HealthEvaluation] = []
-    for wrapper in body.get("UnhealthyEvaluations") or []:
-        _flatten(wrapper.get("HealthEvaluation"), evaluations, node=None, application=None)
-    return Health(
-        aggregated=body.get("AggregatedHealthState") or "Unknown",
-        evaluations=tuple(evaluations),
-        node_states={s["Name"]: s.get("AggregatedHealthState") for s in _states(body, "Node")},
-        application_states={
-            s["Name"]: s.get("AggregatedHealthState") for s in _states(body, "Application")
-        },
-    )
-
-
-def _cluster_health_json(client: ServiceFabricClientAPIs, timeout: int) -> dict[str, Any]:
-    """GET /$/GetClusterHealth as get_cluster_health sends it (health statistics excluded)."""
+    SDK's models of 1,000 node health states cost ~0.15 s of CPU, paid at every refresh. With
+    `cache`, an answer the same as last time gives back the same Health."""
     query = {
         "api-version": "6.0",
         "NodesHealthStateFilter": 0,
@@ -241,19 +260,46 @@ def _cluster_health_json(client: ServiceFabricClientAPIs, timeout: int) -> dict[
         "EventsHealthStateFilter": 0,
         "ExcludeHealthStatistics": "true",
         "IncludeSystemApplicationHealthStatistics": "false",
-        "timeout": timeout,
     }
-    request = client._client.get("/$/GetClusterHealth", query, {"Accept": "application/json"})
+    body = call("get cluster health", _get, client, "/$/GetClusterHealth", query)
+    return _built(cache, "/$/GetClusterHealth", body, _health_from_json)
+
+
+def _health_from_json(body: bytes) -> Health:
+    health = _json_object("get cluster health", body)
+    evaluations: list[HealthEvaluation] = []
+    for wrapper in health.get("UnhealthyEvaluations") or []:
+        _flatten(wrapper.get("HealthEvaluation"), evaluations, node=None, application=None)
+    return Health(
+        aggregated=health.get("AggregatedHealthState") or "Unknown",
+        evaluations=tuple(evaluations),
+        node_states={s["Name"]: s.get("AggregatedHealthState") for s in _states(health, "Node")},
+        application_states={
+            s["Name"]: s.get("AggregatedHealthState") for s in _states(health, "Application")
+        },
+    )
+
+
+def _get(client: ServiceFabricClientAPIs, path: str, query: dict[str, Any], timeout: int) -> bytes:
+    """GET `path` as the SDK's own method for it sends it, through the SDK's client; the body
+    as it came. A non-200 raises what the SDK raises."""
+    request = client._client.get(
+        path, {**query, "timeout": timeout}, {"Accept": "application/json"}
+    )
     response = client._client.send(request, stream=False)
     if response.status_code != 200:
         raise FabricErrorException(client._deserialize, response)
+    return response.content
+
+
+def _json_object(what: str, body: bytes) -> dict[str, Any]:
     try:
-        body = response.json()
+        value = json.loads(body)
     except ValueError:
-        raise ClusterError("get cluster health: the gateway's answer is not JSON") from None
-    if not isinstance(body, dict):
-        raise ClusterError("get cluster health: the gateway's answer is not a JSON object")
-    return body
+        raise ClusterError(f"{what}: the gateway's answer is not JSON") from None
+    if not isinstance(value, dict):
+        raise ClusterError(f"{what}: the gateway's answer is not a JSON object")
+    return value
 
 
 def _states(body: dict[str, Any], entity: str) -> list[dict[str, Any]]:

@@ -49,7 +49,8 @@ class Inventory:
     """The clients for one cluster, built once by `connect` and reused by every refresh.
 
     The docker clients (one per engine) and each node's last engine read are kept across
-    refreshes in `engine_cache`; `close()` (or leaving a `with` block) closes those clients."""
+    refreshes in `engine_cache`, the gateway's last answers in `answers`; `close()` (or leaving
+    a `with` block) closes those clients."""
 
     profile: ClusterProfile
     fabric: Any  # azure.servicefabric.ServiceFabricClientAPIs
@@ -57,6 +58,7 @@ class Inventory:
     images: engines.ImageCache = field(default_factory=engines.ImageCache)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     engine_cache: engines.EngineCache = field(default_factory=engines.EngineCache)
+    answers: fabric.AnswerCache = field(default_factory=fabric.AnswerCache)  # the gateway's
     _pools: set[DaemonPool] = field(default_factory=set, repr=False)
 
     @property
@@ -231,13 +233,13 @@ def refresh_health(inventory: Inventory, last: ClusterSnapshot) -> ClusterSnapsh
     When the gateway cannot be read, the last nodes are kept and the error is recorded (as
     the NODES_READ subject, so that no gate takes those statuses for a fresh read)."""
     nodes, health, _, _, fabric_errors = _fabric_part(inventory, _Tracker(None), False)
-    kept = tuple(e for e in last.errors if e.source != "fabric")
+    errors = tuple(e for e in last.errors if e.source != "fabric") + tuple(fabric_errors)
     return replace(
         last,
         taken_at=inventory.now(),
         nodes=nodes if nodes or not fabric_errors else last.nodes,
         health=health,
-        errors=kept + tuple(fabric_errors),
+        errors=last.errors if errors == last.errors else errors,  # unchanged: the same object
         scope=HEALTH_SCOPE,
         scope_node="",
         full_taken_at=last.full_read_at,
@@ -397,8 +399,9 @@ def _fabric_part(
         finally:
             tracker.done(what)
 
-    nodes = read(NODES_READ, fabric.list_nodes, ())
-    health = read(HEALTH_READ, fabric.cluster_health, Health())
+    answers = inventory.answers
+    nodes = read(NODES_READ, lambda c: fabric.list_nodes(c, cache=answers), ())
+    health = read(HEALTH_READ, lambda c: fabric.cluster_health(c, cache=answers), Health())
     ud_states: dict[str, str] = {}
     version = ""
     if full:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import is_
 from typing import Literal
 
 from tui.errors import ClusterError, SfpatchError
@@ -117,6 +118,9 @@ class Engine:
         self.on_event = on_event
         self.last: Observation | None = None
         self._last_recorded: tuple = ()
+        self._last_shown: tuple = (None, None, None)
+        self._reported: dict[str, tuple[tuple, NodeReport]] = {}  # see _node_report
+        self._reported_nodes: tuple[NodeReport, ...] = ()
         self._warned: set = set()
         self._read_failures = 0
         # the run
@@ -159,6 +163,10 @@ class Engine:
 
     def record_snapshot(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> None:
         """Write what the engineer was shown to the transcript when it changed."""
+        shown = (snapshot.nodes, snapshot.health, findings)
+        if all(map(is_, shown, self._last_shown)):
+            return  # the very objects of the last call: a poll that found nothing new
+        self._last_shown = shown
         signature = (
             snapshot.health.aggregated,
             tuple((n.name, n.status, n.health_state, n.instance_id) for n in snapshot.nodes),
@@ -572,27 +580,10 @@ class Engine:
     def report(self) -> RunReport:
         """The run as it stands, for the console's runbook pane or the headless printer."""
         now = self.clock.now()
-        nodes = []
-        for planned in self.plan:
-            name = planned.name
-            index = self._step.get(name, len(STEPS))
-            progress = self._progress[name]
-            running = self._state[name] == "running"
-            nodes.append(
-                NodeReport(
-                    name,
-                    planned.node_type,
-                    planned.upgrade_domain,
-                    planned.strategy,
-                    planned.host,
-                    planned.target,
-                    self._state[name],
-                    STEPS[index] if index < len(STEPS) else DONE,
-                    self._waiting.get(name, "") if running else "",
-                    (now - progress.step_started).total_seconds() if running else 0.0,
-                    planned.why,
-                )
-            )
+        nodes = tuple(self._node_report(planned, now) for planned in self.plan)
+        if nodes == self._reported_nodes:  # the same objects: compared by identity first
+            nodes = self._reported_nodes
+        self._reported_nodes = nodes
         current = self.current
         elapsed = (
             (now - self._started_at[current]).total_seconds()
@@ -615,6 +606,33 @@ class Engine:
             gates=self._current_gates(current, now),
             out_of_service=self.out_of_service(current),
         )
+
+    def _node_report(self, planned: PlannedNode, now: datetime) -> NodeReport:
+        """A node's line of the report; the last one again for a node not running whose state
+        and step are as they were (a report is made at every poll, of up to 1,000 nodes)."""
+        name = planned.name
+        index = self._step.get(name, len(STEPS))
+        state = self._state[name]
+        key = (planned, state, index)
+        last = self._reported.get(name)
+        if state != "running" and last is not None and last[0] == key:
+            return last[1]
+        running = state == "running"
+        report = NodeReport(
+            name,
+            planned.node_type,
+            planned.upgrade_domain,
+            planned.strategy,
+            planned.host,
+            planned.target,
+            state,
+            STEPS[index] if index < len(STEPS) else DONE,
+            self._waiting.get(name, "") if running else "",
+            (now - self._progress[name].step_started).total_seconds() if running else 0.0,
+            planned.why,
+        )
+        self._reported[name] = (key, report)
+        return report
 
     def _current_gates(self, name: str | None, now: datetime) -> tuple[Gate, ...]:
         if name is None or self.last is None or self._step[name] >= len(STEPS):

@@ -11,6 +11,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from tui.app.drawn import DrawnFrom
 from tui.app.filter import node_matches
 from tui.app.format import (
     containers_text,
@@ -125,6 +126,7 @@ class NodesTable(DataTable):
         self._placed: tuple = ()  # what the order on screen was made from
         self._order: list[str] = []  # the nodes to show, in order
         self._drawn: list[str] = []  # the rows on screen, in order
+        self._drawn_from = DrawnFrom()
 
     def _add_columns(self) -> None:
         for key, label, _ in COLUMNS:
@@ -139,6 +141,10 @@ class NodesTable(DataTable):
 
     def show(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...] = ()) -> None:
         """Bring the table in line with the snapshot, touching only cells that changed."""
+        if not self._drawn_from.changed(
+            snapshot.nodes, snapshot.engines, findings, self.query_text
+        ):
+            return
         counts = findings_by_node(findings)
         engines = snapshot.engines
         nodes = {n.name: n for n in snapshot.nodes}

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import Any
 
 from rich.text import Text
 
+from tui.app.drawn import DrawnFrom
 from tui.app.widgets.text_pane import TextPane
 from tui.errors import UsageError
 from tui.model import ClusterSnapshot, Node
@@ -106,5 +108,10 @@ def _number_first(value: str) -> tuple:
 class UdMap(TextPane):
     """The map pane; `m` shows it in place of the upgrade-domain table."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._drawn_from = DrawnFrom()
+
     def show(self, snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion]) -> None:
-        self.show_text(ud_fd_map(snapshot, targets))
+        if self._drawn_from.changed(snapshot.nodes, snapshot.engines, targets):
+            self.show_text(ud_fd_map(snapshot, targets))

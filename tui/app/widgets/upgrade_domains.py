@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from tui.app.drawn import DrawnFrom
 from tui.model import ClusterSnapshot
 
 
@@ -20,11 +21,14 @@ class UpgradeDomainTable(DataTable):
         self.add_column("Up", key="up", width=3)
         self.add_column("Dis", key="disabled", width=3)
         self.add_column("Down", key="down", width=4)
+        self._drawn_from = DrawnFrom()
 
     _shown: tuple = ()
 
     def show(self, snapshot: ClusterSnapshot) -> None:
         """Rows anew when the summary changed; a poll that changed no UD's counts draws nothing."""
+        if not self._drawn_from.changed(snapshot.nodes, snapshot.upgrade_domain_states):
+            return
         uds = snapshot.upgrade_domains
         if uds == self._shown:
             return
