@@ -6,6 +6,7 @@ Driven through Pilot against the simulator (frozen clock); state is asserted, ne
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -487,6 +488,36 @@ async def test_a_poll_that_changed_nothing_draws_nothing(session, monkeypatch):
         assert set(drawn.updated) <= {"status-line"}, drawn.updated  # "refreshing", then not
         assert app.snapshot is not big and app.snapshot.nodes == big.nodes  # read, and the same
         assert drawn.layouts == 0
+
+
+async def test_a_poll_handing_over_the_same_nodes_works_through_none_of_them(session, monkeypatch):
+    """A health poll whose answers were byte-identical to the last gives the last read's nodes,
+    engines and findings in a new snapshot (read anew): no pane goes through them again."""
+    from tui import model
+    from tui.app.widgets import nodes_table, ud_map
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await big_console(app, pilot, session, 200)
+        session.engine._fetch = lambda previous, focus=None, **fill_in: replace(
+            previous, taken_at=previous.taken_at + timedelta(seconds=2)
+        )
+        await refresh(app, pilot)
+        derived: list[str] = []
+        for module, name in (
+            (nodes_table, "row_inputs"),
+            (ud_map, "ud_fd_map"),
+            (model, "summarize_upgrade_domains"),
+        ):
+            fn = getattr(module, name)
+            monkeypatch.setattr(
+                module, name, lambda *a, fn=fn, name=name, **k: derived.append(name) or fn(*a, **k)
+            )
+        before = app.snapshot
+        await refresh(app, pilot)
+        assert derived == []
+        assert app.snapshot is not before and app.snapshot.nodes is before.nodes
+        assert app.snapshot.taken_at > before.taken_at
 
 
 async def test_a_poll_that_changed_one_node_redraws_its_row_only(session, monkeypatch):

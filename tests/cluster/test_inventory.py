@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -16,7 +16,15 @@ from tui.cluster.inventory import Inventory, gather, node_patch_targets, refresh
 from tui.cluster.inventory import connect as connect_inventory
 from tui.config import ClusterProfile, GatewayProfile, load_profile
 from tui.errors import ClusterError
-from tui.model import ClusterSnapshot, Container, Engine, Image, SourceError
+from tui.model import (
+    HEALTH_READ,
+    NODES_READ,
+    ClusterSnapshot,
+    Container,
+    Engine,
+    Image,
+    SourceError,
+)
 from tui.rules.compat import CONTAINER_OS_MISMATCH
 from tui.sim.faults import parse_fault
 from tui.sim.server import SimServer
@@ -153,6 +161,79 @@ def test_health_refresh_keeps_last_nodes_when_the_gateway_fails(
     assert second.nodes == first.nodes
     assert second.health.aggregated == "Unknown"
     assert [e.source for e in second.errors] == ["fabric", "fabric"]
+
+
+class Built:
+    """Counts the nodes and health values built from the gateway's answers."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from tui.cluster import fabric
+
+        self.nodes = 0
+        self.healths = 0
+        node_from_json, health_from_json = fabric.node_from_json, fabric._health_from_json
+
+        def node(info: dict) -> object:
+            self.nodes += 1
+            return node_from_json(info)
+
+        def health(body: bytes) -> object:
+            self.healths += 1
+            return health_from_json(body)
+
+        monkeypatch.setattr(fabric, "node_from_json", node)
+        monkeypatch.setattr(fabric, "_health_from_json", health)
+
+
+def test_an_unchanged_gateway_answer_builds_nothing_and_is_still_read(
+    sim: SimServer,
+    profile: ClusterProfile,
+    connect: Callable[..., Inventory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    moments = iter(datetime(2026, 11, 26, 9, 0, s, tzinfo=UTC) for s in range(60))
+    inventory = connect(profile, lambda: next(moments))
+    first = gather(inventory)
+    built = Built(monkeypatch)
+    served = len((sim.state_dir / "requests.jsonl").read_text().splitlines())
+    second = refresh_health(inventory, first)
+    assert second.nodes is first.nodes and second.health is first.health
+    assert second.errors is first.errors
+    assert (built.nodes, built.healths) == (0, 0)
+    log = (sim.state_dir / "requests.jsonl").read_text().splitlines()[served:]
+    assert [json.loads(r)["path"].split("?")[0] for r in log] == ["/Nodes", "/$/GetClusterHealth"]
+    assert second.taken_at > first.taken_at  # a new read, of the same answer
+
+
+def test_a_changed_node_is_built_again_and_shows(
+    sim: SimServer,
+    profile: ClusterProfile,
+    connect: Callable[..., Inventory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inventory = connect(profile)
+    first = refresh_health(inventory, gather(inventory))
+    built = Built(monkeypatch)
+    sim.cluster.deactivate("_FrontEnd_1", "Restart")
+    second = refresh_health(inventory, first)
+    assert second.node("_FrontEnd_1").status in ("Disabling", "Disabled")
+    assert second.nodes is not first.nodes and built.nodes == len(first.nodes)
+
+
+def test_a_failed_read_after_unchanged_ones_leaves_the_nodes_unread(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    without_retries = replace(profile, inventory=replace(profile.inventory, retries=0))
+    inventory = connect(without_retries)
+    first = refresh_health(inventory, gather(inventory))
+    fault = parse_fault("gateway-flaky:1")
+    sim.cluster.faults.add(fault)
+    failed = refresh_health(inventory, first)
+    assert failed.unread("fabric", NODES_READ) and failed.unread("fabric", HEALTH_READ)
+    assert failed.nodes is first.nodes  # kept, and marked as not read now
+    sim.cluster.faults.remove(fault)
+    again = refresh_health(inventory, failed)
+    assert again.errors == () and again.nodes is first.nodes  # read, the same answer
 
 
 def test_missing_scale_set_degrades_only_arm(

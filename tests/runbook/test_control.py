@@ -147,6 +147,25 @@ def test_the_estimate_comes_from_nodes_done(sim, open_engine):
     assert report.eta is not None
 
 
+def test_a_report_keeps_the_lines_of_nodes_that_did_not_move(sim, open_engine):
+    # A report is made at every poll, of up to 1,000 nodes: an unchanged line is not made again.
+    engine = open_engine(mode="step").engine
+    engine.plan_run(PlanOptions(nodes=(NODE, "_FrontEnd_1")))
+    first = engine.report()
+    assert engine.report().nodes is first.nodes
+    engine.run(POLL)  # _FrontEnd_1 (UD 1) first: asked to confirm its disable
+    running = engine.report()
+    assert [(n.state, n.step) for n in running.nodes] == [
+        ("running", "disable"),
+        ("pending", "gates"),
+    ]
+    assert running.nodes[1] is first.nodes[1]
+    sim.clock.advance(5)
+    later = engine.report()
+    assert later.nodes[0].step_seconds == running.nodes[0].step_seconds + 5  # a running node moves
+    assert later.nodes[1] is first.nodes[1]
+
+
 def test_an_override_lets_the_legacy_trap_through_and_the_check_catches_the_stop(sim, open_engine):
     session = open_engine(overrides=frozenset({("containers-survive-patch", "_Legacy_2")}))
     engine = session.engine

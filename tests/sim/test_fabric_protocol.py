@@ -275,3 +275,18 @@ def test_node_list_read_as_json_matches_the_sdk_models(sim, fabric_client):
     assert _from_json(nodes) == _from_models(fabric_client)
     assert {n.status for n in nodes} > {"Up"} and any(n.down_at for n in nodes)
     assert any(n.deactivation.task_ids for n in nodes)
+
+
+def test_unchanged_pages_give_back_the_same_nodes_and_a_changed_one_only_its_own(
+    sim, fabric_client
+):
+    from tui.cluster.fabric import AnswerCache, list_nodes
+
+    cache = AnswerCache()
+    first = list_nodes(fabric_client, page_size=3, cache=cache)  # 8 nodes: three pages
+    assert len(first) == 8 and list_nodes(fabric_client, page_size=3, cache=cache) is first
+    sim.cluster.deactivate(first[7].name, "Restart")  # on the last page
+    second = list_nodes(fabric_client, page_size=3, cache=cache)
+    assert second is not first and second[7].deactivation.intent == "Restart"
+    assert all(a is b for a, b in zip(first[:6], second[:6], strict=True))  # pages read again
+    assert second[:6] == first[:6] and second[7] != first[7]
