@@ -68,6 +68,25 @@ def test_equal_parts_that_are_not_the_same_objects_count_as_unchanged() -> None:
     assert same_rule_inputs(SNAPSHOT, copy)
 
 
+def test_after_an_equal_read_in_new_objects_the_polls_compare_with_that_read(monkeypatch):
+    import tui.findings
+
+    compared: list[int] = []
+    same_nodes = tui.findings._same_nodes_but_uptimes
+    monkeypatch.setattr(
+        tui.findings,
+        "_same_nodes_but_uptimes",
+        lambda a, b: compared.append(1) or same_nodes(a, b),
+    )
+    cached = CachedFindings(PATCH_TARGETS)
+    first = cached(replace(SNAPSHOT, nodes=(NODE,)))
+    anew = replace(SNAPSHOT, nodes=(replace(NODE),))  # a full read: equal, in new objects
+    assert cached(anew) is first and compared == [1]
+    poll = replace(anew, taken_at=anew.taken_at + timedelta(seconds=2))  # its nodes kept
+    assert cached(poll) is first and compared == [1]  # by identity, not node by node
+    assert cached.evaluations == 1
+
+
 def test_an_idle_session_does_not_run_the_rules_at_every_poll(
     sim: SimServer, tmp_path: Path, rule_runs: list[int]
 ) -> None:

@@ -55,6 +55,11 @@ class CachedFindings:
         with self._lock:
             last = self._last
         if last is not None and same_rule_inputs(last[0], snapshot):
+            with self._lock:
+                # Compared with this one next: a warm full read brings equal engines in new
+                # objects, which would be compared value by value at every poll after it.
+                if self._last is last:
+                    self._last = (snapshot, last[1])
             return last[1]
         with self._lock:  # one evaluation at a time: they share the per-engine findings
             findings = findings_for(snapshot, self._targets, self._by_engine)
