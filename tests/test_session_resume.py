@@ -169,3 +169,42 @@ def test_gateway_endpoints_compare_as_addresses(recorded, here, differs):
         {"endpoint": here, "server_cert_sha256": "AB" * 32},
     )
     assert bool(found) == differs
+
+
+def test_run_resume_reads_the_transcript_once_for_the_check_and_the_session(
+    sim, profile, tmp_path, monkeypatch, terminal
+):
+    from tui.commands import run as run_command
+    from tui.transcript import writer
+
+    path = crashed_session(profile, tmp_path)
+    scans, opened = [], []
+    real_scan = writer.scan_for_resume
+    monkeypatch.setattr(writer, "scan_for_resume", lambda *a: scans.append(a) or real_scan(*a))
+
+    def console(session, options=None) -> int:  # the session as the console would get it
+        opened.append((session.engine.pending, [r["kind"] for r in records(path)].count("resume")))
+        session.close("test done")
+        return 0
+
+    monkeypatch.setattr(run_command, "run_console", console)
+    assert main(run_resume(sim, path)) == 0
+    assert opened == [([], 1)]  # resumed: its resume record written, nothing left pending
+    assert len(scans) == 1  # the check before the terminal's; the session used what it found
+
+
+def test_a_transcript_written_to_after_its_check_is_read_again(profile, tmp_path):
+    from tui.session import check_resumable
+
+    path = crashed_session(profile, tmp_path)
+    checked = check_resumable(path, profile.name, None)
+    with open(path, "ab") as handle:
+        handle.write(b'{"data":{"action":"ena')  # written since: the check no longer holds
+    assert not checked.holds_for(path, None)
+    session = open_session(profile, resume=path, resumable=checked)
+    try:
+        [notice] = session.notices
+        assert "torn" in notice  # found by reading it again, not from the stale check
+    finally:
+        session.close()
+    assert verify_file(path).status == "intact"

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.errors import SfpatchError, UsageError
 from tui.leasing import BreakConfirm, take_lease
@@ -25,6 +26,9 @@ from tui.runbook.operator import Operator
 from tui.runbook.ports import Clock
 from tui.runbook.report import StepEvent
 from tui.winver import WindowsVersion
+
+if TYPE_CHECKING:
+    from tui.transcript.writer import ResumeScan
 
 OPERATE = "operate"
 READ_ONLY = "read-only"
@@ -139,6 +143,7 @@ def open_session(
     settings: RunSettings | None = None,
     clock: Clock | None = None,
     on_event: Callable[[StepEvent], None] | None = None,
+    resumable: Resumable | None = None,
 ) -> Session:
     """Connect to the cluster a profile describes and start the session's transcript (or, with
     `resume`, continue the one a crashed session left). Read-only sessions are recorded too.
@@ -146,7 +151,8 @@ def open_session(
     A resume must reach the gateway the transcript was recorded against, unless
     `resume_elsewhere` says the cluster moved (then the move is recorded). `break_lease` asks
     before an expired lease of another session is taken (--break-lease). The engine is wired
-    here; `clock` is cluster time (a simulator's when it runs one)."""
+    here; `clock` is cluster time (a simulator's when it runs one). `resumable` is what
+    check_resumable found: the file is not read again unless it has changed since."""
     from tui.cluster import fabric
     from tui.cluster.gateway import Gateway, ReadOnlyGateway
     from tui.cluster.inventory import connect, fabric_connection
@@ -157,12 +163,19 @@ def open_session(
     claimed: int | None = None
     if resume is not None:
         # Before any connection is made: a transcript that may not be resumed touches nothing.
-        resumable = _resumable_session(resume, profile.name, transcript_key)
-        session_id = resumable.session
+        if resumable is None or not resumable.holds_for(resume, transcript_key):
+            resumable = _resumable_session(resume, profile.name, transcript_key)
         # Claimed before the cluster is touched: a transcript its session still writes is
         # refused here, and while we hold it nobody else resumes it, so a lease in its session's
         # name is the crashed one's.
         claimed = claim_transcript(resume)
+        try:
+            if not resumable.holds_for(resume, transcript_key):  # written to since it was read
+                resumable = _resumable_session(resume, profile.name, transcript_key)
+        except BaseException:
+            _unclaim(claimed)
+            raise
+        session_id = resumable.session
     try:
         inventory = connect(profile, read_only=read_only)
     except BaseException:
@@ -223,9 +236,14 @@ def open_session(
             if resume_elsewhere:
                 details["resumed_elsewhere"] = resumable.gateway
             transcript = TranscriptWriter.resume(
-                resume, key=transcript_key, secrets=secrets, claimed=claimed, details=details
+                resume,
+                key=transcript_key,
+                secrets=secrets,
+                claimed=claimed,
+                details=details,
+                scan=resumable.scan,
             )
-            pending = _pending_intents(resume)
+            pending = list(resumable.pending)
             if transcript.torn:
                 notices.append(_torn_notice(transcript.torn))
         else:
@@ -295,15 +313,36 @@ def _unclaim(claimed: int | None) -> None:
 
 @dataclass(frozen=True)
 class Resumable:
-    """A crashed session's transcript that may be continued: whose, and on which gateway."""
+    """A crashed session's transcript that may be continued: whose, on which gateway, and what
+    the one read of it found (passed on so that opening the session reads it no more)."""
 
     session: str
     gateway: dict[str, str]  # endpoint and server_cert_sha256 it last ran against
+    path: Path
+    key_kid: str | None
+    file: tuple[int, int, int, int]  # device, inode, size and mtime when it was read
+    scan: ResumeScan
+    pending: tuple[tuple[str, str], ...]  # (action, node) of each intent without a result
+
+    def holds_for(self, path: Path, key) -> bool:
+        """Whether this check is of `path`, with `key`, and the file is as it was then."""
+        if Path(path) != self.path or (key.kid if key else None) != self.key_kid:
+            return False
+        try:
+            return _file_identity(path) == self.file
+        except OSError:  # gone or unreadable: the check again says so in its own words
+            return False
 
 
-def check_resumable(path: Path, cluster: str, key) -> None:
-    """One-line UsageError unless the transcript at `path` may be resumed on `cluster`."""
-    _resumable_session(path, cluster, key)
+def _file_identity(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def check_resumable(path: Path, cluster: str, key) -> Resumable:
+    """One-line UsageError unless the transcript at `path` may be resumed on `cluster`; what
+    was found goes to open_session(resumable=...)."""
+    return _resumable_session(path, cluster, key)
 
 
 def _resumable_session(path: Path, cluster: str, key=None) -> Resumable:
@@ -320,6 +359,7 @@ def _resumable_session(path: Path, cluster: str, key=None) -> Resumable:
             raise UsageError(f"{path}: not an sfpatch transcript (no start record)")
     except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: not an sfpatch transcript ({type(exc).__name__})") from None
+    identity = _file_identity(path)  # before the scan: a write during it makes it stale
     scan = scan_for_resume(path, key)  # tampering, damage or the wrong key: refused here
     data = scan.header
     if data.get("cluster") != cluster:
@@ -346,7 +386,9 @@ def _resumable_session(path: Path, cluster: str, key=None) -> Resumable:
         raise UsageError(
             f"{path} was closed ({audit.end_reason or 'ended'}): start a new session instead"
         )
-    return Resumable(str(data["session"]), gateway)
+    pending = tuple((step.action, step.node) for step in audit.pending())
+    kid = key.kid if key else None
+    return Resumable(str(data["session"]), gateway, Path(path), kid, identity, scan, pending)
 
 
 def gateway_differences(recorded: Mapping[str, str], here: Mapping[str, str]) -> list[str]:
@@ -391,14 +433,6 @@ def _torn_notice(torn: Mapping) -> str:
         f"its {torn.get('bytes')} bytes were set aside in {torn.get('file')}, as the "
         "transcript's resume record says."
     )
-
-
-def _pending_intents(path: Path) -> list[tuple[str, str]]:
-    """(action, node) of every intent in the transcript that has no result."""
-    from tui.transcript.audit import summarize
-    from tui.transcript.reader import iter_records
-
-    return [(step.action, step.node) for step in summarize(iter_records(path)).pending()]
 
 
 @dataclass(frozen=True)

@@ -119,10 +119,11 @@ def run(args: argparse.Namespace) -> int:
     from tui.runbook.clock import WallClock
 
     profile = load_profile(args.profile, args.config)
+    resumable = None
     if args.resume:  # a transcript that may not be resumed is named before the terminal is
         from tui.session import check_resumable
 
-        check_resumable(args.resume, profile.name, key)
+        resumable = check_resumable(args.resume, profile.name, key)
     check_console_terminal(args)
     args.break_confirm = break_confirmation(profile.name, args.yes) if args.break_lease else None
     if sys.stderr.isatty():  # progress for the engineer; a refusal stays one line in a log
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             f"sfpatch: connecting to {profile.name} at {profile.gateway.endpoint} ...",
             file=sys.stderr,
         )
-    return _run(args, profile, WallClock(), None, key)
+    return _run(args, profile, WallClock(), None, key, resumable)
 
 
 def _check_plan_arguments(args: argparse.Namespace) -> None:
@@ -179,7 +180,7 @@ def _run_on_simulator(args: argparse.Namespace, key) -> int:
             server.stop()
 
 
-def _run(args: argparse.Namespace, profile, clock, timing, key) -> int:
+def _run(args: argparse.Namespace, profile, clock, timing, key, resumable=None) -> int:
     from tui.session import open_session
 
     settings = run_settings(args, profile, clock, timing, headless=args.headless)
@@ -195,6 +196,7 @@ def _run(args: argparse.Namespace, profile, clock, timing, key) -> int:
         break_lease=args.break_confirm,
         settings=settings,
         clock=clock,
+        resumable=resumable,
     )
     if not args.headless:
         return run_console(session, plan_options(args))

@@ -185,15 +185,17 @@ class TranscriptWriter:
         secrets: Iterable[str] = (),
         claimed: int | None = None,
         details: Mapping[str, Any] | None = None,
+        scan: ResumeScan | None = None,
     ) -> TranscriptWriter:
         """Reopen a transcript after a crash: set a torn tail aside, append `resume`, go on.
 
         `claimed` is the descriptor claim_transcript returned for it, if it was claimed first;
-        `details` are added to the resume record (e.g. the gateway it resumed against)."""
+        `details` are added to the resume record (e.g. the gateway it resumed against); `scan`
+        is scan_for_resume's finding for the file as it is now, if the caller made one."""
         path = Path(path)
         fd = claim_transcript(path) if claimed is None else claimed
         try:
-            scan = scan_for_resume(path, key)
+            scan = scan or scan_for_resume(path, key)
             chain, header = scan.chain, scan.header
             every = checkpoint_every or header.get("checkpoint_every") or DEFAULT_CHECKPOINT_EVERY
             writer = cls(path, fd, header["session"], key, every, chain.count, chain.head)
