@@ -637,7 +637,8 @@ def read_node(
         cache.discard(node_name, conn.endpoint)
         raise
     cache.keep(api)
-    engine = replace(engine, node_instance_id=instance_id)
+    if engine.node_instance_id != instance_id:  # a refresh keeps the instance it was read under
+        engine = replace(engine, node_instance_id=instance_id)
     cache.remember(node_name, LastRead(instance_id, engine))
     return engine
 
