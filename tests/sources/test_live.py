@@ -47,3 +47,27 @@ def test_a_screen_that_never_says_it_drew_holds_the_read_only_so_long() -> None:
     fill = FillIn(HEADER, shown.append, draw_wait=0)
     fill.gateway(GATEWAY)  # returns, though nobody called drawn()
     assert len(shown) == 1 and shown[0].drawn is not None
+
+
+def test_engines_reach_the_screen_in_batches_no_faster_than_it_draws_them() -> None:
+    shown: list[ViewState] = []
+    fill = FillIn(HEADER, shown.append, draw_wait=0)
+    fill.gateway(GATEWAY)  # 40 nodes: a state every 2 engines at most
+    shown[0].drawn()
+    for node in NODES[:10]:
+        fill.engine(engine(node))
+    # The state of the first two is not drawn yet: the next eight wait for it.
+    assert [len(s.snapshot.engines) for s in shown] == [0, 2]
+    shown[-1].drawn()  # the next state has every engine read since, at once
+    assert [len(s.snapshot.engines) for s in shown] == [0, 2, 10]
+    shown[-1].drawn()
+    fill.engine(engine(NODES[10]))  # fewer than a batch
+    assert len(shown) == 3
+    for node in NODES[11:]:
+        fill.engine(engine(node))
+        shown[-1].drawn()
+    counts = [len(s.snapshot.engines) for s in shown]
+    assert counts[-1] == 40 and all(
+        b - a >= 2 for a, b in zip(counts[1:-2], counts[2:-1], strict=True)
+    )
+    assert "engines 40/40" in shown[-1].waiting and all(s.partial for s in shown)

@@ -129,8 +129,10 @@ FIRST_DRAW_WAIT = 2.0  # seconds the first read waits for the screen to draw the
 
 
 class FillIn:
-    """States of a full read under way: the gateway's nodes first, then engines as they come
-    (a state about every 5% of the engines), with the progress as the state's `waiting`.
+    """States of a full read under way: the gateway's nodes first, then engines as they come,
+    with the progress as the state's `waiting`. A state follows the last one once the screen
+    has drawn that one and about 5% more engines are read (or all of them): a slow screen
+    gets fewer, larger batches, never a queue of them.
 
     Findings are left empty: nothing is judged on a read that is not finished."""
 
@@ -143,11 +145,12 @@ class FillIn:
         self._header = header
         self._partial = partial
         self._draw_wait = draw_wait
-        self._drawn = threading.Event()
+        self._first_drawn = threading.Event()
         self._lock = threading.Lock()
         self._base: ClusterSnapshot | None = None
         self._engines: dict = {}
-        self._progress = ""
+        self._sent = 0  # engines in the last state sent
+        self._drawing = False  # the last state sent is not drawn yet
         self._done = 0
         self._total = 0
 
@@ -163,30 +166,43 @@ class FillIn:
         `draw_wait` seconds if the screen does not say so (the read goes on then)."""
         with self._lock:
             self._base = snapshot
-        self._send()
-        self._drawn.wait(self._draw_wait)
+            state = self._next_state()
+        self._partial(state)
+        self._first_drawn.wait(self._draw_wait)
 
     def engine(self, engine) -> None:
         with self._lock:
             self._engines[engine.node_name] = engine
-            count = len(self._engines)
-            nodes = len(self._base.nodes) if self._base else 0
-        step = max(1, nodes // 20)
-        if count % step == 0 or count == nodes:
-            self._send()
+        self._send_due()
 
-    def _send(self) -> None:
+    def _drawn(self) -> None:
+        """The screen drew the last state sent."""
         with self._lock:
-            if self._base is None:
+            self._drawing = False
+        self._first_drawn.set()
+        self._send_due()
+
+    def _send_due(self) -> None:
+        with self._lock:
+            if self._base is None or self._drawing:
                 return
-            snapshot = replace(self._base, engines=dict(self._engines))
-            nodes = len(snapshot.nodes)
-            waiting = (
-                f"reading the cluster: {nodes} nodes from the gateway, engines "
-                f"{len(self._engines)}/{nodes} (calls {self._done}/{self._total})"
-            )
-        self._partial(
-            ViewState(
-                self._header, snapshot, (), waiting=waiting, partial=True, drawn=self._drawn.set
-            )
+            count, nodes = len(self._engines), len(self._base.nodes)
+            last = count == nodes and count > self._sent  # the last ones, however few
+            if count - self._sent < max(1, nodes // 20) and not last:
+                return
+            state = self._next_state()
+        self._partial(state)
+
+    def _next_state(self) -> ViewState:
+        """The state to send now; called under the lock."""
+        assert self._base is not None
+        self._drawing, self._sent = True, len(self._engines)
+        nodes = len(self._base.nodes)
+        waiting = (
+            f"reading the cluster: {nodes} nodes from the gateway, engines "
+            f"{len(self._engines)}/{nodes} (calls {self._done}/{self._total})"
+        )
+        snapshot = replace(self._base, engines=dict(self._engines))
+        return ViewState(
+            self._header, snapshot, (), waiting=waiting, partial=True, drawn=self._drawn
         )
