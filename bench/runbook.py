@@ -31,7 +31,7 @@ POLL = 60.0  # cluster seconds between reads
 
 def _session(server: SimServer, root: Path, settings: RunSettings):
     profile = load_profile(server.cluster.scenario.cluster_name, server.profile_path)
-    clock = ScaledClock(server.clock.now, 0, server.clock.advance)
+    clock = ScaledClock(server.clock.now, 0, server.advance)
     return open_session(profile, transcript_dir=root, settings=settings, clock=clock)
 
 

@@ -20,7 +20,7 @@ def open_engine(sim, tmp_path):
 
     def make(resume=None, events=None, read_only=False, **settings):
         profile = load_profile(sim.cluster.scenario.cluster_name, sim.profile_path)
-        clock = ScaledClock(sim.clock.now, 0, sim.clock.advance)
+        clock = ScaledClock(sim.clock.now, 0, sim.advance)
         settings.setdefault("timeouts", timeouts_from_timing(sim.cluster.scenario.timing))
         session = open_session(
             profile,

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from tests.runbook.conftest import POLL
 from tui.cli import main
+from tui.config import load_profile
+from tui.runbook.clock import ScaledClock
+from tui.runbook.engine import RunSettings
 from tui.runbook.plan import PlanOptions
+from tui.runbook.timing import timeouts_from_timing
+from tui.session import open_session
 
 TARGET = "10.0.17763.6189"
 
@@ -59,6 +65,28 @@ def test_reimage_sets_the_model_then_upgrades_the_one_instance(sim, open_engine)
     arm = [p.split("?")[0].rsplit("/", 2)[-2:] for m, p in mutations(sim) if "Compute" in p]
     assert arm == [["virtualMachineScaleSets", "FrontEnd"], ["FrontEnd", "manualupgrade"]]
     assert str(sim.cluster.nodes["_FrontEnd_4"].host_version) == "10.0.17763.5576"  # untouched
+
+
+def test_a_poller_slower_than_the_run_is_waited_for_not_outrun(sim, tmp_path):
+    # The SDK's poller reads ARM every second of real time; the run moves the frozen clock a
+    # minute per step, many steps a second. Unless the clock waits for the poller to read the
+    # reimage's end, the patch step times out long before the poller has read it.
+    profile = load_profile(sim.cluster.scenario.cluster_name, sim.profile_path)
+    slow = dataclasses.replace(profile, arm=dataclasses.replace(profile.arm, poll_interval=1.0))
+    timeouts = timeouts_from_timing(sim.cluster.scenario.timing)
+    session = open_session(
+        slow,
+        transcript_dir=tmp_path / "transcripts",
+        settings=RunSettings(timeouts=timeouts),
+        clock=ScaledClock(sim.clock.now, 0, sim.advance),
+    )
+    try:
+        session.engine.plan_run(PlanOptions(nodes=("_FrontEnd_3",), strategy="reimage"))
+        report = session.engine.run(POLL)
+        assert report.paused is None, report.paused
+        assert str(sim.cluster.nodes["_FrontEnd_3"].host_version) == TARGET
+    finally:
+        session.close()
 
 
 def test_manual_waits_for_the_engineer_to_patch_the_host(sim, open_engine):

@@ -111,7 +111,7 @@ def sim_clock(server):
     """The simulator's clock as the engine's: elapsed times, settle and ETA in cluster time."""
     from tui.runbook.clock import ScaledClock
 
-    return ScaledClock(server.clock.now, server.clock.speed, server.clock.advance)
+    return ScaledClock(server.clock.now, server.clock.speed, server.advance)
 
 
 def _profile(server):

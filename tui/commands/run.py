@@ -174,7 +174,7 @@ def _run_on_simulator(args: argparse.Namespace, key) -> int:
         try:
             profile = load_profile(scenario.cluster_name, server.profile_path)
             args.break_confirm = None  # a fresh simulator holds no lease
-            clock = ScaledClock(server.clock.now, speed, server.clock.advance)
+            clock = ScaledClock(server.clock.now, speed, server.advance)
             return _run(args, profile, clock, scenario.timing, key)
         finally:
             server.stop()

@@ -185,13 +185,19 @@ def accepted(call: Call, operation: Operation) -> web.Response:
         "Location": _operation_url(call, operation, monitor=True),
         "Retry-After": _retry_after(call, operation),
     }
+    operation.location = True
     return web.Response(status=202, headers=headers)
 
 
 async def get_operation(call: Call) -> web.Response:
     """Status monitor, or with monitor=true the Location target (202 until done)."""
     operation = call.state.operation(call.args[0])
-    if call.query.get("monitor", "").lower() != "true":
+    monitor = call.query.get("monitor", "").lower() == "true"
+    # The poller's last read of an end: a failure's status, else the result at the Location.
+    ended = operation.status != "InProgress"
+    last = ended and (monitor or operation.error is not None or not operation.location)
+    call.state.cluster.lro_reads.read(operation.id, ended, last)
+    if not monitor:
         headers = {}
         if operation.status == "InProgress":
             headers["Retry-After"] = _retry_after(call, operation)

@@ -108,6 +108,7 @@ class Operation:
     error: tuple[str, str] | None = None
     result: dict[str, Any] | None = None
     ended: float | None = None
+    location: bool = False  # answered with a Location: a success is read there last
 
 
 class ArmState:
@@ -396,6 +397,7 @@ class ArmState:
 
         def finish() -> None:
             operation.ended = self.cluster.clock.elapsed()
+            self.cluster.lro_reads.ended(op_id)
             for instance in instances:
                 if instance.operation == op_id:
                     instance.operation = None

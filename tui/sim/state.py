@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from tui.sim.clock import SimClock
 from tui.sim.faults import Faults
+from tui.sim.lro_reads import LroReads
 from tui.sim.scenario import ContainerSpec, NodeTypeSpec, Scenario
 from tui.winver import WindowsVersion
 
@@ -104,6 +105,7 @@ class SimCluster:
         self.scenario = scenario
         self.clock = clock
         self.faults = Faults()
+        self.lro_reads = LroReads()  # ARM's operations as their pollers have read them
         self.lock = threading.RLock()
         self._rng = random.Random(scenario.seed if seed is None else seed)
         self._events: list[tuple[float, int, Callable[[], None]]] = []
