@@ -61,3 +61,25 @@ def test_a_long_transcript_path_is_elided_from_its_start_to_fit_one_line():
     narrow = header_text(info, width=60).plain  # the file's name stays whole, whatever the room
     assert narrow.endswith("…/20261201T134234Z-f7d11068b8f8407.jsonl")
     assert header_text(info, width=300).plain.endswith(path)  # room enough: whole
+
+
+def test_a_full_header_fits_one_line_by_giving_up_the_label_then_the_endpoint():
+    # A real session id is 32 hex digits; with the lease holder shown, the header of a
+    # 160-column terminal used to wrap the file's name onto a second line.
+    name = "20261201T181102Z-73d89ae863fe44769d6fac381609673d.jsonl"
+    info = HeaderInfo(
+        mode="OPERATE",
+        cluster="fabrikam-large",
+        endpoint="https://127.0.0.1:44041",
+        holder="root@vm (this session)",
+        transcript=f"/tmp/demo-t/fabrikam-large/{name}",
+    )
+    text = header_text(info, width=160).plain
+    assert len(text) <= 160 and text.endswith(f"/{name}") and "…" in text
+    assert "lease: root@vm (this session)" in text and "https://127.0.0.1:44041" in text
+    assert "transcript:" not in text  # the label went first
+    tight = header_text(info, width=140).plain
+    assert len(tight) <= 140 and tight.endswith(f"/{name}")
+    assert "https://" not in tight and "lease: root@vm" in tight  # then the endpoint
+    roomy = header_text(info, width=200).plain
+    assert "transcript: /tmp/demo-t/" in roomy and "https://127.0.0.1:44041" in roomy
