@@ -78,6 +78,7 @@ def test_a_full_header_fits_one_line_by_giving_up_the_label_then_the_endpoint():
     assert len(text) <= 160 and text.endswith(f"/{name}") and "…" in text
     assert "lease: root@vm (this session)" in text and "https://127.0.0.1:44041" in text
     assert "transcript:" not in text  # the label went first
+    assert text.endswith(f"  …/{name}")  # no folder is cut in two
     tight = header_text(info, width=140).plain
     assert len(tight) <= 140 and tight.endswith(f"/{name}")
     assert "https://" not in tight and "lease: root@vm" in tight  # then the endpoint

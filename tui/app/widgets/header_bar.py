@@ -40,8 +40,8 @@ def fitted_path(path: str, room: int) -> str:
     if len(path) <= room:
         return path
     name = path.rsplit("/", 1)[-1]
-    keep = max(room - 1, len(name) + 1)  # "…" then the tail, from a "/" on when it fits
-    return "…" + path[len(path) - keep :]
+    tail = path[len(path) - max(room - 1, len(name) + 1) :]
+    return "…" + tail[tail.index("/") :]  # "…" then the tail from a "/" on: no folder cut
 
 
 def header_text(info: HeaderInfo, width: int | None = None) -> Text:
