@@ -299,7 +299,11 @@ def info_body(node: SimNode, now: datetime) -> dict[str, Any]:
 
 
 def container_state(container: SimContainer) -> str:
-    return "running" if container.running else "exited"
+    return _state(container.running)
+
+
+def _state(running: bool) -> str:
+    return "running" if running else "exited"
 
 
 def container_status(container: SimContainer, now: datetime) -> str:
@@ -406,7 +410,7 @@ def _summary(
         "Created": int(created.timestamp()),
         "Ports": [],
         "Labels": {},
-        "State": "running" if running else "exited",
+        "State": _state(running),
         "Status": status,
         "HostConfig": {"NetworkMode": "nat"},
         "NetworkSettings": {"Networks": _network(ident, running)},
