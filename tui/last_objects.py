@@ -1,15 +1,15 @@
-"""What a pane was last drawn from, so that a poll handing it the very same objects draws
-nothing: a health poll that found the cluster as it was hands over the last read's nodes,
-engines and findings (see tui.cluster.fabric.AnswerCache), and comparing a thousand nodes by
-value would cost about what drawing them does."""
+"""The objects a pane was last drawn from, or a snapshot last recorded from, so that a poll
+handing over the very same objects costs nothing: a health poll that found the cluster as it
+was hands over the last read's nodes, engines and findings (see tui.cluster.fabric.AnswerCache),
+and comparing a thousand nodes by value would cost about what drawing them does."""
 
 from __future__ import annotations
 
 from operator import is_
 
 
-class DrawnFrom:
-    """The objects of the last draw, compared by identity (an equal copy counts as changed)."""
+class LastObjects:
+    """The objects of the last call, compared by identity (an equal copy counts as changed)."""
 
     def __init__(self) -> None:
         self._parts: tuple[object, ...] | None = None

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import is_
 from typing import Literal
 
 from tui.errors import ClusterError, SfpatchError
+from tui.last_objects import LastObjects
 from tui.model import NODES_READ, ClusterSnapshot, Finding
 from tui.runbook.actions import Action, Enable
 from tui.runbook.gates import Gate, enable_gates
@@ -118,7 +118,7 @@ class Engine:
         self.on_event = on_event
         self.last: Observation | None = None
         self._last_recorded: tuple = ()
-        self._last_shown: tuple = (None, None, None)
+        self._last_shown = LastObjects()
         self._reported: dict[str, tuple[tuple, NodeReport]] = {}  # see _node_report
         self._reported_nodes: tuple[NodeReport, ...] = ()
         self._warned: set = set()
@@ -163,10 +163,8 @@ class Engine:
 
     def record_snapshot(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...]) -> None:
         """Write what the engineer was shown to the transcript when it changed."""
-        shown = (snapshot.nodes, snapshot.health, findings)
-        if all(map(is_, shown, self._last_shown)):
+        if not self._last_shown.changed(snapshot.nodes, snapshot.health, findings):
             return  # the very objects of the last call: a poll that found nothing new
-        self._last_shown = shown
         signature = (
             snapshot.health.aggregated,
             tuple((n.name, n.status, n.health_state, n.instance_id) for n in snapshot.nodes),

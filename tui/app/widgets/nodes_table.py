@@ -11,7 +11,6 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from tui.app.drawn import DrawnFrom
 from tui.app.filter import node_matches
 from tui.app.format import (
     containers_text,
@@ -21,6 +20,7 @@ from tui.app.format import (
     status_text,
     uptime_text,
 )
+from tui.last_objects import LastObjects
 from tui.model import SEVERITY_RANK, ClusterSnapshot, Engine, Finding, Node
 
 WARN_STYLE = {2: "bold red", 1: "yellow", 0: "dim"}
@@ -126,7 +126,7 @@ class NodesTable(DataTable):
         self._placed: tuple = ()  # what the order on screen was made from
         self._order: list[str] = []  # the nodes to show, in order
         self._drawn: list[str] = []  # the rows on screen, in order
-        self._drawn_from = DrawnFrom()
+        self._drawn_from = LastObjects()
 
     def _add_columns(self) -> None:
         for key, label, _ in COLUMNS:

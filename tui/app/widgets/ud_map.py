@@ -11,9 +11,9 @@ from typing import Any
 
 from rich.text import Text
 
-from tui.app.drawn import DrawnFrom
 from tui.app.widgets.text_pane import TextPane
 from tui.errors import UsageError
+from tui.last_objects import LastObjects
 from tui.model import ClusterSnapshot, Node
 from tui.winver import WindowsVersion, parse_version
 
@@ -110,7 +110,7 @@ class UdMap(TextPane):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._drawn_from = DrawnFrom()
+        self._drawn_from = LastObjects()
 
     def show(self, snapshot: ClusterSnapshot, targets: Mapping[str, WindowsVersion]) -> None:
         if self._drawn_from.changed(snapshot.nodes, snapshot.engines, targets):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.app.drawn import DrawnFrom
+from tui.last_objects import LastObjects
 from tui.model import ClusterSnapshot
 
 
@@ -21,7 +21,7 @@ class UpgradeDomainTable(DataTable):
         self.add_column("Up", key="up", width=3)
         self.add_column("Dis", key="disabled", width=3)
         self.add_column("Down", key="down", width=4)
-        self._drawn_from = DrawnFrom()
+        self._drawn_from = LastObjects()
 
     _shown: tuple = ()
 
