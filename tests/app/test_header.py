@@ -84,3 +84,21 @@ def test_a_full_header_fits_one_line_by_giving_up_the_label_then_the_endpoint():
     assert "https://" not in tight and "lease: root@vm" in tight  # then the endpoint
     roomy = header_text(info, width=200).plain
     assert "transcript: /tmp/demo-t/" in roomy and "https://127.0.0.1:44041" in roomy
+
+
+def test_a_replay_header_fits_one_line_by_giving_up_the_programs_name_last():
+    # Replay has no endpoint to give up; its position and verdict made the line 165 long.
+    name = "20261201T183808Z-e236c63b3df54fcfb000538e81292eaf.jsonl"
+    info = HeaderInfo(
+        mode="REPLAY",
+        cluster="contoso-prod",
+        holder="root@vm",
+        verdict="INTACT, unsigned",
+        position="74/74 2026-12-01 18:38:16Z paused 1x",
+        transcript=f"/tmp/hl/contoso-prod/{name}",
+    )
+    text = header_text(info, width=160).plain
+    assert len(text) <= 160 and text.endswith(f"/{name}")
+    assert "74/74 2026-12-01 18:38:16Z paused 1x" in text and "INTACT, unsigned" in text
+    assert "lease: root@vm" in text and "sfpatch" not in text.removesuffix(name)
+    assert header_text(info, width=200).plain.startswith(" sfpatch ")  # room: all of it

@@ -47,26 +47,29 @@ def fitted_path(path: str, room: int) -> str:
 def header_text(info: HeaderInfo, width: int | None = None) -> Text:
     """The header's content in one line of `width`; fields the mode does not have are left
     out. To fit, the transcript's folders are elided first, then its label, then the
-    endpoint: the file's name (the session's time and id) is always whole."""
+    endpoint, then the program's name: the file's name (the session's time and id) is always
+    whole."""
     path = _home(info.transcript) if info.transcript else "none"
     name = path.rsplit("/", 1)[-1]
     least = len(name) if name == path else len(name) + 2  # "…/" then the name
-    text = _head(info, endpoint=True)
+    text = _head(info, endpoint=True, brand=True)
     label = "  transcript: "
     if width and text.cell_len + len(label) + least > width:
         label = "  "
-        if info.endpoint and text.cell_len + len(label) + least > width:
-            text = _head(info, endpoint=False)
+        for endpoint, brand in ((False, True), (False, False)):
+            if text.cell_len + len(label) + least <= width:
+                break
+            text = _head(info, endpoint=endpoint, brand=brand)
     text.append(label, style="dim")
     room = width - text.cell_len if width else len(path)
     text.append(fitted_path(path, room))
     return text
 
 
-def _head(info: HeaderInfo, endpoint: bool) -> Text:
+def _head(info: HeaderInfo, endpoint: bool, brand: bool) -> Text:
     """Everything on the header before the transcript."""
     text = Text.assemble(
-        (" sfpatch ", "bold"),
+        (" sfpatch " if brand else "", "bold"),
         (f" {info.mode} ", BADGE_STYLES.get(info.mode, "bold reverse")),
         " ",
         (f" {info.cluster} ", "bold reverse"),
