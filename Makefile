@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check tui tests bench screenshots
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 screenshots: $(STAMP)
 	$(BIN)/python -m screenshots
