@@ -89,24 +89,43 @@ class Session:
             self.on_close.clear()
 
 
+FULL_READ_CPU_SHARE = 0.03  # of one core: the most background full re-reads take on average
+
+
+def full_read_wait(full_every: float, cpu_seconds: float) -> float:
+    """How long after a full read the next background one waits: `full_every`, or longer when
+    re-reading that often would take more than FULL_READ_CPU_SHARE of a core."""
+    return max(full_every, max(cpu_seconds, 0.0) / FULL_READ_CPU_SHARE)
+
+
 class SnapshotSource:
     """Full inventories now and then, partial refreshes in between.
 
     Health (nodes, cluster health) changes by the second during a change window; scale sets,
-    engines and containers change when a node is patched, so they are re-read every
-    `full_every` seconds and when asked (`want_full`: after an action, a node done, the
-    engineer's refresh). While the runbook steps a node (`focus`), that node's VM and engine
-    are read with every refresh instead, and no full read is made unless asked for.
+    engines and containers change when a node is patched, so they are re-read in the background
+    every `full_every` seconds, or less often when a full read costs much CPU (see
+    full_read_wait: on a thousand nodes, a few minutes), and at once when asked (`want_full`:
+    after an action, a node done, the engineer's refresh). While the runbook steps a node
+    (`focus`), that node's VM and engine are read with every refresh instead, and no full read
+    is made unless asked for. `clock` and `cpu_clock` (the process's CPU time) are injectable.
     """
 
-    def __init__(self, inventory, full_every: float = 30.0, clock=None) -> None:
+    def __init__(
+        self,
+        inventory,
+        full_every: float = 30.0,
+        clock: Callable[[], float] | None = None,
+        cpu_clock: Callable[[], float] | None = None,
+    ) -> None:
         import time
 
         self._inventory = inventory
         self._full_every = full_every
         self._clock = clock or time.monotonic
-        self._last_full: float | None = None
+        self._cpu_clock = cpu_clock or time.process_time
+        self._next_full: float | None = None
         self._want_full = True
+        self.full_wait = full_every  # the wait after the last full read, in seconds
 
     def want_full(self) -> None:
         self._want_full = True
@@ -118,11 +137,16 @@ class SnapshotSource:
         one node `focus` names, or health only."""
         from tui.cluster.inventory import gather, refresh_health, refresh_node
 
-        stale = self._last_full is None or self._clock() - self._last_full >= self._full_every
-        if previous is None or self._want_full or (stale and focus is None):
+        due = self._next_full is None or self._clock() >= self._next_full
+        if previous is None or self._want_full or (due and focus is None):
             self._want_full = False
+            cpu = self._cpu_clock()
+            # All the process's threads, the screen's drawing of what arrives included: all
+            # of it is what the read costs.
             snapshot = gather(self._inventory, **fill_in)
-            self._last_full = self._clock()  # from its end: a slow read is not followed by one
+            self.full_wait = full_read_wait(self._full_every, self._cpu_clock() - cpu)
+            # From its end: a slow read is not followed by one at once.
+            self._next_full = self._clock() + self.full_wait
             return snapshot
         if focus is not None:
             return refresh_node(self._inventory, previous, focus)

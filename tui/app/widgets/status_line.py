@@ -57,7 +57,7 @@ def status_text(
     if snapshot is None:
         text.append("Reading the cluster for the first time", style="bold")
     else:
-        text.append(f"read {snapshot.taken_at:%H:%M:%S} UTC", style="dim")
+        text.append(read_times(snapshot), style="dim")
     if refreshing_for is not None:
         text.append(f"  refreshing {duration_text(refreshing_for)}", style="bold yellow")
     if progress:
@@ -66,6 +66,16 @@ def status_text(
         text.append(f"\n{name} ", style="bold")
         text.append(wait, style="black on yellow")
     return text
+
+
+def read_times(snapshot: ClusterSnapshot) -> str:
+    """When the nodes and health were read and, when it was earlier, the VMs and engines."""
+    read, full = (f"{at:%H:%M:%S} UTC" for at in (snapshot.taken_at, snapshot.full_read_at))
+    if full == read:
+        return f"read {read}"
+    # A node read has that node's VM and engine from now: only the others are older.
+    which = "other VMs, engines" if snapshot.scope_node else "VMs, engines"
+    return f"read {read} · {which} {full}"
 
 
 class StatusLine(TextPane):
