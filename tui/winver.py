@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -54,9 +55,18 @@ class WindowsVersion:
 
 def parse_version(text: str) -> WindowsVersion:
     """Parse '10.0.14393.1770' (or '10.0.17763'); raise UsageError on anything else."""
-    match = _VERSION.match(text) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise _not_a_version(text)
+    return _parse_text(text)
+
+
+# The rules read the same few version strings for every container of a cluster; a version is
+# immutable, so one parse serves them all (an error is raised again each time, not kept).
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> WindowsVersion:
+    match = _VERSION.match(text)
     if not match:
-        raise UsageError(f"not a Windows version: {shown(text)} (expected e.g. 10.0.17763.6054)")
+        raise _not_a_version(text)
     major, minor, build = (int(part) for part in match.groups()[:3])
     revision = int(match.group(4)) if match.group(4) else None
     if max(major, minor, build) > MAX_PART or (revision or 0) > MAX_REVISION:
@@ -65,6 +75,10 @@ def parse_version(text: str) -> WindowsVersion:
             f"the revision up to {MAX_REVISION})"
         )
     return WindowsVersion(major, minor, build, revision)
+
+
+def _not_a_version(text: object) -> UsageError:
+    return UsageError(f"not a Windows version: {shown(text)} (expected e.g. 10.0.17763.6054)")
 
 
 def revision_from_operating_system(operating_system: str, base: WindowsVersion) -> WindowsVersion:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,8 +60,8 @@ class Catalog:
         info = self.builds.get(version.build)
         if info is None or version.revision is None:
             return None
-        at_or_below = [r for r in info.releases if r.revision <= version.revision]
-        return at_or_below[-1] if at_or_below else None
+        at_or_below = bisect.bisect_right(info.releases, version.revision, key=_revision)
+        return info.releases[at_or_below - 1] if at_or_below else None
 
     def newest(self, build: int, today: date) -> Release | None:
         """The newest release of a build published on or before `today`."""
@@ -89,6 +90,10 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
             build, entry["name"], entry["mainstream_end"], entry["extended_end"], releases
         )
     return Catalog(data["made"], data["known_through"], data["source"], builds)
+
+
+def _revision(release: Release) -> int:
+    return release.revision
 
 
 @cache

@@ -7,6 +7,7 @@ an image no newer than the host.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,6 +55,8 @@ def normalize_isolation(text: str | None, default: Isolation = "process") -> Iso
     return default
 
 
+# Pure, and asked the same few questions for every container of a cluster.
+@functools.lru_cache(maxsize=4096)
 def check(host: WindowsVersion, image: WindowsVersion, isolation: str = "process") -> Verdict:
     """Decide whether a container built on `image` starts on `host` in the given isolation."""
     if (host.major, host.minor) != (image.major, image.minor):

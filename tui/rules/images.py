@@ -38,18 +38,56 @@ def parse_reference(text: str) -> Reference:
 
 
 def find_image(engine: Engine, container: Container) -> Image | None:
-    """The engine's image a container runs, by image id or by the reference it was created with."""
+    """The engine's image a container runs, by image id or by the reference it was created with
+    (the first such image in the engine's list)."""
+    index = _index_of(engine.images)
     wanted_ids = {_bare_id(container.image_id), _bare_id(container.image)} - {""}
-    for image in engine.images:
-        image_id = _bare_id(image.id)
-        if any(image_id.startswith(w) for w in wanted_ids if len(w) >= 12):
-            return image
+    first = min((index.prefixed(w) for w in wanted_ids if len(w) >= 12), default=len(index.ids))
+    if first < len(index.ids):
+        return engine.images[first]
     ref = parse_reference(container.image)
-    tagged = f"{ref.repository}:{ref.tag or 'latest'}".lower()
-    for image in engine.images:
-        if tagged in (t.lower() for t in image.repo_tags):
-            return image
-    return None
+    position = index.by_tag.get(f"{ref.repository}:{ref.tag or 'latest'}".lower())
+    return None if position is None else engine.images[position]
+
+
+class _ImageIndex:
+    """An engine's images' bare ids, and its lower-cased tags to their first position."""
+
+    def __init__(self, images: tuple[Image, ...]) -> None:
+        self.ids = [_bare_id(image.id) for image in images]
+        self.by_tag: dict[str, int] = {}
+        self._prefixed: dict[str, int] = {}
+        self._first: dict[str, int] = {}
+        self._longest = max(map(len, self.ids), default=0)
+        for position, image in enumerate(images):
+            self._first.setdefault(self.ids[position], position)
+            for tag in image.repo_tags:
+                self.by_tag.setdefault(tag.lower(), position)
+
+    def prefixed(self, wanted: str) -> int:
+        """The first position whose id starts with `wanted` (a full or short id), else len(ids)."""
+        if len(wanted) >= self._longest:  # no id is longer: only an equal one starts with it
+            return self._first.get(wanted, len(self.ids))
+        found = self._prefixed.get(wanted)
+        if found is None:
+            found = next((i for i, x in enumerate(self.ids) if x.startswith(wanted)), len(self.ids))
+            self._prefixed[wanted] = found
+        return found
+
+
+# The rules look up every container of one engine in a row: the last engine's index serves
+# them all. Held with its image tuple, so the identity check cannot match a reused id.
+_last_index: tuple[tuple[Image, ...], _ImageIndex] | None = None
+
+
+def _index_of(images: tuple[Image, ...]) -> _ImageIndex:
+    global _last_index
+    last = _last_index
+    if last is not None and last[0] is images:
+        return last[1]
+    index = _ImageIndex(images)
+    _last_index = (images, index)
+    return index
 
 
 def image_label(image: Image) -> str:
