@@ -1,4 +1,5 @@
-"""The engine sweep's HTTP answer reader, on answers as dockerd writes them."""
+"""The engine sweep's HTTP answer reader, on answers as dockerd writes them, and how it finds
+and connects to an engine's address."""
 
 from __future__ import annotations
 
@@ -6,10 +7,23 @@ import http.client
 import io
 import json
 import math
+import socket
+from collections.abc import Iterator
 
 import pytest
 
-from tui.cluster.engines import EngineResponse, decode_json, read_response
+from tui.cluster.answers import decode_json
+from tui.cluster.engines import (
+    EngineAddress,
+    EngineResponse,
+    Listing,
+    engine_address,
+    listed_digest,
+    open_socket,
+    read_response,
+)
+from tui.errors import ClusterError
+from tui.model import Container, Engine, Image
 
 
 def answer(raw: bytes) -> EngineResponse:
@@ -93,3 +107,122 @@ def test_an_answer_with_nan_reads_as_the_standard_parser_reads_it() -> None:
 def test_an_answer_that_is_not_json_is_a_value_error(body: bytes) -> None:
     with pytest.raises(ValueError):
         decode_json(body)
+
+
+# ------------------------------------------------------------------ an engine's address
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("tcp://10.0.0.4:2376", EngineAddress("10.0.0.4", 2376, socket.AF_INET)),
+        ("tcp://[fd00::4]:2376", EngineAddress("fd00::4", 2376, socket.AF_INET6)),
+        ("tcp://node-4.contoso.test:2376", EngineAddress("node-4.contoso.test", 2376, 0)),
+    ],
+    ids=["ipv4", "ipv6", "host name"],
+)
+def test_an_endpoint_is_parsed_into_host_port_and_family(
+    endpoint: str, expected: EngineAddress
+) -> None:
+    assert engine_address(endpoint) == expected
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["tcp://10.0.0.4", "tcp://10.0.0.4:99999", "tcp://10.0.0.4:x", "tcp://:2376"]
+)
+def test_an_endpoint_without_a_host_and_port_is_a_cluster_error(endpoint: str) -> None:
+    with pytest.raises(ClusterError, match="expected tcp://ADDRESS:PORT"):
+        engine_address(endpoint)
+
+
+@pytest.fixture
+def no_name_lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """The hosts socket.getaddrinfo is asked for while the test runs."""
+    asked: list[object] = []
+    getaddrinfo = socket.getaddrinfo
+
+    def recording(host: object, *args: object, **kwargs: object) -> object:
+        asked.append(host)
+        return getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    yield asked
+
+
+def _listener(family: int, host: str) -> socket.socket:
+    try:
+        server = socket.socket(family, socket.SOCK_STREAM)
+        server.bind((host, 0))
+    except OSError:
+        pytest.skip(f"no {host} on this machine")
+    server.listen()
+    return server
+
+
+@pytest.mark.parametrize(
+    ("family", "host"), [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")]
+)
+def test_an_ip_literal_is_connected_without_a_name_lookup(
+    family: int, host: str, no_name_lookups: list[object]
+) -> None:
+    with _listener(family, host) as server:
+        address = engine_address(
+            f"tcp://{'[::1]' if ':' in host else host}:{server.getsockname()[1]}"
+        )
+        with open_socket(address, 2.5) as sock:
+            assert sock.getpeername()[:2] == server.getsockname()[:2]
+            assert sock.gettimeout() == 2.5
+    assert no_name_lookups == []
+
+
+def test_a_host_name_is_looked_up_and_connected(no_name_lookups: list[object]) -> None:
+    with _listener(socket.AF_INET, "127.0.0.1") as server:
+        address = engine_address(f"tcp://localhost:{server.getsockname()[1]}")
+        try:
+            sock = open_socket(address, 2.5)
+        except OSError:
+            pytest.skip("localhost does not resolve to 127.0.0.1 here")
+        with sock:
+            assert sock.getpeername()[1] == server.getsockname()[1]
+    assert no_name_lookups[:1] == ["localhost"]
+
+
+def test_a_refused_ip_literal_is_an_os_error() -> None:
+    with _listener(socket.AF_INET, "127.0.0.1") as server:
+        port = server.getsockname()[1]
+    with pytest.raises(ConnectionRefusedError):
+        open_socket(engine_address(f"tcp://127.0.0.1:{port}"), 2.5)
+
+
+# ------------------------------------------------------------------ an unchanged list
+
+
+def _container(image_id: str) -> Container:
+    return Container(id="a", name="web", image="contoso/web:1", image_id=image_id)
+
+
+def _engine(*containers: Container, images: tuple[str, ...] = ("sha256:1",)) -> Engine:
+    return Engine(
+        "_N_0",
+        "tcp://10.0.0.4:2376",
+        containers=containers,
+        images=tuple(Image(id=i) for i in images),
+    )
+
+
+@pytest.mark.parametrize(
+    ("engine", "count", "stands"),
+    [
+        (_engine(_container("sha256:1")), 1, True),
+        (_engine(), 0, True),
+        (_engine(_container("sha256:1")), 2, False),  # one gone at its inspect
+        (_engine(_container("sha256:2")), 1, False),  # an image not listed
+        (_engine(_container("")), 1, True),
+    ],
+    ids=["whole", "empty", "container gone", "image unknown", "no image id"],
+)
+def test_a_list_stands_for_its_engine_only_when_the_engine_has_all_of_it(
+    engine: Engine, count: int, stands: bool
+) -> None:
+    assert listed_digest(Listing(b"d", count), engine) == (b"d" if stands else None)
+    assert listed_digest(None, engine) is None

@@ -387,6 +387,110 @@ def test_warm_gather_lists_containers_only(
     assert {path for _, path in cold_requests} >= {"/v1.41/info", "/v1.41/images/json"}
 
 
+class Listed:
+    """Counts the containers built from engines' container lists."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.built = 0
+        listed_container = engines.listed_container
+
+        def count(*args: object, **kwargs: object) -> Container:
+            self.built += 1
+            return listed_container(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engines, "listed_container", count)
+
+
+def test_an_unchanged_container_list_gives_back_the_last_engine_and_is_still_read(
+    sim: SimServer,
+    profile: ClusterProfile,
+    connect: Callable[..., Inventory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    cold = gather(inventory)
+    listed = Listed(monkeypatch)
+    warm, requests = gather_counting(sim, inventory)
+    assert warm.errors == () and sorted(warm.engines) == sorted(cold.engines)
+    assert all(warm.engines[name] is cold.engines[name] for name in cold.engines)
+    assert sorted(requests) == sorted((name, "/v1.41/containers/json") for name in cold.engines)
+    assert listed.built == 0
+
+
+def test_a_changed_container_list_gives_a_new_engine_with_what_changed(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    first = gather(inventory)
+    [stopped] = [c for c in sim.cluster.nodes["_FrontEnd_2"].containers][:1]
+    with sim.cluster.lock:
+        stopped.running, stopped.exit_code, stopped.error = False, 1, "boom"
+        stopped.finished_at = sim.clock.now()
+    second, requests = gather_counting(sim, inventory)
+    changed = second.engines["_FrontEnd_2"]
+    assert changed is not first.engines["_FrontEnd_2"]
+    assert next(c for c in changed.containers if c.id == stopped.id).error == "boom"
+    assert ("_FrontEnd_2", f"/v1.41/containers/{stopped.id}/json") in requests
+    assert all(second.engines[n] is first.engines[n] for n in first.engines if n != "_FrontEnd_2")
+    sim.clock.advance(3 * 3600)  # every running container's Status ('Up 3 hours') moves on
+    third = gather(inventory)
+    for name, engine in third.engines.items():
+        assert engine is not second.engines[name]
+        assert [c.status for c in engine.containers] != [
+            c.status for c in second.engines[name].containers
+        ]
+
+
+def test_a_failed_list_after_an_unchanged_one_fails_and_drops_the_last_read(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    gather(inventory)
+    warm = gather(inventory)  # the same lists: each engine is the last read's
+    fault = parse_fault("engine-down:_Legacy_1")
+    sim.cluster.faults.add(fault)
+    down = gather(inventory)
+    assert "_Legacy_1" not in down.engines
+    assert [(e.source, e.subject) for e in down.errors] == [("docker", "_Legacy_1")]
+    assert inventory.engine_cache.last("_Legacy_1") is None
+    sim.cluster.faults.remove(fault)
+    back, requests = gather_counting(sim, inventory)
+    assert back.engines["_Legacy_1"] is not warm.engines["_Legacy_1"]  # read afresh, in full
+    assert back.engines["_Legacy_1"] == warm.engines["_Legacy_1"]
+    assert [n for n, path in requests if path == "/v1.41/info"] == ["_Legacy_1"]
+
+
+def test_unchanged_arm_pages_give_back_the_same_instances(
+    sim: SimServer,
+    profile: ClusterProfile,
+    connect: Callable[..., Inventory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tui.cluster import compute
+    from tui.sim import arm
+
+    monkeypatch.setattr(arm, "PAGE_SIZE", 2)  # FrontEnd's five VMs on three pages
+    inventory = connect(profile, sim.clock.now)
+    first = gather(inventory)
+    built = []
+    instance_from_sdk = compute.instance_from_sdk
+    monkeypatch.setattr(
+        compute, "instance_from_sdk", lambda *a: built.append(a) or instance_from_sdk(*a)
+    )
+    second = gather(inventory)
+    assert built == [] and len(second.instances) == 8
+    assert all(a is b for a, b in zip(first.instances, second.instances, strict=True))
+    sim.cluster.reboot_host("_FrontEnd_3", 0, None)  # on FrontEnd's second page: not running
+    third = gather(inventory)
+    assert len(built) == 2  # that page's two VMs
+    by_node = {i.node_name: i for i in first.instances}
+    for instance in third.instances:
+        same = instance.node_name not in ("_FrontEnd_2", "_FrontEnd_3")
+        assert (instance is by_node[instance.node_name]) is same
+    rebooted = next(i for i in third.instances if i.node_name == "_FrontEnd_3")
+    assert rebooted.power_state != by_node["_FrontEnd_3"].power_state
+
+
 def test_cold_gather_reads_four_requests_per_node(
     sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
 ) -> None:

@@ -406,6 +406,20 @@ def test_an_engine_signed_by_another_ca_is_not_trusted(sim, tmp_path, read):
     assert logged(sim) == []
 
 
+def test_the_sweep_connects_an_engine_address_without_a_name_lookup(sim, monkeypatch):
+    asked = []
+    getaddrinfo = socket.getaddrinfo
+
+    def recording(host, *args, **kwargs):
+        asked.append(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    conn = connection(sim, LEGACY)
+    assert sweep_read(LEGACY, conn).containers  # TLS checked against the address, as before
+    assert conn.endpoint.removeprefix("tcp://").rpartition(":")[0] not in asked
+
+
 def test_engine_down_fault(sim, sdk_client):
     fault = Fault("engine-down", "_FrontEnd_1")
     sim.cluster.faults.add(fault)

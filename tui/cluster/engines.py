@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import http.client
+import ipaddress
 import json
 import socket
 import ssl
@@ -43,12 +44,12 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urlsplit
 
 import docker
-import orjson
 import requests
 from docker.errors import APIError, DockerException, NotFound
 from urllib3.util.ssl_ import create_urllib3_context
 
-from tui.cluster import readonly
+from tui.cluster import answers, readonly
+from tui.cluster.answers import decode_json
 from tui.errors import ClusterError, UsageError
 from tui.model import Container, Engine, Image
 from tui.winver import parse_version, revision_from_operating_system
@@ -117,10 +118,22 @@ class ImageCache:
 
 @dataclass(frozen=True)
 class LastRead:
-    """A node's last successful engine read, and the node instance it was made under."""
+    """A node's last successful engine read, the node instance it was made under, and the
+    digest of the container list it was read from (None: the list alone does not stand for it,
+    as when a listed container was gone at its inspect)."""
 
     instance_id: str
     engine: Engine
+    listed: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a read keeps of the full container list it got: the answer's digest, and how many
+    containers it names."""
+
+    digest: bytes
+    count: int
 
 
 class EngineCache:
@@ -299,13 +312,14 @@ class _TLSConnection:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        address: EngineAddress,
         timeout: float,
         context: ssl.SSLContext,
         session: ssl.SSLSession | None,
         read_only: bool = False,
     ) -> None:
+        self.address = address
+        host, port = address.host, address.port
         self.host, self.port, self.timeout = host, port, timeout
         self._context = context
         self._session = session
@@ -313,11 +327,12 @@ class _TLSConnection:
         self.resumed = False
         self.sock: ssl.SSLSocket | None = None
         self._file: BinaryIO | None = None
-        rest = f" HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {USER_AGENT}\r\n\r\n"
+        named = f"[{host}]" if address.family == socket.AF_INET6 else host
+        rest = f" HTTP/1.1\r\nHost: {named}:{port}\r\nUser-Agent: {USER_AGENT}\r\n\r\n"
         self._rest = rest.encode("latin-1")  # every request's bytes after its target
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
+        sock = open_socket(self.address, self.timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.sock = self._context.wrap_socket(
@@ -366,6 +381,48 @@ def _half_life(session: ssl.SSLSession) -> float:
     return session.time + session.timeout / 2
 
 
+@dataclass(frozen=True)
+class EngineAddress:
+    """Where an endpoint's engine listens: host, port, and the socket family of an IP
+    literal host (0 for a host name)."""
+
+    host: str
+    port: int
+    family: int = 0
+
+
+@functools.lru_cache(maxsize=4096)
+def engine_address(endpoint: str) -> EngineAddress:
+    """A tcp://ADDRESS:PORT endpoint parsed (once: a sweep opens a thousand every refresh)."""
+    address = urlsplit(endpoint.replace("tcp://", "https://", 1))
+    try:
+        host, port = address.hostname, address.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise ClusterError(f"docker engine {endpoint}: expected tcp://ADDRESS:PORT")
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        family = 0
+    return EngineAddress(host, port, family)
+
+
+def open_socket(address: EngineAddress, timeout: float) -> socket.socket:
+    """A TCP connection to `address`; an IP literal is connected as it is, with no name
+    look-up (getaddrinfo costs a sweep more than the rest of its connects)."""
+    if not address.family:
+        return socket.create_connection((address.host, address.port), timeout)
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((address.host, address.port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 class SweepApi:
     """The Engine API reads of the bulk sweep, named as the docker SDK's low-level APIClient
     names them: one connection for all of a node's reads, then closed."""
@@ -379,16 +436,14 @@ class SweepApi:
         read_only: bool = False,
     ) -> None:
         self.endpoint = conn.endpoint
-        address = urlsplit(conn.endpoint.replace("tcp://", "https://", 1))
-        if not address.hostname or not address.port:
-            raise ClusterError(f"docker engine {conn.endpoint}: expected tcp://ADDRESS:PORT")
-        self._host, self._port = address.hostname, address.port
+        self._address = engine_address(conn.endpoint)
         self._timeout = conn.timeout
         self._context = context
         self._session = session
         self._stats = stats
         self._read_only = read_only
         self._conn: _TLSConnection | None = None
+        self.listed: Listing | None = None  # the last full container list (all=1) it read
 
     def info(self) -> dict[str, Any]:
         return self._get(INFO_TARGET)
@@ -402,7 +457,11 @@ class SweepApi:
                 {k: [v] if isinstance(v, str) else list(v) for k, v in filters.items()},
                 separators=(",", ":"),
             )
-        return self._get(containers_target(all, wanted))
+        body = self._answer(containers_target(all, wanted))
+        found = decode_json(body)
+        if all and wanted is None:
+            self.listed = Listing(answers.digest(body), len(found))
+        return found
 
     def images(self) -> list[dict[str, Any]]:
         return self._get(IMAGES_TARGET)
@@ -417,8 +476,7 @@ class SweepApi:
         """The connection this read uses (opened at its first request)."""
         if self._conn is None:
             self._conn = _TLSConnection(
-                self._host,
-                self._port,
+                self._address,
                 self._timeout,
                 self._context,
                 self._session,
@@ -436,6 +494,10 @@ class SweepApi:
         return session
 
     def _get(self, target: str) -> Any:
+        return decode_json(self._answer(target))
+
+    def _answer(self, target: str) -> bytes:
+        """The body of a 2xx answer to GET `target`; any other status raises EngineHTTPError."""
         conn = self.connection()
         fresh = conn.sock is None
         try:
@@ -455,7 +517,7 @@ class SweepApi:
             conn.close()
         if response.status >= 300:
             raise _http_error(response.status, response.body)
-        return decode_json(response.body)
+        return response.body
 
 
 PREFIX = f"/v{API_VERSION}"
@@ -477,17 +539,6 @@ def _quoted(ident: str, safe: str) -> str:
     # quote, and the check costs less than quote's.
     plain = ident.removeprefix("sha256:") if ":" in safe else ident
     return ident if plain.isascii() and plain.isalnum() else quote(ident, safe)
-
-
-def decode_json(body: bytes) -> Any:
-    """An answer's JSON as json.loads reads it, only faster: orjson first, and the standard
-    parser for whatever orjson refuses (NaN, a lone surrogate, a BOM, bad JSON), so the values
-    accepted and the errors raised stay its own. One difference is left: orjson reads an integer
-    beyond 64 bits as a float, and no number an engine sends comes near 2**63."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return json.loads(body)
 
 
 def _http_error(status: int, body: bytes) -> EngineHTTPError:
@@ -628,7 +679,7 @@ def read_node(
     last = cache.last(node_name)
     try:
         if last is not None and reusable(last, instance_id, conn.endpoint):
-            engine = refresh_engine(api, last.engine, image_cache)
+            engine = refresh_engine(api, last, image_cache)
         else:
             previous = last.engine if last is not None else None
             engine = read_engine(api, node_name, conn.endpoint, image_cache, previous)
@@ -637,10 +688,23 @@ def read_node(
         cache.discard(node_name, conn.endpoint)
         raise
     cache.keep(api)
+    if last is not None and engine is last.engine:
+        return engine  # the list it was read from, again: the last read stands
     if engine.node_instance_id != instance_id:  # a refresh keeps the instance it was read under
         engine = replace(engine, node_instance_id=instance_id)
-    cache.remember(node_name, LastRead(instance_id, engine))
+    cache.remember(node_name, LastRead(instance_id, engine, listed_digest(api.listed, engine)))
     return engine
+
+
+def listed_digest(listing: Listing | None, engine: Engine) -> bytes | None:
+    """The digest of the list `engine` was read from, if that list stands for it: it has each
+    listed container and the image of each (else the next read tries for the rest again)."""
+    if listing is None or len(engine.containers) != listing.count:
+        return None
+    images = {image.id for image in engine.images}
+    if any(c.image_id and c.image_id not in images for c in engine.containers):
+        return None
+    return listing.digest
 
 
 def reusable(last: LastRead, instance_id: str, endpoint: str) -> bool:
@@ -728,12 +792,16 @@ def read_engine(
     )
 
 
-def refresh_engine(api: Any, last: Engine, image_cache: ImageCache | None = None) -> Engine:
-    """`last` brought up to date from the container list alone, plus what `_containers` needs
-    for new or stopped containers and an image list only for an unknown image Id; the host
-    facts are kept."""
+def refresh_engine(api: SweepApi, read: LastRead, image_cache: ImageCache | None = None) -> Engine:
+    """The engine of `read` brought up to date from the container list alone, plus what
+    `_containers` needs for new or stopped containers and an image list only for an unknown
+    image Id; the host facts are kept. A list byte-identical to the one `read` was made from
+    gives back that very engine."""
+    last = read.engine
     try:
         summaries = api.containers(all=True)
+        if read.listed is not None and api.listed and api.listed.digest == read.listed:
+            return last
         cached = {c.id: c for c in last.containers}
         containers = _containers(api, summaries, last.isolation, cached)
         images = last.images

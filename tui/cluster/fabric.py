@@ -10,12 +10,10 @@ import hashlib
 import json
 import socket
 import ssl
-import threading
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,15 +31,13 @@ from msrest.universal_http.requests import RequestsHTTPSender
 from requests.adapters import HTTPAdapter
 
 from tui.cluster import readonly
+from tui.cluster.answers import AnswerCache, built, joined
 from tui.errors import ClusterError
 from tui.model import DeactivationInfo, Health, HealthEvaluation, Node
 
 # Server-side operation timeout the gateway gets, and the client's socket timeout, in seconds.
 GATEWAY_TIMEOUT = 30
 SOCKET_TIMEOUT = 15.0
-
-A = TypeVar("A")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -185,34 +181,6 @@ def call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
 # ------------------------------------------------------------------ reads
 
 
-class AnswerCache:
-    """The last answer of each gateway read with the values built from it: an answer
-    byte-identical to the last one gives back the same objects, neither decoded nor built again.
-
-    An idle console reads a thousand unchanged nodes every 2 s; decoding and building them is
-    most of a poll's CPU, and the same objects let everything downstream see "unchanged" by
-    identity. The answer is still read each time: only what is built from it is reused."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last: dict[Hashable, tuple[object, Any]] = {}
-
-    def built(self, key: Hashable, answer: A, build: Callable[[A], T]) -> T:
-        """`build(answer)`, or what it gave for the same `answer` last time under `key`."""
-        with self._lock:
-            last = self._last.get(key)
-        if last is not None and last[0] == answer:
-            return last[1]
-        value = build(answer)
-        with self._lock:
-            self._last[key] = (answer, value)
-        return value
-
-
-def _built(cache: AnswerCache | None, key: Hashable, answer: A, build: Callable[[A], T]) -> T:
-    return build(answer) if cache is None else cache.built(key, answer, build)
-
-
 def list_nodes(
     client: ServiceFabricClientAPIs, page_size: int = 0, cache: AnswerCache | None = None
 ) -> tuple[Node, ...]:
@@ -230,10 +198,10 @@ def list_nodes(
         if token is not None:
             query["ContinuationToken"] = token
         body = call("list nodes", _get, client, "/Nodes", query)
-        nodes, token = _built(cache, ("/Nodes", page_size, token), body, _node_page)
+        nodes, token = built(cache, ("/Nodes", page_size, token), body, _node_page)
         pages.append(nodes)
         if not token:
-            return _built(cache, "/Nodes", tuple(pages), _joined)
+            return built(cache, "/Nodes", tuple(pages), joined)
 
 
 def _node_page(body: bytes) -> tuple[tuple[Node, ...], str | None]:
@@ -241,10 +209,6 @@ def _node_page(body: bytes) -> tuple[tuple[Node, ...], str | None]:
     page = _json_object("list nodes", body)
     items = page.get("Items") or []
     return tuple(node_from_json(item) for item in items), page.get("ContinuationToken")
-
-
-def _joined(pages: tuple[tuple[Node, ...], ...]) -> tuple[Node, ...]:
-    return pages[0] if len(pages) == 1 else tuple(n for page in pages for n in page)
 
 
 def cluster_health(client: ServiceFabricClientAPIs, cache: AnswerCache | None = None) -> Health:
@@ -262,7 +226,7 @@ def cluster_health(client: ServiceFabricClientAPIs, cache: AnswerCache | None = 
         "IncludeSystemApplicationHealthStatistics": "false",
     }
     body = call("get cluster health", _get, client, "/$/GetClusterHealth", query)
-    return _built(cache, "/$/GetClusterHealth", body, _health_from_json)
+    return built(cache, "/$/GetClusterHealth", body, _health_from_json)
 
 
 def _health_from_json(body: bytes) -> Health:

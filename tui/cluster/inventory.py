@@ -21,6 +21,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from tui.cluster import compute, engines, fabric
+from tui.cluster.answers import AnswerCache
 from tui.config import ClusterProfile, InventorySettings
 from tui.daemon_pool import DaemonPool
 from tui.errors import ClusterError
@@ -49,8 +50,8 @@ class Inventory:
     """The clients for one cluster, built once by `connect` and reused by every refresh.
 
     The docker clients (one per engine) and each node's last engine read are kept across
-    refreshes in `engine_cache`, the gateway's last answers in `answers`; `close()` (or leaving
-    a `with` block) closes those clients."""
+    refreshes in `engine_cache`, the gateway's last answers in `answers` and ARM's instance
+    pages in `arm_answers`; `close()` (or leaving a `with` block) closes those clients."""
 
     profile: ClusterProfile
     fabric: Any  # azure.servicefabric.ServiceFabricClientAPIs
@@ -58,7 +59,8 @@ class Inventory:
     images: engines.ImageCache = field(default_factory=engines.ImageCache)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     engine_cache: engines.EngineCache = field(default_factory=engines.EngineCache)
-    answers: fabric.AnswerCache = field(default_factory=fabric.AnswerCache)  # the gateway's
+    answers: AnswerCache = field(default_factory=AnswerCache)  # the gateway's
+    arm_answers: AnswerCache = field(default_factory=AnswerCache)
     _pools: set[DaemonPool] = field(default_factory=set, repr=False)
 
     @property
@@ -334,7 +336,9 @@ def _arm_part(
     finally:
         tracker.done(f"scale set {scale_set_name}")
     try:
-        instances = _with_retries(retries, compute.list_instances, client, group, scale_set)
+        instances = _with_retries(
+            retries, compute.list_instances, client, group, scale_set, inventory.arm_answers
+        )
     finally:
         tracker.done(f"instances of {scale_set_name}")
     return scale_set, instances
