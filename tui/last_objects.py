@@ -1,6 +1,6 @@
 """The objects a pane was last drawn from, or a snapshot last recorded from, so that a poll
 handing over the very same objects costs nothing: a health poll that found the cluster as it
-was hands over the last read's nodes, engines and findings (see tui.cluster.fabric.AnswerCache),
+was hands over the last read's nodes, engines and findings (see tui.cluster.answers),
 and comparing a thousand nodes by value would cost about what drawing them does."""
 
 from __future__ import annotations

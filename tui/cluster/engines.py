@@ -12,15 +12,18 @@ The inventory's bulk sweep (`read_node`) sends these GETs through SweepApi, whol
 over ssl with a lean answer reader (`read_response`), rather than the docker SDK: the SDK's
 requests/urllib3 stack costs about four times the CPU per request, and http.client's header
 parsing about half of what is left; at 1,000 engines that is most of a snapshot. Its request
-targets are built once, and its answers parsed by orjson (`decode_json`). A node's
-reads share one connection, closed after the read; what is kept across refreshes in an
+targets are built once, each endpoint parsed once (an IP literal is connected without a name
+look-up), and its answers parsed by orjson (`decode_json`). A node's reads share one
+connection, closed after the read; what is kept across refreshes in an
 EngineCache is each engine's TLS session (resumed at the next read, a cheaper handshake) and
 each node's last read, never a socket per engine. While the Service Fabric node's InstanceId is
 the same, the host has not rebooted (a reboot or patch restarts the node, which gives it a new
 InstanceId), so /info is not asked again and only the container list is: a container is
 inspected again only when it is stopped and new or the list shows it changed, the filtered list
 is read again only for a container id it has not seen (isolation is fixed at create), and the
-image list is read again only when a container uses an image Id it does not have.
+image list is read again only when a container uses an image Id it does not have. A container
+list byte-identical to the one the last read was made from (its digest is kept, not the list)
+gives back the last Engine itself, so that what is drawn or judged from it is seen unchanged.
 
 Everything else (`build_client`, `fetch_engine`) uses the docker SDK. Its API version is
 pinned, so building a client makes no request, and REQUESTS_CA_BUNDLE (which requests would

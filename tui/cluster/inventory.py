@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from operator import is_not
 from typing import Any, TypeVar
 
 import requests
@@ -61,6 +62,10 @@ class Inventory:
     engine_cache: engines.EngineCache = field(default_factory=engines.EngineCache)
     answers: AnswerCache = field(default_factory=AnswerCache)  # the gateway's
     arm_answers: AnswerCache = field(default_factory=AnswerCache)
+    # The last gather's engine map and instances, handed out again when nothing in them changed.
+    _gathered: tuple[dict[str, Engine], tuple[Instance, ...]] = field(
+        default_factory=lambda: ({}, ()), repr=False
+    )
     _pools: set[DaemonPool] = field(default_factory=set, repr=False)
 
     @property
@@ -215,12 +220,20 @@ def gather(
                 found[name] = engine_part.result()
             except ClusterError as exc:
                 errors.append(SourceError("docker", name, str(exc)))
+    last_engines, last_instances = inventory._gathered
+    if last_engines.keys() != found.keys() or any(
+        last_engines[name] is not engine for name, engine in found.items()
+    ):
+        last_engines = found
+    if len(last_instances) != len(instances) or any(map(is_not, last_instances, instances)):
+        last_instances = tuple(instances)
+    inventory._gathered = (last_engines, last_instances)
     return replace(
         gateway,
         taken_at=inventory.now(),
         scale_sets=tuple(scale_sets),
-        instances=tuple(instances),
-        engines=found,
+        instances=last_instances,
+        engines=last_engines,
         errors=tuple(errors),
         cluster_durability={
             name: nt.durability for name, nt in profile.node_types.items() if nt.durability
