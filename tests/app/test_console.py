@@ -206,6 +206,26 @@ async def test_r_shows_a_refresh_running_and_when_data_was_read(sim, session):
         assert f"read {app.snapshot.taken_at:%H:%M:%S} UTC" in str(status.render())
 
 
+async def test_a_health_poll_shows_when_the_engines_on_screen_were_read(sim, session):
+    from tui.app.widgets.status_line import StatusLine
+
+    session.engine._fetch._inventory.now = sim.clock.now  # the read times on the sim's clock
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        full = app.snapshot
+        sim.clock.advance(90)
+        await refresh(app, pilot)  # a health poll: the full read is not due yet
+        app.show_status()
+        await pilot.pause()
+        assert app.snapshot.scope == "health" and app.snapshot.full_read_at == full.taken_at
+        line = str(app.screen.query_one(StatusLine).render())
+        assert (
+            f"read {app.snapshot.taken_at:%H:%M:%S} UTC · VMs, engines {full.taken_at:%H:%M:%S} UTC"
+            in line
+        )
+
+
 def test_a_patch_wait_names_its_stage_and_time():
     from tui.app.widgets.status_line import node_waits
 
