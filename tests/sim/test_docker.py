@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -296,6 +297,39 @@ def test_requests_on_one_connection_are_parsed_as_http_1_1(sim):
 def test_a_malformed_request_line_is_a_400(sim, request_line):
     answer = _raw_exchange(sim, LEGACY, request_line + b"\r\nhost: x\r\n\r\n")
     assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0]
+
+
+def test_a_chunked_body_is_read_past_and_the_connection_kept(sim):
+    answer = _raw_exchange(
+        sim,
+        LEGACY,
+        b"POST /v1.41/nope HTTP/1.1\r\nhost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n"
+        b"GET /v1.41/version HTTP/1.1\r\nhost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.count(b"HTTP/1.1 ") == 2
+    assert answer.startswith(b"HTTP/1.1 404 ") and b'"ApiVersion": "1.41"' in answer
+
+
+def test_a_bad_content_length_is_a_400_and_the_connection_closed(sim):
+    answer = _raw_exchange(
+        sim,
+        LEGACY,
+        b"POST /v1.41/nope HTTP/1.1\r\nhost: x\r\nContent-Length: 5x\r\n\r\nhello"
+        b"GET /v1.41/version HTTP/1.1\r\nhost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 400 Bad Content-Length '5x'\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 1 and b"Connection: close\r\n" in answer
+
+
+def test_a_head_is_answered_with_the_gets_headers_and_no_body(sim):
+    request = b" /_ping HTTP/1.1\r\nhost: x\r\nConnection: close\r\n\r\n"
+    got = _raw_exchange(sim, LEGACY, b"GET" + request)
+    head = _raw_exchange(sim, LEGACY, b"HEAD" + request)
+    got_head, _, body = got.partition(b"\r\n\r\n")
+    undated = re.compile(rb"Date: [^\r]*")  # the two may be a second apart
+    assert body and undated.sub(b"", head) == undated.sub(b"", got_head + b"\r\n\r\n")
+    assert f"Content-Length: {len(body)}".encode() in head
 
 
 def test_every_request_is_logged_with_its_node(sim):

@@ -34,11 +34,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tui.sim import docker_wire as wire
+from tui.sim import http1
 from tui.sim.server import ServeContext, free_port
 from tui.sim.state import SimCluster, SimNode
 
@@ -48,8 +48,6 @@ PROTOCOL = "docker"
 PORT_ATTEMPTS = 20
 HANDSHAKE_TIMEOUT = 10.0
 KEEPALIVE_TIMEOUT = 75.0  # seconds an idle kept-alive connection is held (as aiohttp's default)
-MAX_HEADER_LINE = 65536  # bytes, as http.server allows
-MAX_HEADERS = 100
 
 
 def engine_up(cluster: SimCluster, node: SimNode) -> bool:
@@ -204,87 +202,6 @@ def _http_date(second: int) -> str:
     return email.utils.formatdate(second, usegmt=True)
 
 
-class _Headers(dict[str, str]):
-    """A request's headers by lower-cased name; `get` takes a name in any case."""
-
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        return super().get(name.lower(), default)
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """HTTP/1.1 with keep-alive on one accepted, TLS-wrapped connection to one engine."""
-
-    protocol_version = "HTTP/1.1"
-    timeout = KEEPALIVE_TIMEOUT
-    # Buffered: the status line, headers and body go out in one write (one TLS record) when
-    # the request is done, not in three.
-    wbufsize = 1 << 16
-    engine: EngineServer
-    node: SimNode
-
-    def version_string(self) -> str:
-        return wire.HEADERS["Server"]
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # requests.jsonl has every request
-
-    def parse_request(self) -> bool:
-        """The request line and headers of HTTP/1.x, as BaseHTTPRequestHandler's, with the
-        headers read by a plain loop: its email parser costs as much as the rest of an answer."""
-        self.command = None
-        self.request_version = self.default_request_version
-        self.close_connection = True
-        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        words = self.requestline.split()
-        if not words:
-            return False
-        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
-            self.request_version = "HTTP/1.1"  # with a status line, as Go's server answers
-            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request {self.requestline[:80]!r}")
-            return False
-        self.command, self.path, self.request_version = words
-        headers = _Headers()
-        while True:
-            line = self.rfile.readline(MAX_HEADER_LINE + 1)
-            if line in (b"\r\n", b"\n", b""):
-                break
-            if len(line) > MAX_HEADER_LINE or len(headers) >= MAX_HEADERS:
-                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
-                return False
-            name, _, value = str(line, "iso-8859-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        self.headers = headers  # type: ignore[assignment]
-        connection = headers.get("connection", "").lower()
-        self.close_connection = connection == "close" or (
-            self.request_version == "HTTP/1.0" and connection != "keep-alive"
-        )
-        if headers.get("expect", "").lower() == "100-continue":
-            return self.handle_expect_100()
-        return True
-
-    def _serve(self) -> None:
-        length = self.headers.get("Content-Length")
-        if length and length.isdigit():
-            self.rfile.read(int(length))  # a body is not read by any route; keep the stream
-        elif self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-        reply = dispatch(
-            self.engine.cluster, self.node, self.command, self.path, self.engine.log_request
-        )
-        if reply is None:
-            self.close_connection = True
-            _reset(self.connection)
-            return
-        head = _head(reply, _http_date(int(time.time())))
-        self.wfile.write(head if self.command == "HEAD" else head + reply.body)
-
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):  # reset or closed by the client
-            super().finish()
-
-
 class _Workers:
     """Threads that serve one connection at a time, kept for the next one: starting a thread
     costs about what a resumed TLS handshake does. There is always a thread for a new
@@ -342,7 +259,6 @@ class EngineServer:
         self.log_request = log_request
         self._listeners: dict[socket.socket, tuple[SimNode, ssl.SSLContext]] = {}
         self._open: set[socket.socket] = set()
-        self._handlers: dict[str, type[_Handler]] = {}
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
@@ -416,14 +332,6 @@ class EngineServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._workers.run(lambda: self._serve(sock, node, context))
 
-    def _handler(self, node: SimNode) -> type[_Handler]:
-        with self._lock:
-            handler = self._handlers.get(node.name)
-            if handler is None:
-                handler = type("Handler", (_Handler,), {"engine": self, "node": node})
-                self._handlers[node.name] = handler
-        return handler
-
     def _serve(self, sock: socket.socket, node: SimNode, context: ssl.SSLContext) -> None:
         tls: ssl.SSLSocket | None = None
         with self._lock:
@@ -437,11 +345,10 @@ class EngineServer:
             with self._lock:  # wrapping detached `sock`: only `tls` can be shut down now
                 self._open.discard(sock)
                 self._open.add(tls)
-            handler = self._handler(node)
             try:
-                handler(tls, tls.getpeername(), None)
+                self._converse(tls, node)
             except OSError:
-                pass
+                pass  # reset or closed by the client, or idle past KEEPALIVE_TIMEOUT
             finally:
                 tls.close()
         finally:
@@ -450,6 +357,32 @@ class EngineServer:
                 if tls is not None:
                     self._open.discard(tls)
             sock.close()
+
+    def _converse(self, tls: ssl.SSLSocket, node: SimNode) -> None:
+        """Answer the requests on one connection, HTTP/1.1 with keep-alive, until the client
+        is done or a request asks to close (or cannot be read: answered, then closed)."""
+        tls.settimeout(KEEPALIVE_TIMEOUT)
+        with tls.makefile("rb") as reader:
+            while True:
+                try:
+                    head = http1.read_head(reader)
+                    if head is None:
+                        return
+                    if head.expects_continue:
+                        tls.sendall(http1.CONTINUE)
+                    more = http1.skip_body(reader, head) and head.keep_alive
+                except http1.BadRequest as bad:
+                    tls.sendall(bad.answer(wire.HEADERS["Server"], _http_date(int(time.time()))))
+                    return
+                reply = dispatch(self.cluster, node, head.method, head.target, self.log_request)
+                if reply is None:
+                    _reset(tls)
+                    return
+                answer = _head(reply, _http_date(int(time.time())))
+                # One write, one TLS record, for the status line, headers and body.
+                tls.sendall(answer if head.method == "HEAD" else answer + reply.body)
+                if not more:
+                    return
 
 
 def serve_blocking(ctx: ServeContext) -> dict[str, Any]:
