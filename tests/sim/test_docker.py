@@ -370,6 +370,25 @@ def test_a_listed_container_is_encoded_afresh_once_its_state_changes(sim):
     assert filtered == _listed_now(sim, LEGACY, {"all": "1", "filters": '{"isolation":["hyperv"]}'})
 
 
+def test_info_is_encoded_afresh_once_its_containers_stop(sim):
+    """/info's JSON is cached by what it is made of: stopped containers are counted stopped."""
+
+    def info_now() -> bytes:
+        with sim.cluster.lock:
+            return json.dumps(docker_wire.info_body(sim.cluster.nodes[LEGACY], sim.clock.now()))
+
+    with raw_session(sim) as session:
+        before = session.get(https(sim, LEGACY, "/v1.41/info")).content
+        assert before == info_now().encode()
+        sim.cluster.reboot_host(LEGACY, 0, parse_version("10.0.14393.1944"))
+        sim.clock.advance(sim.cluster.scenario.timing.restart + 1)
+        after = session.get(https(sim, LEGACY, "/v1.41/info")).content
+    assert after == info_now().encode()
+    counts = json.loads(before)["ContainersRunning"], json.loads(after)["ContainersRunning"]
+    assert counts[0] > 0 and counts[1] == 0
+    assert json.loads(after)["SystemTime"] != json.loads(before)["SystemTime"]
+
+
 def test_an_image_list_is_the_json_of_its_entries(sim):
     with raw_session(sim) as session:
         body = session.get(https(sim, LEGACY, "/v1.41/images/json")).content

@@ -174,3 +174,29 @@ def test_the_request_log_has_one_line_a_request_and_drops_one_after_it_closed(
     assert len(lines) == 1
     assert json.loads(lines[0])["node"] == "_FrontEnd_0"
     assert '"status": 200' in lines[0]  # the records' own format, as readers of the log expect
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"node": "_FrontEnd_0"},
+        {"error": 'internal error: KeyError: "x\\y"\t\u00e9\u2603\x01'},
+        {"elapsed": 1.5, "node": None},  # not a str or an int: json.dumps writes the line
+    ],
+)
+def test_a_log_line_is_the_json_dumps_of_its_record(extra):
+    record = {
+        "ts": "2026-12-01T10:00:00.123+00:00",
+        "protocol": "docker",
+        "method": "GET",
+        "path": '/v1.41/containers/"a b"/json?x=\u00fc',
+        "status": 404,
+        **extra,
+    }
+    assert server_module.log_line(record) == (json.dumps(record) + "\n").encode()
+
+
+@pytest.mark.parametrize("now", [1764583200.0, 1764583200.1239, 1764586799.999, 0.5])
+def test_a_log_time_is_the_utc_time_to_the_millisecond(now):
+    expected = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+    assert server_module.log_time(now) == expected

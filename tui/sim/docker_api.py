@@ -122,7 +122,7 @@ def _answer(
     if path == "/version":
         return _json(wire.version_body(node))
     if path == "/info":
-        return _json(wire.info_body(node, now))
+        return Reply(200, wire.info_json(node, now))
     if path == "/containers/json":
         try:
             return Reply(200, wire.list_containers_json(node, query, images, now))
