@@ -115,3 +115,24 @@ def test_read_only_sends_zero_mutations(sim, open_engine):
 
 def requests(sim) -> list[dict]:
     return [json.loads(x) for x in (sim.state_dir / "requests.jsonl").read_text().splitlines()]
+
+
+def test_the_warnings_of_a_read_reach_the_transcript_in_one_write(sim, open_engine):
+    session = open_engine()
+    engine = session.engine
+    syncs: list[int] = []
+    real = engine.transcript._os_fsync
+    engine.transcript._os_fsync = lambda fd: syncs.append(fd) or real(fd)
+    observation = engine.observe()
+    warned = {(f.rule_id, f.subject, f.node) for f in observation.findings}
+    assert len(warned) > 10  # the seed cluster has plenty to warn of
+    # The snapshot record, then every warning together: not one fsync per warning.
+    assert len(syncs) <= 3, syncs
+    session.close("test done")
+    recorded = [
+        json.loads(line)
+        for line in session.transcript_path.read_text().splitlines()
+        if '"kind":"warning"' in line
+    ]
+    assert len(recorded) == len(warned)
+    assert main(["verify", str(session.transcript_path)]) == 0

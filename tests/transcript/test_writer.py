@@ -82,6 +82,56 @@ def test_checkpoints_every_n_records(tmp_path: Path, hmac_key: HmacKey) -> None:
     writer.close()
 
 
+def test_warnings_shown_together_are_one_write_and_one_fsync(
+    tmp_path: Path, hmac_key: HmacKey, monkeypatch
+) -> None:
+    writer = TranscriptWriter.create(header(), tmp_path, key=hmac_key, checkpoint_every=3)
+    writer.note("before")
+    syncs: list[int] = []
+    monkeypatch.setattr(writer, "_os_fsync", lambda fd: syncs.append(fd) or os.fsync(fd))
+    shown = [(f"warning {i}", "staleness.host-behind", "warning", f"_Node_{i}") for i in range(5)]
+    recs = writer.warnings(shown)
+    assert len(syncs) == 1
+    assert [r["node"] for r in recs] == [f"_Node_{i}" for i in range(5)]
+    writer.note("after")
+    writer.close()
+    kinds = [r["kind"] for r in records(writer.path)]
+    # Checkpoints fall every 3 records inside the batch as they would between appends.
+    assert kinds[:10] == ["start", "note", "warning", "checkpoint"] + ["warning"] * 3 + [
+        "checkpoint",
+        "warning",
+        "note",
+    ]
+    assert [r["data"]["message"] for r in records(writer.path) if r["kind"] == "warning"] == [
+        m for m, *_ in shown
+    ]
+    assert verify_file(writer.path, key=hmac_key).exit_code == 0
+
+
+def test_a_failed_batch_poisons_the_writer_and_a_too_long_one_writes_nothing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    writer = TranscriptWriter.create(header(), tmp_path)
+    size = writer.path.stat().st_size
+    with pytest.raises(ValueError, match="exceeds"):
+        writer.warnings(
+            [("fine", "r", "warning", None), ("x" * schema.MAX_LINE, "r", "error", None)]
+        )
+    assert writer.path.stat().st_size == size
+    writer.note("still usable")
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(writer, "_os_fsync", failing_fsync)
+    with pytest.raises(TranscriptError, match="Input/output error"):
+        writer.warnings([("w", "r", "warning", None)])
+    monkeypatch.undo()
+    with pytest.raises(TranscriptError):
+        writer.note("after the failure")
+    writer.close()
+
+
 def test_callers_cannot_append_writer_kinds_or_floats(tmp_path: Path) -> None:
     writer = TranscriptWriter.create(header(), tmp_path)
     for kind in ("start", "end", "checkpoint", "resume", "bogus"):

@@ -1,6 +1,7 @@
 """The transcript writer: one durable, hash-chained, locked append per record.
 
-Every record is one write on an O_APPEND descriptor followed by fsync. The first write or fsync
+Every record is one write on an O_APPEND descriptor followed by fsync (warnings shown together
+are one write and one fsync for all of them: `append_many`). The first write or fsync
 that fails poisons the writer: that append and every later one raise TranscriptError, so no
 action can happen that is not recorded.
 """
@@ -290,6 +291,35 @@ class TranscriptWriter:
             raise ValueError(f"{kind!r} is not a kind a caller may append")
         return self._append(kind, op, node, data)
 
+    def append_many(
+        self,
+        kind: str,
+        entries: Iterable[tuple[str | None, Mapping[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """Write records of one kind, each (node, data), in one write and one fsync; returns
+        them once all are on disk. A crash part way leaves the first of them whole and the
+        next one torn, as separate appends would; a record too long for a line writes none."""
+        if kind not in schema.KINDS or kind in _WRITER_KINDS:
+            raise ValueError(f"{kind!r} is not a kind a caller may append")
+        with self._mutex:
+            self._usable()
+            seq, head, since = self._seq, self._head, self._since_checkpoint
+            lines: list[bytes] = []
+            records: list[dict[str, Any]] = []
+            for node, data in entries:
+                fields, line = self._encode(kind, None, node, data, seq, head)
+                records.append(fields)
+                lines.append(line)
+                seq, head, since = seq + 1, fields["hash"], since + 1
+                if since >= self._every:
+                    fields, line = self._checkpoint(seq, head, final=False)
+                    lines.append(line)
+                    seq, head, since = seq + 1, fields["hash"], 0
+            if lines:
+                self._flush(b"".join(lines))
+            self._seq, self._head, self._since_checkpoint = seq, head, since
+            return records
+
     def _append(
         self, kind: str, op: str | None, node: str | None, data: Mapping[str, Any] | None
     ) -> dict[str, Any]:
@@ -308,28 +338,53 @@ class TranscriptWriter:
         data: Mapping[str, Any] | None,
         redact: bool = True,
     ) -> dict[str, Any]:
+        self._usable()
+        fields, line = self._encode(kind, op, node, data, self._seq, self._head, redact)
+        self._flush(line)
+        self._seq += 1
+        self._head = fields["hash"]
+        return fields
+
+    def _usable(self) -> None:
         if self._failure is not None:
             raise self._failure
         if self._closed:
             raise TranscriptError(f"transcript {self.path} is closed; nothing more can be recorded")
+
+    def _encode(
+        self,
+        kind: str,
+        op: str | None,
+        node: str | None,
+        data: Mapping[str, Any] | None,
+        seq: int,
+        head: str,
+        redact: bool = True,
+    ) -> tuple[dict[str, Any], bytes]:
+        """A record's fields (with its hash) and its line, as record `seq` after `head`."""
         # Node and data in one pass: a secret found in the data is masked in the node too.
         node = None if node is None else str(node)
         data = data or {}
         if redact:
             node, data = self._redactor.clean([node, data])
         fields = {
-            "seq": self._seq,
+            "seq": seq,
             "ts": schema.utc_now(),
             "mono_ms": time.monotonic_ns() // 1_000_000,
             "kind": kind,
             "op": None if op is None else str(op),
             "node": node,
             "data": data,
-            "prev": self._head,
+            "prev": head,
         }
         line, digest = schema.encode_record(fields)
+        fields["hash"] = digest
+        return fields, line
+
+    def _flush(self, lines: bytes) -> None:
+        """Write `lines` whole and fsync them; the first failure poisons the writer."""
         try:
-            view = memoryview(line)
+            view = memoryview(lines)
             while view:
                 written = self._os_write(self._fd, view)
                 if written <= 0:
@@ -343,16 +398,19 @@ class TranscriptWriter:
                 "Fix the disk, then resume the session."
             )
             raise self._failure from None
-        self._seq += 1
-        self._head = digest
-        fields["hash"] = digest
-        return fields
 
-    def _write_checkpoint(self, final: bool) -> None:
-        data = sign_checkpoint(self._key, self.session, self._seq, self._head, final)
+    def _checkpoint(self, seq: int, head: str, final: bool) -> tuple[dict[str, Any], bytes]:
+        data = sign_checkpoint(self._key, self.session, seq, head, final)
         # Only counts, hashes and a signature, all the writer's own: a base64 signature must
         # reach the file as signed, not masked as key material.
-        self._write(schema.CHECKPOINT, None, None, data, redact=False)
+        return self._encode(schema.CHECKPOINT, None, None, data, seq, head, redact=False)
+
+    def _write_checkpoint(self, final: bool) -> None:
+        self._usable()
+        fields, line = self._checkpoint(self._seq, self._head, final)
+        self._flush(line)
+        self._seq += 1
+        self._head = fields["hash"]
         self._since_checkpoint = 0
 
     # ------------------------------------------------------------------ kinds with a shape
@@ -387,6 +445,14 @@ class TranscriptWriter:
         """Record a warning shown to the engineer."""
         data = {"rule": rule, "severity": severity, "message": message}
         return self.append(schema.WARNING, node=node, data=data)
+
+    def warnings(self, shown: Iterable[tuple[str, str, str, str | None]]) -> list[dict]:
+        """Record warnings shown together, each (message, rule, severity, node), in one write."""
+        entries = [
+            (node, {"rule": rule, "severity": severity, "message": message})
+            for message, rule, severity, node in shown
+        ]
+        return self.append_many(schema.WARNING, entries)
 
     def confirm(self, what: str, node: str | None = None, **details: Any) -> dict:
         """Record what the engineer agreed to."""
