@@ -184,6 +184,30 @@ def test_vm_list_pages_with_an_absolute_next_link(client, conn, sim, monkeypatch
     assert "api-version=2024-11-01" in first["nextLink"]
 
 
+def test_vm_pages_are_decoded_once_by_us_not_by_the_pipeline_too(client, conn, monkeypatch):
+    from azure.core.pipeline.policies import ContentDecodePolicy
+
+    decoded = []
+    decode = ContentDecodePolicy.deserialize_from_http_generics
+    monkeypatch.setattr(
+        ContentDecodePolicy,
+        "deserialize_from_http_generics",
+        classmethod(lambda cls, *args, **kwargs: decoded.append(args) or decode(*args, **kwargs)),
+    )
+    monkeypatch.setattr(arm, "PAGE_SIZE", 2)
+    front = compute.get_scale_set(client, conn.resource_group, "FrontEnd")
+    decoded.clear()  # the scale set's model is the SDK's, decoded by its pipeline
+    assert len(compute.list_instances(client, conn.resource_group, front)) == 5
+    assert decoded == []
+
+
+def test_vm_list_of_a_missing_scale_set_is_arms_error(client, conn):
+    from tui.model import ScaleSet
+
+    with pytest.raises(ClusterError, match="list instances of Nope: ResourceNotFound"):
+        compute.list_instances(client, conn.resource_group, ScaleSet(name="Nope", node_type="Nope"))
+
+
 def test_latest_model_filter(client, conn, gateway, sim):
     gateway.set_image_version("FrontEnd", "17763.6189.240811")
     sim.clock.advance(timing(sim).arm_operation)

@@ -259,9 +259,11 @@ def list_instances(
         found: list[tuple[Instance, ...]] = []
         request: HttpRequest | None = first
         while request is not None:
-            response = client.send_request(request)
+            # As a stream, read here: otherwise the pipeline decodes each page's JSON too.
+            response = client.send_request(request, stream=True)
+            body = response.read()
             response.raise_for_status()
-            instances, link = built(cache, (*key, len(found)), response.content, page_of)
+            instances, link = built(cache, (*key, len(found)), body, page_of)
             found.append(instances)
             request = HttpRequest("GET", link) if link else None
         return built(cache, key, tuple(found), joined)
