@@ -33,7 +33,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -45,6 +45,7 @@ from tui.sim.state import SimCluster, SimNode
 log = logging.getLogger("tui.sim")
 
 PROTOCOL = "docker"
+PING_HEADERS = (*wire.HEADERS.items(), *wire.PING_HEADERS.items())
 PORT_ATTEMPTS = 20
 HANDSHAKE_TIMEOUT = 10.0
 KEEPALIVE_TIMEOUT = 75.0  # seconds an idle kept-alive connection is held (as aiohttp's default)
@@ -79,7 +80,7 @@ class Reply:
     status: int
     body: bytes
     content_type: str = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=lambda: dict(wire.HEADERS))
+    headers: tuple[tuple[str, str], ...] = tuple(wire.HEADERS.items())
 
 
 def _json(body: Any, status: int = 200) -> Reply:
@@ -115,8 +116,7 @@ def _answer(
     images = cluster.scenario.images
     now = cluster.clock.now()
     if path == "/_ping" and method in ("GET", "HEAD"):
-        headers = {**wire.HEADERS, **wire.PING_HEADERS}
-        return Reply(200, b"OK", "text/plain; charset=utf-8", headers)
+        return Reply(200, b"OK", "text/plain; charset=utf-8", PING_HEADERS)
     if method != "GET":
         return _error("page not found", 404)
     if path == "/version":
@@ -178,22 +178,21 @@ def _head(reply: Reply, date: str) -> bytes:
     """The status line and headers of `reply`, in the order BaseHTTPRequestHandler's
     send_response and send_header write them, built in one piece (they cost more than the
     rest of an answer)."""
-    lines = [
-        f"HTTP/1.1 {reply.status} {_phrase(reply.status)}",
-        f"Server: {wire.HEADERS['Server']}",
-        f"Date: {date}",
-        *(f"{name}: {value}" for name, value in reply.headers.items() if name != "Server"),
-        f"Content-Type: {reply.content_type}",
-        f"Content-Length: {len(reply.body)}",
-        "\r\n",
-    ]
-    return "\r\n".join(lines).encode("latin-1")
+    before, after = _head_parts(reply.status, reply.headers, reply.content_type)
+    return f"{before}{date}{after}{len(reply.body)}\r\n\r\n".encode("latin-1")
 
 
 @functools.lru_cache(maxsize=64)
-def _phrase(status: int) -> str:
+def _head_parts(
+    status: int, headers: tuple[tuple[str, str], ...], content_type: str
+) -> tuple[str, str]:
+    """A head's text before its Date and after it up to the Content-Length's number: the
+    same for every answer of one status and headers."""
     known = http.server.BaseHTTPRequestHandler.responses.get(status)
-    return known[0] if known else ""
+    before = [f"HTTP/1.1 {status} {known[0] if known else ''}", f"Server: {wire.HEADERS['Server']}"]
+    after = [f"{name}: {value}" for name, value in headers if name != "Server"]
+    after += [f"Content-Type: {content_type}", "Content-Length: "]
+    return "\r\n".join(before) + "\r\nDate: ", "\r\n" + "\r\n".join(after)
 
 
 @functools.lru_cache(maxsize=2)
