@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tui.cluster import engines
+from tui.cluster import engines, fabric
 from tui.cluster.inventory import Inventory, gather, node_patch_targets, refresh_health
 from tui.cluster.inventory import connect as connect_inventory
 from tui.config import ClusterProfile, GatewayProfile, load_profile
@@ -163,26 +163,18 @@ def test_health_refresh_keeps_last_nodes_when_the_gateway_fails(
     assert [e.source for e in second.errors] == ["fabric", "fabric"]
 
 
-class Built:
-    """Counts the nodes and health values built from the gateway's answers."""
+class Calls:
+    """Counts the calls of `module.name`, which still does its work."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from tui.cluster import fabric
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+        self.count = 0
+        real = getattr(module, name)
 
-        self.nodes = 0
-        self.healths = 0
-        node_from_json, health_from_json = fabric.node_from_json, fabric._health_from_json
+        def counted(*args: object, **kwargs: object) -> object:
+            self.count += 1
+            return real(*args, **kwargs)
 
-        def node(info: dict) -> object:
-            self.nodes += 1
-            return node_from_json(info)
-
-        def health(body: bytes) -> object:
-            self.healths += 1
-            return health_from_json(body)
-
-        monkeypatch.setattr(fabric, "node_from_json", node)
-        monkeypatch.setattr(fabric, "_health_from_json", health)
+        monkeypatch.setattr(module, name, counted)
 
 
 def test_an_unchanged_gateway_answer_builds_nothing_and_is_still_read(
@@ -194,12 +186,13 @@ def test_an_unchanged_gateway_answer_builds_nothing_and_is_still_read(
     moments = iter(datetime(2026, 11, 26, 9, 0, s, tzinfo=UTC) for s in range(60))
     inventory = connect(profile, lambda: next(moments))
     first = gather(inventory)
-    built = Built(monkeypatch)
+    nodes = Calls(monkeypatch, fabric, "node_from_json")
+    healths = Calls(monkeypatch, fabric, "_health_from_json")
     served = len((sim.state_dir / "requests.jsonl").read_text().splitlines())
     second = refresh_health(inventory, first)
     assert second.nodes is first.nodes and second.health is first.health
     assert second.errors is first.errors
-    assert (built.nodes, built.healths) == (0, 0)
+    assert (nodes.count, healths.count) == (0, 0)  # nothing built from them again
     log = (sim.state_dir / "requests.jsonl").read_text().splitlines()[served:]
     assert [json.loads(r)["path"].split("?")[0] for r in log] == ["/Nodes", "/$/GetClusterHealth"]
     assert second.taken_at > first.taken_at  # a new read, of the same answer
@@ -213,11 +206,11 @@ def test_a_changed_node_is_built_again_and_shows(
 ) -> None:
     inventory = connect(profile)
     first = refresh_health(inventory, gather(inventory))
-    built = Built(monkeypatch)
+    nodes = Calls(monkeypatch, fabric, "node_from_json")
     sim.cluster.deactivate("_FrontEnd_1", "Restart")
     second = refresh_health(inventory, first)
     assert second.node("_FrontEnd_1").status in ("Disabling", "Disabled")
-    assert second.nodes is not first.nodes and built.nodes == len(first.nodes)
+    assert second.nodes is not first.nodes and nodes.count == len(first.nodes)
 
 
 def test_a_failed_read_after_unchanged_ones_leaves_the_nodes_unread(
@@ -387,20 +380,6 @@ def test_warm_gather_lists_containers_only(
     assert {path for _, path in cold_requests} >= {"/v1.41/info", "/v1.41/images/json"}
 
 
-class Listed:
-    """Counts the containers built from engines' container lists."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.built = 0
-        listed_container = engines.listed_container
-
-        def count(*args: object, **kwargs: object) -> Container:
-            self.built += 1
-            return listed_container(*args, **kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(engines, "listed_container", count)
-
-
 def test_an_unchanged_container_list_gives_back_the_last_engine_and_is_still_read(
     sim: SimServer,
     profile: ClusterProfile,
@@ -409,13 +388,13 @@ def test_an_unchanged_container_list_gives_back_the_last_engine_and_is_still_rea
 ) -> None:
     inventory = connect(profile, sim.clock.now)
     cold = gather(inventory)
-    listed = Listed(monkeypatch)
+    listed = Calls(monkeypatch, engines, "listed_container")  # containers built
     warm, requests = gather_counting(sim, inventory)
     assert warm.errors == () and sorted(warm.engines) == sorted(cold.engines)
     assert all(warm.engines[name] is cold.engines[name] for name in cold.engines)
     assert warm.engines is cold.engines  # so a pane drawn from the map skips it whole
     assert sorted(requests) == sorted((name, "/v1.41/containers/json") for name in cold.engines)
-    assert listed.built == 0
+    assert listed.count == 0
 
 
 def test_a_changed_container_list_gives_a_new_engine_with_what_changed(
