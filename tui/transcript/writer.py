@@ -287,8 +287,7 @@ class TranscriptWriter:
         data: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Write one record durably and return it; raises TranscriptError if it is not on disk."""
-        if kind not in schema.KINDS or kind in _WRITER_KINDS:
-            raise ValueError(f"{kind!r} is not a kind a caller may append")
+        _callers_kind(kind)
         return self._append(kind, op, node, data)
 
     def append_many(
@@ -299,8 +298,7 @@ class TranscriptWriter:
         """Write records of one kind, each (node, data), in one write and one fsync; returns
         them once all are on disk. A crash part way leaves the first of them whole and the
         next one torn, as separate appends would; a record too long for a line writes none."""
-        if kind not in schema.KINDS or kind in _WRITER_KINDS:
-            raise ValueError(f"{kind!r} is not a kind a caller may append")
+        _callers_kind(kind)
         with self._mutex:
             self._usable()
             seq, head, since = self._seq, self._head, self._since_checkpoint
@@ -316,8 +314,8 @@ class TranscriptWriter:
                     lines.append(line)
                     seq, head, since = seq + 1, fields["hash"], 0
             if lines:
-                self._flush(b"".join(lines))
-            self._seq, self._head, self._since_checkpoint = seq, head, since
+                self._commit(b"".join(lines), seq, head)
+            self._since_checkpoint = since
             return records
 
     def _append(
@@ -340,9 +338,7 @@ class TranscriptWriter:
     ) -> dict[str, Any]:
         self._usable()
         fields, line = self._encode(kind, op, node, data, self._seq, self._head, redact)
-        self._flush(line)
-        self._seq += 1
-        self._head = fields["hash"]
+        self._commit(line, self._seq + 1, fields["hash"])
         return fields
 
     def _usable(self) -> None:
@@ -381,8 +377,9 @@ class TranscriptWriter:
         fields["hash"] = digest
         return fields, line
 
-    def _flush(self, lines: bytes) -> None:
-        """Write `lines` whole and fsync them; the first failure poisons the writer."""
+    def _commit(self, lines: bytes, seq: int, head: str) -> None:
+        """Write `lines` whole and fsync them, then go on from record `seq` after `head`; the
+        first failure poisons the writer and moves nothing on."""
         try:
             view = memoryview(lines)
             while view:
@@ -398,6 +395,7 @@ class TranscriptWriter:
                 "Fix the disk, then resume the session."
             )
             raise self._failure from None
+        self._seq, self._head = seq, head
 
     def _checkpoint(self, seq: int, head: str, final: bool) -> tuple[dict[str, Any], bytes]:
         data = sign_checkpoint(self._key, self.session, seq, head, final)
@@ -408,9 +406,7 @@ class TranscriptWriter:
     def _write_checkpoint(self, final: bool) -> None:
         self._usable()
         fields, line = self._checkpoint(self._seq, self._head, final)
-        self._flush(line)
-        self._seq += 1
-        self._head = fields["hash"]
+        self._commit(line, self._seq + 1, fields["hash"])
         self._since_checkpoint = 0
 
     # ------------------------------------------------------------------ kinds with a shape
@@ -507,6 +503,11 @@ class TranscriptWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close("error" if exc[0] else "")
+
+
+def _callers_kind(kind: str) -> None:
+    if kind not in schema.KINDS or kind in _WRITER_KINDS:
+        raise ValueError(f"{kind!r} is not a kind a caller may append")
 
 
 def _free_torn_path(path: Path) -> Path:
