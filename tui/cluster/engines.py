@@ -51,8 +51,8 @@ import requests
 from docker.errors import APIError, DockerException, NotFound
 from urllib3.util.ssl_ import create_urllib3_context
 
-from tui.cluster import answers, readonly
-from tui.cluster.answers import decode_json
+from tui.cluster import readonly
+from tui.cluster.answers import decode_json, digest
 from tui.errors import ClusterError, UsageError
 from tui.model import Container, Engine, Image
 from tui.winver import parse_version, revision_from_operating_system
@@ -463,7 +463,7 @@ class SweepApi:
         body = self._answer(containers_target(all, wanted))
         found = decode_json(body)
         if all and wanted is None:
-            self.listed = Listing(answers.digest(body), len(found))
+            self.listed = Listing(digest(body), len(found))
         return found
 
     def images(self) -> list[dict[str, Any]]:
