@@ -48,7 +48,8 @@ def header_text(info: HeaderInfo, width: int | None = None) -> Text:
     """The header's content in one line of `width`; fields the mode does not have are left
     out. To fit, the transcript's folders are elided first, then its label, then the
     endpoint, then the program's name: the file's name (the session's time and id) is always
-    whole."""
+    whole, and goes whole to a second line when even that is not enough (a replay with a
+    ticket, at 160 columns)."""
     path = _home(info.transcript) if info.transcript else "none"
     name = path.rsplit("/", 1)[-1]
     least = len(name) if name == path else len(name) + 2  # "…/" then the name
