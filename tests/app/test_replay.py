@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.app.recorded import NODE, session_transcript
+from tests.sources.test_uptimes import NODES, Clock, uptime_session
 from tui.app.app import SfpatchApp
 from tui.app.screens.replay import ReplayScreen
 from tui.app.widgets.node_detail import NOT_RECORDED
@@ -184,6 +185,24 @@ async def test_a_broken_file_replays_up_to_the_break_marked(transcript):
         await pilot.press("end")
         await settle(app, pilot)
         assert source.position == 5
+
+
+async def test_the_nodes_table_shows_uptimes_as_of_the_record(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(schema, "utc_now", clock)
+    path, at = uptime_session(tmp_path, clock)
+    source = ReplaySource(path)
+    app = SfpatchApp(source=source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        for _ in range(at["note"]):
+            await pilot.press("right")
+        assert await until(pilot, lambda: source.position == at["note"]), source.position
+        await settle(app, pilot)
+        table = app.query_one(NodesTable)
+        shown = {name: str(table.get_cell(name, "uptime")) for name in NODES}
+        # 5 s up at the snapshot, the note 600 s on; Down, and not known, stay "-".
+        assert shown == {"_FE_0": "10m 05s", "_FE_1": "1h 10m", "_FE_2": "-", "_FE_3": "-"}
 
 
 def test_timeline_marks_each_node_step():

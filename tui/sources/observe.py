@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import deque
 from pathlib import Path
 
+from tui.model import ClusterSnapshot, Finding
 from tui.sources import OBSERVE, Alert, HeaderInfo, ViewState
 from tui.transcript import schema
-from tui.transcript.snapshot import decode_snapshot
+from tui.transcript.snapshot import decode_snapshot, uptime_gap, uptimes_moved
 from tui.transcript.tail import Tailer
 from tui.transcript.timeline import record_line
 
@@ -40,6 +41,11 @@ class ObserveSource:
         self.lines: deque[str] = deque(maxlen=KEEP_LINES)
         self.header_data: dict = {}
         self.snapshot_data: dict | None = None
+        # The newest record's time the snapshot's uptimes are moved on to: held at a resume
+        # (nobody polled while the crashed session was down) until its first snapshot.
+        self._moment = ""
+        self._held = False
+        self._decoded: tuple[dict, tuple] | None = None  # the snapshot data last decoded
         self.end_reason: str | None = None
         self.status = FOLLOWING
         self._told: set[str] = set()
@@ -59,10 +65,14 @@ class ObserveSource:
             self.header_data = dict(record["data"])
         elif kind == schema.SNAPSHOT:
             self.snapshot_data = record["data"]
+            self._held = False
         elif kind == schema.END:
             self.end_reason = str(record["data"].get("reason", ""))
         elif kind == schema.RESUME:
             self.end_reason = None
+            self._held = True
+        if not self._held:
+            self._moment = str(record.get("ts", ""))
         self.lines.append(record_line(record))
 
     def verdict(self) -> str:
@@ -113,10 +123,23 @@ class ObserveSource:
         if self.snapshot_data is None:
             waiting = "No snapshot recorded yet: waiting for the session's first poll ..."
             return ViewState(self.header(), waiting=waiting, alerts=tuple(alerts))
-        snapshot, findings = decode_snapshot(self.snapshot_data)
+        snapshot, findings = self._snapshot()
         return ViewState(
             self.header(), snapshot, findings, alerts=tuple(alerts), engines_recorded=False
         )
 
+    def _snapshot(self) -> tuple[ClusterSnapshot, tuple[Finding, ...]]:
+        """The last snapshot recorded (decoded once), its uptimes as of the newest record."""
+        data = self.snapshot_data
+        if self._decoded is None or self._decoded[0] is not data:
+            self._decoded = (data, decode_snapshot(data))
+        snapshot, findings = self._decoded[1]
+        try:
+            gap = uptime_gap(snapshot, schema.parse_ts(self._moment))
+        except ValueError:  # a record without a time moves nothing on
+            gap = 0
+        return uptimes_moved(snapshot, gap), findings
+
     def close(self, reason: str) -> None:
-        """Nothing is held between reads."""
+        """Only the decoded snapshot is held between reads (the file is opened per read)."""
+        self._decoded = None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tui.errors import UsageError
+from tui.model import ClusterSnapshot
 from tui.sources import REPLAY, HeaderInfo, ViewState
 from tui.transcript.reader import (
     BROKEN,
@@ -19,7 +20,7 @@ from tui.transcript.reader import (
     verify_file,
 )
 from tui.transcript.schema import MAX_LINE, line_ts, loads
-from tui.transcript.snapshot import decode_snapshot
+from tui.transcript.snapshot import decode_snapshot, uptime_gap, uptimes_moved
 from tui.transcript.timeline import Timeline, next_mark, previous_mark, record_line, ts_ms
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -96,6 +97,7 @@ class ReplaySource:
         self._cached_bytes = 0
         self._lines: dict[int, str] = {}
         self._decoded: OrderedDict[int, tuple] = OrderedDict()  # by snapshot record number
+        self._moved: tuple[int, int, ClusterSnapshot] | None = None  # the last view's uptimes
         self.header_data = self.record(0).get("data", {})
 
     # ------------------------------------------------------------------ records
@@ -228,10 +230,25 @@ class ReplaySource:
         else:
             self._decoded.move_to_end(found)
         snapshot, findings = decoded
+        snapshot = self._uptimes_at(found, n, snapshot)
         return ViewState(header, snapshot, findings, node=node, engines_recorded=False)
+
+    def _uptimes_at(self, found: int, n: int, snapshot: ClusterSnapshot) -> ClusterSnapshot:
+        """Snapshot record `found`'s nodes with their uptimes as of record n; not past a resume,
+        since nobody polled while the crashed session was down. The last view is kept: the
+        records of one second show the very same nodes (and the table redraws none)."""
+        resume = next_mark(self.timeline.resumes, found)
+        last = n if resume is None or resume > n else resume - 1
+        gap = uptime_gap(snapshot, self.time_of(last))
+        if self._moved is not None and self._moved[:2] == (found, gap):
+            return self._moved[2]
+        moved = uptimes_moved(snapshot, gap)
+        self._moved = (found, gap, moved)
+        return moved
 
     def close(self, reason: str) -> None:
         self._blocks.clear()
         self._lines.clear()
         self._decoded.clear()
+        self._moved = None
         self._cached_bytes = 0

@@ -47,6 +47,7 @@ class Timeline:
     block_ts_ms: array = field(default_factory=lambda: array("q"))  # each block's first time
     steps: array = field(default_factory=lambda: array("q"))  # record numbers of node steps
     findings: array = field(default_factory=lambda: array("q"))
+    resumes: array = field(default_factory=lambda: array("q"))  # where a crashed run went on
 
     @property
     def count(self) -> int:
@@ -62,6 +63,8 @@ class Timeline:
             self.steps.append(n)
         elif kind in _MAYBE_FINDING and is_finding(record):
             self.findings.append(n)
+        if kind == schema.RESUME:
+            self.resumes.append(n)
 
     def at_time(self, ms: int, ts_of: Callable[[int], int]) -> int:
         """The first record at or after `ms` (the last if none is); `ts_of(n)` is record n's
