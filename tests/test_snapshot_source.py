@@ -10,7 +10,7 @@ import pytest
 
 from tui.cluster.inventory import connect
 from tui.config import load_profile
-from tui.session import FULL_READ_CPU_SHARE, SnapshotSource, full_read_wait
+from tui.session import FULL_READ_CPU_SHARE, FULL_READ_MAX_WAIT, SnapshotSource, full_read_wait
 
 NODE = "_Legacy_0"
 
@@ -52,7 +52,7 @@ def scopes(source: SnapshotSource, clock: Clock, at: list[float]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("cpu", "wait"),
-    [(0.0, 30.0), (0.5, 30.0), (0.9, 30.0), (3.0, 100.0), (6.0, 200.0), (-1.0, 30.0)],
+    [(0.0, 30.0), (0.5, 30.0), (0.75, 30.0), (3.0, 120.0), (6.0, 240.0), (-1.0, 30.0)],
 )
 def test_the_wait_is_the_interval_or_what_keeps_full_reads_to_a_small_share(cpu, wait):
     assert full_read_wait(30.0, cpu) == pytest.approx(wait)
@@ -60,12 +60,21 @@ def test_the_wait_is_the_interval_or_what_keeps_full_reads_to_a_small_share(cpu,
         assert cpu / full_read_wait(30.0, cpu) <= FULL_READ_CPU_SHARE + 1e-9
 
 
-def test_a_full_read_costing_3_s_of_cpu_is_not_followed_by_another_for_100_s(inventory):
+@pytest.mark.parametrize("cpu", [15.0, 60.0, 1e6])
+def test_however_costly_a_read_the_next_comes_within_ten_minutes(cpu):
+    assert full_read_wait(30.0, cpu) == FULL_READ_MAX_WAIT == 600.0
+
+
+def test_an_interval_asked_for_beyond_the_ceiling_is_kept():
+    assert full_read_wait(900.0, 1.0) == 900.0
+
+
+def test_a_full_read_costing_3_s_of_cpu_is_not_followed_by_another_for_120_s(inventory):
     clock = Clock()
     source = SnapshotSource(inventory, clock=clock, cpu_clock=cpu_meter(3.0))
-    found = scopes(source, clock, [2.0, 30.0, 31.0, 60.0, 99.0, 100.0, 102.0, 199.0, 200.0])
+    found = scopes(source, clock, [2.0, 30.0, 31.0, 60.0, 119.0, 120.0, 122.0, 239.0, 240.0])
     assert found == ["health"] * 5 + ["full", "health", "health", "full"]
-    assert source.full_wait == pytest.approx(100.0)
+    assert source.full_wait == pytest.approx(120.0)
 
 
 def test_a_cheap_full_read_still_comes_every_30_s(inventory):

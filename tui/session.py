@@ -89,13 +89,18 @@ class Session:
             self.on_close.clear()
 
 
-FULL_READ_CPU_SHARE = 0.03  # of one core: the most background full re-reads take on average
+FULL_READ_CPU_SHARE = 0.025  # of one core: the most background full re-reads take on average
+# However much a read cost, the engines on screen are never older than this: a read that costly
+# means a slow jump box, where stale engines would mislead more than the CPU would hurt.
+FULL_READ_MAX_WAIT = 600.0
 
 
 def full_read_wait(full_every: float, cpu_seconds: float) -> float:
     """How long after a full read the next background one waits: `full_every`, or longer when
-    re-reading that often would take more than FULL_READ_CPU_SHARE of a core."""
-    return max(full_every, max(cpu_seconds, 0.0) / FULL_READ_CPU_SHARE)
+    re-reading that often would take more than FULL_READ_CPU_SHARE of a core, up to
+    FULL_READ_MAX_WAIT."""
+    wait = max(full_every, max(cpu_seconds, 0.0) / FULL_READ_CPU_SHARE)
+    return min(wait, max(full_every, FULL_READ_MAX_WAIT))
 
 
 class SnapshotSource:
