@@ -38,6 +38,7 @@ from tui.model import DeactivationInfo, Health, HealthEvaluation, Node
 # Server-side operation timeout the gateway gets, and the client's socket timeout, in seconds.
 GATEWAY_TIMEOUT = 30
 SOCKET_TIMEOUT = 15.0
+BODY_PIECE = 1 << 20  # bytes read at a time from an answer
 
 
 @dataclass(frozen=True)
@@ -250,10 +251,13 @@ def _get(client: ServiceFabricClientAPIs, path: str, query: dict[str, Any], time
     request = client._client.get(
         path, {**query, "timeout": timeout}, {"Accept": "application/json"}
     )
-    response = client._client.send(request, stream=False)
+    response = client._client.send(request, stream=True)
     if response.status_code != 200:
         raise FabricErrorException(client._deserialize, response)
-    return response.content
+    # In large pieces: requests' own `content` reads 10 KB at a time, which on a node list of
+    # 1,000 nodes (~0.7 MB) costs half as much CPU again, at every poll. A body cut short
+    # raises requests' own error here (not msrest's wrapping of it), which `call` takes too.
+    return b"".join(response.iter_content(BODY_PIECE))
 
 
 def _json_object(what: str, body: bytes) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from tui.app.format import duration_text
 from tui.app.widgets.text_pane import TextPane
-from tui.model import ClusterSnapshot
+from tui.model import ClusterSnapshot, Node
 
 
 def node_waits(
@@ -32,7 +32,7 @@ def node_waits(
             )
         else:
             waits[name] = f"{action.upper()} RUNNING{since(name)}"
-    for node in snapshot.nodes if snapshot else ():
+    for node in _in_transition(snapshot):
         if node.name in waits:
             continue
         if node.status == "Disabling":
@@ -44,6 +44,22 @@ def node_waits(
         elif node.status == "Enabling":
             waits[node.name] = f"ENABLING{since(node.name)}: waiting for the node to be Up"
     return waits
+
+
+_TRANSITIONS = ("Disabling", "Enabling")
+_last_transitions: tuple[ClusterSnapshot | None, tuple[Node, ...]] = (None, ())
+
+
+def _in_transition(snapshot: ClusterSnapshot | None) -> tuple[Node, ...]:
+    """The snapshot's nodes disabling or enabling, worked out once per snapshot: the waits are
+    shown every second, and a snapshot holds up to 1,000 nodes."""
+    global _last_transitions
+    if snapshot is None:
+        return ()
+    if _last_transitions[0] is not snapshot:
+        found = tuple(n for n in snapshot.nodes if n.status in _TRANSITIONS)
+        _last_transitions = (snapshot, found)
+    return _last_transitions[1]
 
 
 def status_text(
