@@ -207,10 +207,11 @@ def _output(command: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _start_simulator(state: Path) -> subprocess.Popen[bytes]:
+def _start_simulator(state: Path, speed: str = "0") -> subprocess.Popen[bytes]:
+    """The simulator in its own process; its clock frozen unless `speed` says otherwise."""
     sfpatch = Path(sys.executable).parent / "sfpatch"
     command = [str(sfpatch), "sim", "--scenario", SCENARIO, "--state-dir", str(state)]
-    sim = subprocess.Popen([*command, "--speed", "0"], stderr=subprocess.DEVNULL)
+    sim = subprocess.Popen([*command, "--speed", speed], stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + START_TIMEOUT
     while not (state / "endpoints.json").exists():
         if sim.poll() is not None or time.monotonic() > deadline:
