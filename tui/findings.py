@@ -98,10 +98,11 @@ def _same_nodes_but_uptimes(a: tuple[Node, ...], b: tuple[Node, ...]) -> bool:
     for x, y in zip(a, b, strict=True):
         if x is y or x == y:
             continue
-        if x.uptime_seconds == y.uptime_seconds:
+        if (x.uptime_seconds, x.uptime_at) == (y.uptime_seconds, y.uptime_at):
             return False  # something else differs
         # Field by field, without building a Node for each (replace() costs far more).
-        if {**vars(x), "uptime_seconds": 0} != {**vars(y), "uptime_seconds": 0}:
+        aside = {"uptime_seconds": 0, "uptime_at": None}
+        if {**vars(x), **aside} != {**vars(y), **aside}:
             return False
     return True
 

@@ -57,6 +57,15 @@ class Node:
     up_at: datetime | None = None
     down_at: datetime | None = None
     deactivation: DeactivationInfo = field(default_factory=DeactivationInfo)
+    # When uptime_seconds was read, if earlier than the snapshot holding the node: a node that
+    # only aged since is kept as it was (see fabric.list_nodes). None: as of the snapshot.
+    uptime_at: datetime | None = None
+
+    def uptime_as_of(self, moment: datetime) -> int:
+        """The uptime at `moment`: as read, plus the time since it was read (never less)."""
+        if self.uptime_at is None or self.uptime_seconds <= 0 or moment <= self.uptime_at:
+            return self.uptime_seconds
+        return self.uptime_seconds + int((moment - self.uptime_at).total_seconds())
 
     @property
     def instance_index(self) -> int | None:

@@ -6,7 +6,7 @@ Driven through Pilot against the simulator (frozen clock); state is asserted, ne
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -592,3 +592,27 @@ def test_a_text_of_the_same_shape_is_not_laid_out_again():
     # A line wider than the pane wraps where its words fall: any change to it counts.
     assert text_shape(Text("x" * 50), 40) != text_shape(Text("x" * 51), 40)
     assert text_shape(Text("ab"), 0) != text_shape(Text("abc"), 0)  # width not known yet
+
+
+async def test_the_same_nodes_a_poll_later_show_their_uptimes_moved_on(session, monkeypatch):
+    """Nodes that only aged since they were read stay the same objects (fabric.list_nodes):
+    their uptime cells move on with the snapshot's time, and nothing else is drawn."""
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        first = app.snapshot
+        noon = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # one day: the rules' inputs stay
+        at = noon - timedelta(seconds=5)
+        nodes = tuple(replace(n, uptime_seconds=100, uptime_at=at) for n in first.nodes)
+        read = replace(first, taken_at=noon, nodes=nodes)
+        later = replace(read, taken_at=noon + timedelta(seconds=10))
+        fetched = iter([read, later])
+        session.engine._fetch = lambda previous, focus=None, **fill_in: next(fetched)
+        await refresh(app, pilot)
+        table = app.query_one(NodesTable)
+        up = [n.name for n in nodes if n.status != "Down"]
+        assert {str(table.get_cell(name, "uptime")) for name in up} == {"1m 45s"}
+        drawn = Drawn(monkeypatch)
+        await refresh(app, pilot)
+        assert {str(table.get_cell(name, "uptime")) for name in up} == {"1m 55s"}
+        assert drawn.rows == [] and drawn.rebuilds == 0 and sorted(drawn.cells) == sorted(up)

@@ -716,3 +716,58 @@ def test_last_read_is_reused_only_for_the_same_node_instance(
 ) -> None:
     last = engines.LastRead("133", Engine("_N_0", "tcp://10.0.0.4:2376"))
     assert engines.reusable(last, instance_id, endpoint) is reusable
+
+
+def test_nodes_that_only_aged_are_given_back_as_they_were_their_uptime_moved_on(
+    sim: SimServer,
+    profile: ClusterProfile,
+    connect: Callable[..., Inventory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a live cluster every node's uptime moves between two polls: a list that changed in
+    that alone, by the time gone by, is the same nodes (nothing built, judged or drawn anew)."""
+    inventory = connect(profile, sim.clock.now)  # the client's clock is the simulator's
+    first = refresh_health(inventory, gather(inventory))
+    built = Calls(monkeypatch, fabric, "node_from_json")
+    sim.clock.advance(600)
+    second = refresh_health(inventory, first)
+    assert second.nodes is first.nodes and built.count == 0
+    served = {n.name: n for n in fabric.list_nodes(inventory.fabric)}  # what the gateway says
+    assert served["_FrontEnd_0"].uptime_seconds > 600
+    for node in second.nodes:
+        assert node.uptime_as_of(second.taken_at) == served[node.name].uptime_seconds
+
+
+def test_a_restarted_node_is_built_anew_with_its_new_uptime(
+    sim: SimServer, profile: ClusterProfile, connect: Callable[..., Inventory]
+) -> None:
+    inventory = connect(profile, sim.clock.now)
+    first = refresh_health(inventory, gather(inventory))
+    sim.cluster.restart_fabric("_FrontEnd_1", "0")
+    second = first
+    for _ in range(10):  # down, and up again since, read at every step
+        sim.clock.advance(60)
+        second = refresh_health(inventory, second)
+    before, after = first.node("_FrontEnd_1"), second.node("_FrontEnd_1")
+    assert after.status == "Up" and after.instance_id != before.instance_id
+    served = {n.name: n for n in fabric.list_nodes(inventory.fabric)}
+    assert 0 < after.uptime_as_of(second.taken_at) == served["_FrontEnd_1"].uptime_seconds < 600
+
+
+def test_uptimes_that_do_not_fit_the_time_gone_by_are_read_anew(
+    sim: SimServer,
+    profile: ClusterProfile,
+    connect: Callable[..., Inventory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gateway's uptimes moved 600 s while the client's clock moved 1 s: the gateway's are
+    shown, not the client's reckoning."""
+    moments = iter(datetime(2026, 11, 26, 9, 0, s, tzinfo=UTC) for s in range(60))
+    inventory = connect(profile, lambda: next(moments))
+    first = refresh_health(inventory, gather(inventory))
+    built = Calls(monkeypatch, fabric, "node_from_json")
+    sim.clock.advance(600)
+    second = refresh_health(inventory, first)
+    assert second.nodes is not first.nodes and built.count == len(first.nodes)
+    before, after = first.node("_FrontEnd_0"), second.node("_FrontEnd_0")
+    assert after.uptime_seconds == before.uptime_seconds + 600  # as the gateway said it

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tui.model import (
@@ -73,3 +74,15 @@ def test_snapshot_round_trip_through_the_transcript(tmp_path: Path) -> None:
     assert back.taken_at == snap.taken_at and back.errors == snap.errors
     assert back.upgrade_domain_states == snap.upgrade_domain_states
     assert back_findings == findings
+
+
+def test_a_node_kept_since_an_earlier_read_is_recorded_with_its_uptime_at_the_snapshot():
+    snap, findings = sample()
+    read_at = snap.taken_at - timedelta(seconds=90)
+    aged = tuple(replace(n, uptime_at=read_at) for n in snap.nodes)
+    data = encode_snapshot(replace(snap, nodes=aged), findings)
+    column = data["node_columns"].index("uptime_seconds")
+    # Node 0 has no uptime (it stays 0); the others are 90 s older than when they were read.
+    assert [row[column] for row in data["nodes"]] == [0, 3600 + 90, 7200 + 90]
+    decoded, _ = decode_snapshot(data)
+    assert [n.uptime_as_of(decoded.taken_at) for n in decoded.nodes] == [0, 3690, 7290]

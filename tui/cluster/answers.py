@@ -46,12 +46,19 @@ class AnswerCache:
         self._lock = threading.Lock()
         self._last: dict[Hashable, tuple[object, Any]] = {}
 
-    def built(self, key: Hashable, answer: A, build: Callable[[A], T]) -> T:
-        """`build(answer)`, or what it gave for the same `answer` last time under `key`."""
+    def built(
+        self,
+        key: Hashable,
+        answer: A,
+        build: Callable[[A], T],
+        fits: Callable[[T], bool] | None = None,
+    ) -> T:
+        """`build(answer)`, or what it gave for the same `answer` last time under `key` (if
+        `fits` of it holds, when given)."""
         mark = digest(answer) if isinstance(answer, bytes) else answer
         with self._lock:
             last = self._last.get(key)
-        if last is not None and last[0] == mark:
+        if last is not None and last[0] == mark and (fits is None or fits(last[1])):
             return last[1]
         value = build(answer)
         with self._lock:

@@ -417,7 +417,9 @@ def _fabric_part(
             tracker.done(what)
 
     answers = inventory.answers
-    nodes = read(NODES_READ, lambda c: fabric.list_nodes(c, cache=answers), ())
+    nodes = read(
+        NODES_READ, lambda c: fabric.list_nodes(c, cache=answers, read_at=inventory.now()), ()
+    )
     health = read(HEALTH_READ, lambda c: fabric.cluster_health(c, cache=answers), Health())
     ud_states: dict[str, str] = {}
     version = ""

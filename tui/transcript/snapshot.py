@@ -66,7 +66,7 @@ def encode_snapshot(snapshot: ClusterSnapshot, findings: Iterable[Finding] = ())
             n.code_version,
             n.instance_id,
             n.node_id,
-            int(n.uptime_seconds),
+            n.uptime_as_of(snapshot.taken_at),
             n.deactivation.intent,
             n.deactivation.status,
         ]

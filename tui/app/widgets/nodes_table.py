@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from rich.style import Style
 from rich.text import Text
@@ -59,9 +60,12 @@ def findings_by_node(findings: tuple[Finding, ...]) -> dict[str, tuple[int, int]
     return result
 
 
-def row_inputs(node: Node, engine: Engine | None, warned: tuple[int, int] | None) -> tuple:
-    """Everything a node's row is drawn from: an equal tuple draws the same row. The first
-    six items are all that its place in the table (order and filter) depends on."""
+def row_inputs(
+    node: Node, engine: Engine | None, warned: tuple[int, int] | None, at: datetime
+) -> tuple:
+    """Everything a node's row is drawn from at `at` (the snapshot's moment): an equal tuple
+    draws the same row. The first six items are all that its place in the table (order and
+    filter) depends on."""
     return (
         node.name,
         node.upgrade_domain,
@@ -73,15 +77,18 @@ def row_inputs(node: Node, engine: Engine | None, warned: tuple[int, int] | None
         node.is_seed,
         node.ip_address,
         node.code_version,
-        uptime_text(node.uptime_seconds, node.status),  # the seconds move, the text less often
+        uptime_text(node.uptime_as_of(at), node.status),  # the seconds move, the text less often
         engine,
     )
 
 
 PLACE = 6  # row_inputs[:PLACE] place a row
+UPTIME = 10  # row_inputs[UPTIME] is the uptime's text
 
 
-def node_row(node: Node, engine: Engine | None, warned: tuple[int, int] | None) -> tuple:
+def node_row(
+    node: Node, engine: Engine | None, warned: tuple[int, int] | None, at: datetime
+) -> tuple:
     count, worst = warned or (0, -1)
     return (
         node.name,
@@ -96,7 +103,7 @@ def node_row(node: Node, engine: Engine | None, warned: tuple[int, int] | None) 
         node.fault_domain,
         node.ip_address,
         node.code_version,
-        uptime_text(node.uptime_seconds, node.status),
+        uptime_text(node.uptime_as_of(at), node.status),
     )
 
 
@@ -127,6 +134,7 @@ class NodesTable(DataTable):
         self._order: list[str] = []  # the nodes to show, in order
         self._drawn: list[str] = []  # the rows on screen, in order
         self._drawn_from = LastObjects()
+        self._node_of: dict[str, Node] = {}  # the nodes the rows on screen were drawn from
 
     def _add_columns(self) -> None:
         for key, label, _ in COLUMNS:
@@ -141,15 +149,18 @@ class NodesTable(DataTable):
 
     def show(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...] = ()) -> None:
         """Bring the table in line with the snapshot, touching only cells that changed."""
+        at = snapshot.taken_at
         if not self._drawn_from.changed(
             snapshot.nodes, snapshot.engines, findings, self.query_text
         ):
+            self._age(at)  # the same nodes, a poll later: only their uptimes move on
             return
         counts = findings_by_node(findings)
         engines = snapshot.engines
         nodes = {n.name: n for n in snapshot.nodes}
+        self._node_of = nodes
         inputs = {
-            name: row_inputs(node, engines.get(name), counts.get(name))
+            name: row_inputs(node, engines.get(name), counts.get(name), at)
             for name, node in nodes.items()
         }
         placed = (self.query_text, tuple(i[:PLACE] for i in inputs.values()))
@@ -164,12 +175,12 @@ class NodesTable(DataTable):
         changed = [name for name in self._order if inputs[name] != self._inputs.get(name)]
         self._inputs = inputs
         rows = {
-            name: node_row(nodes[name], engines.get(name), counts.get(name)) for name in changed
+            name: node_row(nodes[name], engines.get(name), counts.get(name), at) for name in changed
         }
         widths = fitted_widths(rows.values(), self._widths)
         if self._order != self._drawn or widths != self._widths:
             self._widths = widths
-            self._rebuild(nodes, engines, counts, rows)
+            self._rebuild(nodes, engines, counts, rows, at)
             return
         for name, row in rows.items():
             old = self.get_row(name)
@@ -177,12 +188,23 @@ class NodesTable(DataTable):
                 if not same_cell(new, before):
                     self.update_cell(name, column, new)
 
-    def _rebuild(self, nodes, engines, counts, rows) -> None:  # type: ignore[no-untyped-def]
+    def _age(self, at: datetime) -> None:
+        """The uptime cells whose text moved on by `at` (nodes kept since they were read)."""
+        for name in self._drawn:
+            node, inputs = self._node_of.get(name), self._inputs.get(name)
+            if node is None or inputs is None or node.uptime_at is None:
+                continue
+            text = uptime_text(node.uptime_as_of(at), node.status)
+            if text != inputs[UPTIME]:
+                self._inputs[name] = (*inputs[:UPTIME], text, *inputs[UPTIME + 1 :])
+                self.update_cell(name, "uptime", text)
+
+    def _rebuild(self, nodes, engines, counts, rows, at) -> None:  # type: ignore[no-untyped-def]
         """Every row anew, in `_order`, with the cursor kept on the node it was on."""
         selected = self.selected_node
         for name in self._order:
             if name not in rows:
-                rows[name] = node_row(nodes[name], engines.get(name), counts.get(name))
+                rows[name] = node_row(nodes[name], engines.get(name), counts.get(name), at)
         self._widths = fitted_widths(rows.values(), self._widths)
         self.clear(columns=True)
         self._add_columns()
