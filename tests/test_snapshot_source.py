@@ -106,3 +106,19 @@ def test_the_focus_node_is_read_on_every_refresh_and_no_full_read_is_due(invento
         assert (read.scope, read.scope_node) == ("node", NODE)
     source.want_full()
     assert source(last, NODE).full
+
+
+def test_what_a_read_brings_costs_towards_its_wait_judged_and_drawn_after_it(inventory):
+    """The CPU the process spends after the read returned (the rules, the transcript, the
+    screen) until the next poll counts as the read's."""
+    clock, spent = Clock(), [0.0]
+    source = SnapshotSource(inventory, clock=clock, cpu_clock=lambda: spent[0])
+    last = source(None)  # the read itself costs nothing on this meter
+    spent[0] += 5.0  # what came after it, before the next poll
+    clock.now = 2.0
+    assert source(last).scope == "health"
+    assert source.full_wait == pytest.approx(200.0)
+    clock.now = 199.0
+    assert source(last).scope == "health"
+    clock.now = 200.0
+    assert source(last).full
