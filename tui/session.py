@@ -149,11 +149,9 @@ class SnapshotSource:
             self._want_full = False
             cpu = self._cpu_clock()
             snapshot = gather(self._inventory, **fill_in)
-            # From its end: a slow read is not followed by one at once. The wait is worked
-            # out at the next call, when what the read brought has been judged and drawn.
-            ended = self._clock()
-            self._costing = (ended, cpu)
-            self._next_full = ended + self.full_wait
+            # The wait, from its end, is worked out at the next call (_cost_last_read), when
+            # what the read brought has been judged and drawn.
+            self._costing = (self._clock(), cpu)
             return snapshot
         if focus is not None:
             return refresh_node(self._inventory, previous, focus)
@@ -169,6 +167,7 @@ class SnapshotSource:
         ended, cpu = self._costing
         self._costing = None
         self.full_wait = full_read_wait(self._full_every, self._cpu_clock() - cpu)
+        # From the read's end: a slow read is not followed by one at once.
         self._next_full = ended + self.full_wait
 
 
