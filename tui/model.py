@@ -183,6 +183,8 @@ class Container:
     image_id: str = ""
     isolation: str = "process"
     state: str = ""
+    # The engine's STATUS text ('Up 3 hours') as of the read that built this container: a
+    # later list that differs only in such durations gives back the same container.
     status: str = ""
     exit_code: int | None = None
     error: str = ""

@@ -160,8 +160,7 @@ class SnapshotSource:
     def _cost_last_read(self) -> None:
         """The wait after the last full read, from the process's CPU time (all its threads)
         from that read's start to now: the read, and the judging, recording and drawing of
-        what it brought (on 1,000 nodes a re-read may bring hundreds of engines whose
-        containers' status text moved on, "Up 3 hours" to "Up 4 hours")."""
+        what it brought."""
         if self._costing is None:
             return
         ended, cpu = self._costing

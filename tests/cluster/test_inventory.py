@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+import docker
 import pytest
 
 from tui.cluster import engines, fabric
@@ -412,13 +413,59 @@ def test_a_changed_container_list_gives_a_new_engine_with_what_changed(
     assert next(c for c in changed.containers if c.id == stopped.id).error == "boom"
     assert ("_FrontEnd_2", f"/v1.41/containers/{stopped.id}/json") in requests
     assert all(second.engines[n] is first.engines[n] for n in first.engines if n != "_FrontEnd_2")
-    sim.clock.advance(3 * 3600)  # every running container's Status ('Up 3 hours') moves on
-    third = gather(inventory)
-    for name, engine in third.engines.items():
-        assert engine is not second.engines[name]
-        assert [c.status for c in engine.containers] != [
-            c.status for c in second.engines[name].containers
-        ]
+
+
+def test_a_list_that_moved_on_only_in_its_status_durations_gives_back_the_last_engine(
+    sim: SimServer,
+    profile: ClusterProfile,
+    connect: Callable[..., Inventory],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a live cluster 'Up 3 hours' becomes 'Up 4 hours' between two reads of an engine
+    where nothing else moved: the same engine is given back, nothing built, judged or drawn."""
+    [stopped] = sim.cluster.nodes["_FrontEnd_2"].containers[:1]
+    with sim.cluster.lock:
+        stopped.running, stopped.exit_code = False, 1
+        stopped.finished_at = sim.clock.now()
+    inventory = connect(profile, sim.clock.now)
+    first = gather(inventory)
+    listed = Calls(monkeypatch, engines, "listed_container")
+    sim.clock.advance(3 * 3600)
+    second, requests = gather_counting(sim, inventory)
+    assert second.errors == () and listed.count == 0
+    assert all(second.engines[name] is first.engines[name] for name in first.engines)
+    assert sorted(requests) == sorted((name, "/v1.41/containers/json") for name in first.engines)
+    served = {c["Id"]: c["Status"] for c in _listed_by_docker(sim, "_FrontEnd_2")}
+    kept = {c.id: c.status for c in first.engines["_FrontEnd_2"].containers}
+    assert served.keys() == kept.keys() and served[stopped.id].startswith("Exited (1) 3 hours")
+    assert all(served[ident] != kept[ident] for ident in served)  # every duration moved on
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "same"),
+    [
+        ("Up 3 hours", "Up 4 hours", True),
+        ("Up Less than a second", "Up About an hour", True),
+        ("Up 1 second", "Up 2 weeks", True),
+        ("Exited (0) About a minute ago", "Exited (0) 5 months ago", True),
+        ("Restarting (1) 2 seconds ago", "Restarting (1) 1 year ago", True),
+        ("Up 2 days (healthy)", "Up 3 days (healthy)", True),
+        ("Up 2 days (healthy)", "Up 2 days (unhealthy)", False),
+        ("Up 2 hours", "Up 2 hours (Paused)", False),
+        ("Exited (1) 2 minutes ago", "Exited (2) 2 minutes ago", False),
+        ("Up 5 minutes", "Exited (0) 5 minutes ago", False),
+        ("Created", "Up 1 second", False),
+    ],
+)
+def test_a_container_lists_digest_leaves_out_only_the_durations_of_status(
+    before: str, after: str, same: bool
+) -> None:
+    def listing(status: str) -> bytes:  # as docker writes it, no spaces
+        entry = {"Id": "a1", "State": "running", "Status": status, "Labels": {}}
+        return json.dumps([entry], separators=(",", ":")).encode()
+
+    digests = engines.listing_digest(listing(before)), engines.listing_digest(listing(after))
+    assert (digests[0] == digests[1]) is same
 
 
 def test_a_failed_list_after_an_unchanged_one_fails_and_drops_the_last_read(
@@ -496,13 +543,26 @@ def test_cold_gather_reads_four_requests_per_node(
     assert len(image_inspects) == len({i.id for e in snapshot.engines.values() for i in e.images})
 
 
-def _inspected(sim: SimServer, node: str) -> dict[str, tuple]:
-    """Each container's facts as the docker SDK's models give them (a full inspect each)."""
+def _docker(sim: SimServer, node: str) -> docker.DockerClient:
     d = sim.endpoints["docker"]
     conn = engines.EngineConnection(
         d["nodes"][node], Path(d["ca"]), Path(d["client_cert"]), Path(d["client_key"])
     )
-    client = engines.build_client(conn)
+    return engines.build_client(conn)
+
+
+def _listed_by_docker(sim: SimServer, node: str) -> list[dict]:
+    """The container list (all=1) as the docker SDK reads it."""
+    client = _docker(sim, node)
+    try:
+        return client.api.containers(all=True)
+    finally:
+        client.close()
+
+
+def _inspected(sim: SimServer, node: str) -> dict[str, tuple]:
+    """Each container's facts as the docker SDK's models give them (a full inspect each)."""
+    client = _docker(sim, node)
     try:
         default = client.info()["Isolation"]
         facts = {}
@@ -565,13 +625,11 @@ def test_warm_gather_sees_a_patched_host_and_its_exited_containers(
         assert container.status.startswith("Exited (3221684481) ")
     assert ("_Legacy_0", "/v1.41/info") in requests  # a new node instance: read in full
     assert [n for n, path in requests if path == "/v1.41/info"] == ["_Legacy_0"]
-    # The others were refreshed from their container list: their Status moved with the clock.
+    # The others were refreshed from their container list, where only the durations moved.
     untouched = after.engines["_Legacy_1"]
     assert untouched.os_version == "10.0.14393.1770"
     assert {c.state for c in untouched.containers} == {"running"}
-    assert [c.status for c in untouched.containers] != [
-        c.status for c in first.engines["_Legacy_1"].containers
-    ]
+    assert untouched is first.engines["_Legacy_1"]
 
 
 def test_warm_gather_lists_the_isolation_of_a_new_container(

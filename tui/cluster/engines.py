@@ -23,7 +23,11 @@ inspected again only when it is stopped and new or the list shows it changed, th
 is read again only for a container id it has not seen (isolation is fixed at create), and the
 image list is read again only when a container uses an image Id it does not have. A container
 list byte-identical to the one the last read was made from (its digest is kept, not the list)
-gives back the last Engine itself, so that what is drawn or judged from it is seen unchanged.
+gives back the last Engine itself, so that what is drawn or judged from it is seen unchanged. The
+durations in the list's Status texts are left out of that comparison ('Up 3 hours' becoming
+'Up 4 hours', 'Exited (1) 2 minutes ago' becoming '3 minutes ago'): on a live cluster they move
+between two reads of an engine where nothing else did, and each would make a new Engine, judged
+and drawn again. A kept container's status text is the one of the read that built it.
 
 Everything else (`build_client`, `fetch_engine`) uses the docker SDK. Its API version is
 pinned, so building a client makes no request, and REQUESTS_CA_BUNDLE (which requests would
@@ -36,6 +40,7 @@ import functools
 import http.client
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -463,7 +468,7 @@ class SweepApi:
         body = self._answer(containers_target(all, wanted))
         found = decode_json(body)
         if all and wanted is None:
-            self.listed = Listing(digest(body), len(found))
+            self.listed = Listing(listing_digest(body), len(found))
         return found
 
     def images(self) -> list[dict[str, Any]]:
@@ -697,6 +702,22 @@ def read_node(
         engine = replace(engine, node_instance_id=instance_id)
     cache.remember(node_name, LastRead(instance_id, engine, listed_digest(api.listed, engine)))
     return engine
+
+
+# The duration docker's Status text gives (go-units HumanDuration: 'Less than a second',
+# '1 second', '5 minutes', 'About an hour', '3 days'...) after 'Up', 'Exited (N)' or
+# 'Restarting (N)'; what follows it (' ago', ' (healthy)', ' (Paused)') is kept.
+_STATUS_DURATION = re.compile(
+    rb'("Status"\s*:\s*"(?:Up|Exited \(-?\d+\)|Restarting \(-?\d+\)) )'
+    rb"(?:Less than a second|About an? (?:minute|hour)"
+    rb"|\d+ (?:second|minute|hour|day|week|month|year)s?)"
+)
+
+
+def listing_digest(body: bytes) -> bytes:
+    """The digest of a container list with the durations of its Status texts left out: two
+    lists that differ only in how long ago each container started or exited are the same."""
+    return digest(_STATUS_DURATION.sub(rb"\1", body))
 
 
 def listed_digest(listing: Listing | None, engine: Engine) -> bytes | None:
