@@ -38,6 +38,13 @@ class DeactivationInfo:
     task_ids: tuple[str, ...] = ()
 
 
+def seconds_since(then: datetime | None, moment: datetime) -> int:
+    """Whole seconds from `then` to `moment`; none if `then` is not known or not before it."""
+    if then is None or moment <= then:
+        return 0
+    return int((moment - then).total_seconds())
+
+
 @dataclass(frozen=True)
 class Node:
     """One Service Fabric node as the gateway reports it."""
@@ -63,9 +70,11 @@ class Node:
 
     def uptime_as_of(self, moment: datetime) -> int:
         """The uptime at `moment`: as read, plus the time since it was read (never less)."""
-        if self.uptime_at is None or self.uptime_seconds <= 0 or moment <= self.uptime_at:
-            return self.uptime_seconds
-        return self.uptime_seconds + int((moment - self.uptime_at).total_seconds())
+        return self.uptime_after(seconds_since(self.uptime_at, moment))
+
+    def uptime_after(self, gone: int) -> int:
+        """The uptime `gone` seconds after it was read (a node not up has none)."""
+        return self.uptime_seconds + gone if self.uptime_seconds > 0 else self.uptime_seconds
 
     @property
     def instance_index(self) -> int | None:

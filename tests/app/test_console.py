@@ -15,7 +15,7 @@ from tui.app.app import SfpatchApp
 from tui.app.widgets.node_detail import NodeDetail
 from tui.app.widgets.nodes_table import NodesTable
 from tui.commands.demo import build_session
-from tui.model import ClusterSnapshot
+from tui.model import ClusterSnapshot, Node
 
 
 @pytest.fixture
@@ -132,6 +132,18 @@ def test_durations_read_as_durations():
     assert uptime_text(46, "Up") == "46s" and uptime_text(46, "Down") == "-"
 
 
+@pytest.mark.parametrize(
+    "seconds", [0, 1, 59, 60, 3599, 3600, 3659, 7199, 86399, 86400, 86401, 90000, 1_047_599]
+)
+def test_a_duration_text_lasts_until_it_moves_on_and_no_longer(seconds):
+    from tui.app.format import duration_text, duration_text_lasts
+
+    lasts = duration_text_lasts(seconds)
+    assert lasts >= 1
+    assert duration_text(seconds + lasts - 1) == duration_text(seconds)
+    assert duration_text(seconds + lasts) != duration_text(seconds)
+
+
 async def test_no_column_cuts_a_version_or_a_name(sim, session):
     from tui.app.widgets.containers_pane import ContainersPane
 
@@ -204,6 +216,34 @@ async def test_r_shows_a_refresh_running_and_when_data_was_read(sim, session):
         await refresh(app, pilot)
         assert "refreshing" not in str(status.render())
         assert f"read {app.snapshot.taken_at:%H:%M:%S} UTC" in str(status.render())
+
+
+async def test_a_timed_poll_is_said_on_the_status_line_only_once_it_takes_long(sim, session):
+    """The poll every 2 s does not flash "refreshing" each time; one that hangs says so."""
+    import threading
+
+    from tui.app.app import QUIET_POLL_SECONDS
+    from tui.app.widgets.status_line import StatusLine
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        status = app.screen.query_one(StatusLine)
+        now = [1000.0]
+        app.clock = lambda: now[0]
+        answer, fetch = threading.Event(), session.engine._fetch
+        session.engine._fetch = lambda *a, **k: answer.wait(10) and fetch(*a, **k)
+        app.poll_now(timed=True)
+        await pilot.pause()
+        assert "refreshing" not in str(status.render())
+        now[0] += QUIET_POLL_SECONDS
+        app.show_status()
+        await pilot.pause()
+        assert "refreshing 1s" in str(status.render())
+        answer.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "refreshing" not in str(status.render())
 
 
 async def test_a_health_poll_shows_when_the_engines_on_screen_were_read(sim, session):
@@ -507,7 +547,7 @@ async def test_a_poll_that_changed_nothing_draws_nothing(session, monkeypatch):
         await refresh(app, pilot)
         await refresh(app, pilot)
         assert drawn.rows == [] and drawn.cells == [] and drawn.rebuilds == 0
-        assert set(drawn.updated) <= {"status-line"}, drawn.updated  # "refreshing", then not
+        assert set(drawn.updated) <= {"status-line"}, drawn.updated  # the read's time
         assert app.snapshot is not big and app.snapshot.nodes == big.nodes  # read, and the same
         assert drawn.layouts == 0
 
@@ -616,3 +656,44 @@ async def test_the_same_nodes_a_poll_later_show_their_uptimes_moved_on(session, 
         await refresh(app, pilot)
         assert {str(table.get_cell(name, "uptime")) for name in up} == {"1m 55s"}
         assert drawn.rows == [] and drawn.rebuilds == 0 and sorted(drawn.cells) == sorted(up)
+
+
+async def test_a_poll_looks_only_at_the_uptimes_whose_text_is_due_to_move_on(session, monkeypatch):
+    """Nodes up for days change their uptime text once an hour: a poll works out only those
+    whose hour has come, and draws only their cells."""
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await refresh(app, pilot)
+        first = app.snapshot
+        noon = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+        up = [n.name for n in first.nodes if n.status != "Down"]
+        # Each up node a day and an hour old less 10 s, 20 s, ...: its next hour that much later.
+        ages = {name: 86400 + 3600 - 10 * (i + 1) for i, name in enumerate(up)}
+        nodes = tuple(
+            replace(n, uptime_seconds=ages[n.name], uptime_at=noon) if n.name in ages else n
+            for n in first.nodes
+        )
+        polls = [
+            replace(first, taken_at=noon + timedelta(seconds=s), nodes=nodes)
+            for s in (0, 5, 15, 25)
+        ]
+        fetched = iter(polls)
+        session.engine._fetch = lambda previous, focus=None, **fill_in: next(fetched)
+        await refresh(app, pilot)
+        table = app.query_one(NodesTable)
+        assert {str(table.get_cell(name, "uptime")) for name in up} == {"1d 00h"}
+        worked_out = []
+        uptime_as_of = Node.uptime_as_of
+        monkeypatch.setattr(
+            Node, "uptime_as_of", lambda n, at: worked_out.append(n.name) or uptime_as_of(n, at)
+        )
+        drawn = Drawn(monkeypatch)
+        for moved in ([], up[:1], up[1:2]):
+            drawn.cells.clear()
+            worked_out.clear()
+            await refresh(app, pilot)
+            assert sorted(drawn.cells) == moved and sorted(set(worked_out)) == moved
+            assert [str(table.get_cell(name, "uptime")) for name in moved] == ["1d 01h"] * len(
+                moved
+            )
+        assert {str(table.get_cell(name, "uptime")) for name in up[2:]} == {"1d 00h"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 
 from textual import work
@@ -41,6 +42,7 @@ MUTATING_ACTIONS = {"disable", "patch", "enable"}
 RUN_ACTIONS = {"run_toggle", "run_auto", "run_skip", "run_abort", "run_retry", "run_override"}
 FOOTER_ACTIONS = (*sorted(MUTATING_ACTIONS), *sorted(RUN_ACTIONS), "note")
 WORKER_THREADS = 8  # the poll, actions, notes and runbook controls
+QUIET_POLL_SECONDS = 1.0  # a timed poll is said on the status line once it takes this long
 
 
 class SfpatchApp(App[None]):
@@ -122,6 +124,7 @@ class SfpatchApp(App[None]):
         self._started: dict[str, float] = {}  # node -> when this session's action on it began
         self._seen_waiting: set[str] = set()
         self._poll_started: float | None = None
+        self._poll_timed = False
         self._progress = ""  # how far the first read has come
         self._poll_timer = None
         self.polls_completed = 0
@@ -167,7 +170,10 @@ class SfpatchApp(App[None]):
             elif name in self._seen_waiting:  # that wait is over
                 del self._started[name]
                 self._seen_waiting.discard(name)
-        refreshing = None if self._poll_started is None else now - self._poll_started
+        started = self._poll_started
+        refreshing = None if started is None else now - started
+        if refreshing is not None and self._poll_timed and refreshing < QUIET_POLL_SECONDS:
+            refreshing = None  # a poll of its own, every 2 s: said only once it takes long
         main = self.main
         main.waits = waits
         with contextlib.suppress(NoMatches):  # before the main screen is mounted
@@ -226,8 +232,10 @@ class SfpatchApp(App[None]):
 
     # ------------------------------------------------------------------ polling
 
-    def poll_now(self) -> None:
-        """Start a poll unless one is running; then one more runs right after it."""
+    def poll_now(self, timed: bool = False) -> None:
+        """Start a poll unless one is running; then one more runs right after it. `timed`: the
+        poll every few seconds, not asked for, which the status line says only once it has
+        taken QUIET_POLL_SECONDS (a line that flickers every 2 s says nothing)."""
         if self._polling:
             self._poll_again = True
             return
@@ -236,6 +244,7 @@ class SfpatchApp(App[None]):
             self._poll_timer = None
         self._polling = True
         self._poll_started = self.clock()
+        self._poll_timed = timed
         self.show_status()
         self._poll()
 
@@ -345,7 +354,9 @@ class SfpatchApp(App[None]):
             self._poll_again = False
             self.poll_now()
         elif self.source.poll_seconds > 0:
-            self._poll_timer = self.set_timer(self.source.poll_seconds, self.poll_now)
+            self._poll_timer = self.set_timer(
+                self.source.poll_seconds, functools.partial(self.poll_now, timed=True)
+            )
 
     # ------------------------------------------------------------------ actions
 

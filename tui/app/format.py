@@ -39,6 +39,17 @@ def uptime_text(seconds: int, status: str) -> str:
     return duration_text(seconds)
 
 
+def duration_text_lasts(seconds: int) -> int:
+    """For how many more seconds `duration_text` of a duration growing from `seconds` says the
+    same: to the next hour in days, the next minute in hours, the next second below that."""
+    s = max(0, int(seconds))
+    if s >= 86400:
+        return 3600 - s % 3600
+    if s >= 3600:
+        return 60 - s % 60
+    return 1
+
+
 def duration_text(seconds: float) -> str:
     """A duration in at most two units that fits a column: 46s, 5m 07s, 3h 04m, 12d 03h."""
     s = max(0, int(seconds))

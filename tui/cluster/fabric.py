@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from tui.cluster import readonly
 from tui.cluster.answers import AnswerCache, built, joined
 from tui.errors import ClusterError
-from tui.model import DeactivationInfo, Health, HealthEvaluation, Node
+from tui.model import DeactivationInfo, Health, HealthEvaluation, Node, seconds_since
 
 # Server-side operation timeout the gateway gets, and the client's socket timeout, in seconds.
 GATEWAY_TIMEOUT = 30
@@ -237,17 +237,24 @@ def _aged_page(
     read), when nothing but the uptimes changed and each uptime is what the time gone by makes
     it, within UPTIME_SLACK; else the page built anew. A node restarted has a new instance id
     and times: other bytes, so it is built anew."""
-    uptimes = _UPTIME.findall(body)
+    pieces = _UPTIME.split(body)  # the text around each uptime, then each uptime: one pass
+    uptimes = pieces[1::2]
 
     def only_aged(page: tuple[tuple[Node, ...], str | None]) -> bool:
         nodes = page[0]
-        return len(nodes) == len(uptimes) and all(
-            abs(node.uptime_as_of(read_at) - int(uptime)) <= UPTIME_SLACK
-            for node, uptime in zip(nodes, uptimes, strict=True)
-        )
+        if len(nodes) != len(uptimes):
+            return False
+        gone: dict[datetime | None, int] = {}  # a page's nodes were read together: one or two
+        for node, uptime in zip(nodes, uptimes, strict=True):
+            since = gone.get(node.uptime_at)
+            if since is None:
+                since = gone[node.uptime_at] = seconds_since(node.uptime_at, read_at)
+            if abs(node.uptime_after(since) - int(uptime)) > UPTIME_SLACK:
+                return False
+        return True
 
     return cache.built(
-        (*key, "aged"), _UPTIME.sub(b"", body), lambda _: _node_page(body, read_at), only_aged
+        (*key, "aged"), b"".join(pieces[0::2]), lambda _: _node_page(body, read_at), only_aged
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.style import Style
 from rich.text import Text
@@ -15,6 +16,7 @@ from textual.widgets.data_table import RowKey
 from tui.app.filter import node_matches
 from tui.app.format import (
     containers_text,
+    duration_text_lasts,
     host_text,
     node_health_text,
     same_cell,
@@ -135,6 +137,8 @@ class NodesTable(DataTable):
         self._drawn: list[str] = []  # the rows on screen, in order
         self._drawn_from = LastObjects()
         self._node_of: dict[str, Node] = {}  # the nodes the rows on screen were drawn from
+        # When each row's uptime text next moves on, soonest first: (moment, node name).
+        self._aging: list[tuple[datetime, str]] = []
 
     def _add_columns(self) -> None:
         for key, label, _ in COLUMNS:
@@ -155,6 +159,13 @@ class NodesTable(DataTable):
         ):
             self._age(at)  # the same nodes, a poll later: only their uptimes move on
             return
+        self._draw(snapshot, findings, at)
+        aging = (self._next_aging(name, at) for name in self._drawn)
+        self._aging = [entry for entry in aging if entry is not None]
+        heapq.heapify(self._aging)
+
+    def _draw(self, snapshot: ClusterSnapshot, findings: tuple[Finding, ...], at: datetime) -> None:
+        """The rows whose inputs changed, or every row when the order or widths did."""
         counts = findings_by_node(findings)
         engines = snapshot.engines
         nodes = {n.name: n for n in snapshot.nodes}
@@ -189,15 +200,31 @@ class NodesTable(DataTable):
                     self.update_cell(name, column, new)
 
     def _age(self, at: datetime) -> None:
-        """The uptime cells whose text moved on by `at` (nodes kept since they were read)."""
-        for name in self._drawn:
+        """The uptime cells whose text moved on by `at` (nodes kept since they were read); a
+        node up for days changes its text once an hour, so most polls look at none."""
+        due = self._aging
+        while due and due[0][0] <= at:
+            _, name = heapq.heappop(due)
             node, inputs = self._node_of.get(name), self._inputs.get(name)
-            if node is None or inputs is None or node.uptime_at is None:
+            if node is None or inputs is None:
                 continue
             text = uptime_text(node.uptime_as_of(at), node.status)
             if text != inputs[UPTIME]:
                 self._inputs[name] = (*inputs[:UPTIME], text, *inputs[UPTIME + 1 :])
                 self.update_cell(name, "uptime", text)
+            entry = self._next_aging(name, at)
+            if entry is not None:
+                heapq.heappush(due, entry)
+
+    def _next_aging(self, name: str, at: datetime) -> tuple[datetime, str] | None:
+        """When the uptime text of `name`'s row moves on after `at`, if it ever does (its node
+        kept since it was read, and up)."""
+        node = self._node_of.get(name)
+        if node is None or node.uptime_at is None or node.uptime_seconds <= 0:
+            return None
+        if node.status == "Down":
+            return None
+        return at + timedelta(seconds=duration_text_lasts(node.uptime_as_of(at))), name
 
     def _rebuild(self, nodes, engines, counts, rows, at) -> None:  # type: ignore[no-untyped-def]
         """Every row anew, in `_order`, with the cursor kept on the node it was on."""
