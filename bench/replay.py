@@ -42,8 +42,8 @@ def _data(seq: int) -> tuple[str, str, dict]:
     if slot == 0:
         rows = [_node_row(i, "Disabled" if f"_FrontEnd_{i}" == node else "Up") for i in range(8)]
         health = {"aggregated": "Ok", "evaluation_columns": [], "evaluations": []}
-        # Read at the session's start: every position after it moves the uptimes on (what a
-        # replay does between snapshot records), so the seeks pay for it.
+        # Every position after a snapshot record, a second or more later, moves its uptimes on
+        # (what a replay does between snapshot records), so the seeks pay for it.
         data = {"taken_at": "2025-11-26T22:00:00.000Z", "cluster": "bench", "nodes": rows,
                 "node_columns": list(NODE_COLUMNS), "health": health, "findings": []}  # fmt: skip
         return schema.SNAPSHOT, "", data

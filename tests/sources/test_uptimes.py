@@ -190,6 +190,23 @@ def test_observe_does_not_move_uptimes_across_a_resume(tmp_path, clock):
     }
 
 
+def test_uptimes_move_by_the_records_times_not_the_clusters_clock(tmp_path, clock):
+    """A demo's simulator keeps its own clock (five days behind here, standing still): the
+    uptimes move on by the time between the records, which the writer stamps, as they do on a
+    live cluster; not by the records' time less the cluster's."""
+    writer = TranscriptWriter.create(header(), directory=tmp_path)
+    read = snapshot(T - timedelta(days=5))
+    writer.snapshot(encode_snapshot(read))
+    observed = ObserveSource(writer.path, poll_seconds=3600)
+    clock.at(600)
+    note = writer.note("patching _FE_1 by hand")["seq"]
+    writer.close("quit by the engineer")
+    assert uptimes(observed.read()) == moved(600)
+    replayed = ReplaySource(writer.path)
+    replayed.seek(note)
+    assert uptimes(replayed.read()) == moved(600)
+
+
 def test_no_gap_is_the_same_snapshot_and_down_or_unknown_uptimes_stay():
     read = snapshot(T)
     assert uptimes_moved(read, 0) is read

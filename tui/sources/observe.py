@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections import deque
 from pathlib import Path
 
-from tui.model import ClusterSnapshot, Finding
+from tui.model import ClusterSnapshot, Finding, seconds_since
 from tui.sources import OBSERVE, Alert, HeaderInfo, ViewState
 from tui.transcript import schema
-from tui.transcript.snapshot import decode_snapshot, uptime_gap, uptimes_moved
+from tui.transcript.snapshot import decode_snapshot, uptimes_moved
 from tui.transcript.tail import Tailer
 from tui.transcript.timeline import record_line
 
@@ -44,6 +44,7 @@ class ObserveSource:
         # The newest record's time the snapshot's uptimes are moved on to: held at a resume
         # (nobody polled while the crashed session was down) until its first snapshot.
         self._moment = ""
+        self._snapshot_moment = ""  # when the snapshot record was written
         self._held = False
         self._decoded: tuple[dict, tuple] | None = None  # the snapshot data last decoded
         self.end_reason: str | None = None
@@ -65,6 +66,7 @@ class ObserveSource:
             self.header_data = dict(record["data"])
         elif kind == schema.SNAPSHOT:
             self.snapshot_data = record["data"]
+            self._snapshot_moment = str(record.get("ts", ""))
             self._held = False
         elif kind == schema.END:
             self.end_reason = str(record["data"].get("reason", ""))
@@ -135,7 +137,9 @@ class ObserveSource:
             self._decoded = (data, decode_snapshot(data))
         snapshot, findings = self._decoded[1]
         try:
-            gap = uptime_gap(snapshot, schema.parse_ts(self._moment))
+            gap = seconds_since(
+                schema.parse_ts(self._snapshot_moment), schema.parse_ts(self._moment)
+            )
         except ValueError:  # a record without a time moves nothing on
             gap = 0
         return uptimes_moved(snapshot, gap), findings

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tui.errors import UsageError
-from tui.model import ClusterSnapshot
+from tui.model import ClusterSnapshot, seconds_since
 from tui.sources import REPLAY, HeaderInfo, ViewState
 from tui.transcript.reader import (
     BROKEN,
@@ -20,7 +20,7 @@ from tui.transcript.reader import (
     verify_file,
 )
 from tui.transcript.schema import MAX_LINE, line_ts, loads
-from tui.transcript.snapshot import decode_snapshot, uptime_gap, uptimes_moved
+from tui.transcript.snapshot import decode_snapshot, uptimes_moved
 from tui.transcript.timeline import Timeline, next_mark, previous_mark, record_line, ts_ms
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -239,7 +239,7 @@ class ReplaySource:
         records of one second show the very same nodes (and the table redraws none)."""
         resume = next_mark(self.timeline.resumes, found)
         last = n if resume is None or resume > n else resume - 1
-        gap = uptime_gap(snapshot, self.time_of(last))
+        gap = seconds_since(self.time_of(found), self.time_of(last))
         if self._moved is not None and self._moved[:2] == (found, gap):
             return self._moved[2]
         moved = uptimes_moved(snapshot, gap)

@@ -160,13 +160,10 @@ def decode_snapshot(data: Mapping[str, Any]) -> tuple[ClusterSnapshot, tuple[Fin
     return snapshot, findings
 
 
-def uptime_gap(snapshot: ClusterSnapshot, moment: datetime) -> int:
-    """Whole seconds from the snapshot's read to `moment` (0 when it is not later)."""
-    return max(0, int((moment - snapshot.taken_at).total_seconds()))
-
-
 def uptimes_moved(snapshot: ClusterSnapshot, seconds: int) -> ClusterSnapshot:
     """The snapshot with each running node's uptime `seconds` later; the same object for 0.
+    The seconds are those between two records' times, both the writer's clock: a snapshot's
+    taken_at is the cluster's (a simulator's may run faster, or stand still).
 
     Sound between two snapshot records only: a node that restarts gets a new instance id or
     status, which the live session always records, so until the next record none did."""
