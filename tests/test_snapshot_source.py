@@ -52,7 +52,7 @@ def scopes(source: SnapshotSource, clock: Clock, at: list[float]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("cpu", "wait"),
-    [(0.0, 30.0), (0.5, 30.0), (0.75, 30.0), (3.0, 120.0), (6.0, 240.0), (-1.0, 30.0)],
+    [(0.0, 30.0), (0.5, 30.0), (0.6, 30.0), (3.0, 150.0), (6.0, 300.0), (-1.0, 30.0)],
 )
 def test_the_wait_is_the_interval_or_what_keeps_full_reads_to_a_small_share(cpu, wait):
     assert full_read_wait(30.0, cpu) == pytest.approx(wait)
@@ -69,12 +69,12 @@ def test_an_interval_asked_for_beyond_the_ceiling_is_kept():
     assert full_read_wait(900.0, 1.0) == 900.0
 
 
-def test_a_full_read_costing_3_s_of_cpu_is_not_followed_by_another_for_120_s(inventory):
+def test_a_full_read_costing_3_s_of_cpu_is_not_followed_by_another_for_150_s(inventory):
     clock = Clock()
     source = SnapshotSource(inventory, clock=clock, cpu_clock=cpu_meter(3.0))
-    found = scopes(source, clock, [2.0, 30.0, 31.0, 60.0, 119.0, 120.0, 122.0, 239.0, 240.0])
+    found = scopes(source, clock, [2.0, 30.0, 31.0, 60.0, 149.0, 150.0, 152.0, 299.0, 300.0])
     assert found == ["health"] * 5 + ["full", "health", "health", "full"]
-    assert source.full_wait == pytest.approx(120.0)
+    assert source.full_wait == pytest.approx(150.0)
 
 
 def test_a_cheap_full_read_still_comes_every_30_s(inventory):
@@ -117,8 +117,8 @@ def test_what_a_read_brings_costs_towards_its_wait_judged_and_drawn_after_it(inv
     spent[0] += 5.0  # what came after it, before the next poll
     clock.now = 2.0
     assert source(last).scope == "health"
-    assert source.full_wait == pytest.approx(200.0)
-    clock.now = 199.0
+    assert source.full_wait == pytest.approx(250.0)
+    clock.now = 249.0
     assert source(last).scope == "health"
-    clock.now = 200.0
+    clock.now = 250.0
     assert source(last).full
