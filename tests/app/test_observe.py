@@ -65,6 +65,21 @@ async def test_follows_the_session_as_it_writes_until_it_finishes(growing):
         assert source.status == "FINISHED"
 
 
+async def test_the_header_takes_one_line_when_its_fitted_text_does(growing):
+    """The header is first drawn before it has a width, with the whole transcript path, which
+    needs two lines; fitted to the width it needs one, and the panes are not pushed down."""
+    from tui.app.widgets.header_bar import HeaderBar, header_text
+
+    writer, _, _ = growing
+    app = SfpatchApp(source=ObserveSource(writer.path, poll_seconds=3600))
+    async with app.run_test(size=SIZE) as pilot:
+        await read_now(app, pilot)
+        header = app.screen.query_one(HeaderBar)
+        assert header_text(header.info).cell_len > SIZE[0]
+        assert header_text(header.info, SIZE[0]).cell_len <= SIZE[0]
+        assert header.size.height == 1
+
+
 @pytest.mark.parametrize("damage", ["truncated", "replaced", "broken"])
 async def test_says_when_the_file_stops_being_the_session(growing, damage):
     writer, snapshot, findings = growing

@@ -110,4 +110,9 @@ class HeaderBar(Static):
             self.update(header_text(info, self.size.width or None))
 
     def on_resize(self) -> None:
+        # After the refresh: a text updated during the resize is not laid out again, so a
+        # header first fitted with no width kept the two lines that text needed.
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
         self.update(header_text(self.info, self.size.width or None))
