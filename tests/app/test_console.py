@@ -98,6 +98,26 @@ async def test_a_cursor_move_repaints_without_a_new_layout(session, monkeypatch)
         assert layouts == []
 
 
+async def test_a_cursor_move_shows_the_new_nodes_detail_before_the_next_frame(session):
+    """The detail line and the containers follow the cursor in the same frame as the row:
+    through DataTable's RowHighlighted message they were a frame behind it (~25 ms a key)."""
+    from tui.app.widgets.containers_pane import ContainersPane
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await big_console(app, pilot, session, 50)
+        table = app.query_one(NodesTable)
+        table.focus()
+        await pilot.pause()
+        for move in (table.action_cursor_down, table.action_cursor_down, table.action_cursor_up):
+            move()  # no await: nothing else has run since the cursor moved
+            name = table.selected_node
+            assert str(app.query_one(NodeDetail).content).startswith(name + " ")
+            title = str(app.query_one("#containers-title").content)
+            assert title.startswith(f"Containers on {name}")
+            assert app.query_one(ContainersPane).node == name
+
+
 async def test_tab_highlights_the_focused_panes_title(session):
     app = SfpatchApp(session)
     async with app.run_test(size=SIZE) as pilot:

@@ -70,7 +70,7 @@ class MainScreen(Screen):
         with Vertical(id="top", classes="pane"):
             yield Label(NODES_TITLE, classes="pane-title", id="nodes-title")
             yield Input(placeholder=f"filter: {FILTER_HELP}", id="node-filter")
-            yield NodesTable()
+            yield NodesTable(on_highlight=self.show_selected)
             yield NodeDetail("", id="node-detail")
         with Horizontal(id="middle"):
             with Vertical(id="left", classes="pane"):
@@ -215,9 +215,8 @@ class MainScreen(Screen):
             label.update(title, layout=False)
 
     def on_data_table_row_highlighted(self, event) -> None:
-        if event.data_table.id == "nodes":
-            self.show_selected()
-        elif event.data_table.id == "warnings":
+        # The nodes table's moves are shown through its on_highlight, in the frame of the move.
+        if event.data_table.id == "warnings":
             pane = self.query_one(WarningsPane)
             finding = pane.findings[int(event.row_key.value)] if pane.findings else None
             detail = (

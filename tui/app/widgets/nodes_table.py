@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from rich.style import Style
@@ -123,9 +123,14 @@ class NodesTable(DataTable):
     """One row per node; the row key is the node name.
 
     A poll redraws only the rows whose inputs changed (see `row_inputs`), and a cursor move
-    redraws only the rows it leaves and enters (see `_render_line_in_row`)."""
+    redraws only the rows it leaves and enters (see `_render_line_in_row`).
 
-    def __init__(self) -> None:
+    `on_highlight` is called as soon as the cursor is on another node, for the screen to show
+    that node's detail in the same frame as the row; not while `show` moves it."""
+
+    def __init__(self, on_highlight: Callable[[], None] | None = None) -> None:
+        self._on_highlight = on_highlight
+        self._showing = False  # `show` is under way: whoever called it shows the detail after
         super().__init__(id="nodes", cursor_type="row", zebra_stripes=True)
         self._widths = {key: width for key, _, width in COLUMNS}
         self._add_columns()
@@ -159,7 +164,11 @@ class NodesTable(DataTable):
         ):
             self._age(at)  # the same nodes, a poll later: only their uptimes move on
             return
-        self._draw(snapshot, findings, at)
+        self._showing = True
+        try:
+            self._draw(snapshot, findings, at)
+        finally:
+            self._showing = False
         aging = (self._next_aging(name, at) for name in self._drawn)
         self._aging = [entry for entry in aging if entry is not None]
         heapq.heapify(self._aging)
@@ -244,6 +253,14 @@ class NodesTable(DataTable):
     def select_node(self, name: str) -> None:
         if name in self._order:
             self.move_cursor(row=self._order.index(name))
+
+    def _highlight_row(self, row_index: int) -> None:
+        super()._highlight_row(row_index)
+        # DataTable tells of the new row by a message (RowHighlighted), which reaches the
+        # screen after the frame that draws the row has been drawn: the detail line came a
+        # frame later, ~25 ms more a key press. Called here, both are in one frame.
+        if self._on_highlight is not None and not self._showing and row_index < self.row_count:
+            self._on_highlight()
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         # DataTable measures every cell of every new row, for auto-width columns and
