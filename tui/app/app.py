@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import time
 
 from textual import work
@@ -194,6 +195,7 @@ class SfpatchApp(App[None]):
         loop = asyncio.new_event_loop()
         loop.set_default_executor(DaemonPool(WORKER_THREADS, "sfpatch-worker"))
         self._run_loop = loop
+        freeze_startup_objects()
         try:
             self.run(loop=loop)
         finally:
@@ -691,6 +693,15 @@ class SfpatchApp(App[None]):
         if message.error:
             self.notify(message.error, title=f"Runbook: {message.name}", severity="warning")
         self.poll_now()
+
+
+def freeze_startup_objects() -> None:
+    """Leave the objects alive now (modules, classes, the session: ~175,000 of them, all kept
+    as long as the console) out of every later garbage collection. A full collection walks
+    every object the collector tracks, holding the screen meanwhile: on 1,000 nodes, just
+    after a full read, it took 250-400 ms with them and about half as long without. Frozen
+    objects are still freed when nothing refers to them; only a cycle among them would stay."""
+    gc.freeze()
 
 
 def _close_abandoning_workers(loop: asyncio.AbstractEventLoop) -> None:
