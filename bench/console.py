@@ -116,20 +116,17 @@ class _Collections:
         self.longest = 0.0
         self.full = 0
         self._began = 0.0
-        self._on = False
 
     def start(self) -> None:
-        self._on = True
         gc.callbacks.append(self._timed)
 
     def stop(self) -> None:
-        self._on = False
         gc.callbacks.remove(self._timed)
 
     def _timed(self, phase: str, info: dict) -> None:
         if phase == "start":
             self._began = time.perf_counter()
-        elif self._on:
+        else:
             self.longest = max(self.longest, time.perf_counter() - self._began)
             self.full += info["generation"] == 2
 

@@ -107,7 +107,7 @@ class HeaderBar(Static):
     def show(self, info: HeaderInfo) -> None:
         if info != self.info:
             self.info = info
-            self.update(header_text(info, self.size.width or None))
+            self._fit()
 
     def on_resize(self) -> None:
         # After the refresh: a text updated during the resize is not laid out again, so a
