@@ -485,6 +485,20 @@ def test_engine_down_fault(sim, sdk_client):
     assert fetch_engine("_FrontEnd_1", connection(sim, "_FrontEnd_1")).containers
 
 
+def test_engine_slow_waits_before_the_handshake_and_each_answer(sim, sdk_client, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(docker_api, "pause", waits.append)
+    client = sdk_client("_FrontEnd_1")
+    assert client.api.info()["OSType"] == "windows"
+    assert waits == []  # no fault: no wait
+    sim.cluster.faults.add(Fault("engine-slow", "250"))
+    assert client.api.info()["OSType"] == "windows"  # the kept connection: one answer
+    assert waits == [0.25]
+    client.close()
+    assert sdk_client("_FrontEnd_2").api.info()["OSType"] == "windows"  # a new connection
+    assert waits == [0.25, 0.25, 0.25]
+
+
 def test_a_kept_alive_connection_is_reset_while_the_engine_is_down(sim, sdk_client):
     client = sdk_client("_FrontEnd_1")
     assert client.ping() is True  # the connection stays in the client's pool

@@ -48,6 +48,7 @@ PROTOCOL = "docker"
 PING_HEADERS = (*wire.HEADERS.items(), *wire.PING_HEADERS.items())
 PORT_ATTEMPTS = 20
 HANDSHAKE_TIMEOUT = 10.0
+pause = time.sleep  # how the engine-slow fault waits (a test may record the waits instead)
 KEEPALIVE_TIMEOUT = 75.0  # seconds an idle kept-alive connection is held (as aiohttp's default)
 
 
@@ -337,6 +338,7 @@ class EngineServer:
             self._open.add(sock)
         try:
             sock.settimeout(HANDSHAKE_TIMEOUT)
+            self._slow()
             try:
                 tls = context.wrap_socket(sock, server_side=True)
             except (OSError, ssl.SSLError):
@@ -357,6 +359,12 @@ class EngineServer:
                     self._open.discard(tls)
             sock.close()
 
+    def _slow(self) -> None:
+        """The engine-slow fault: the round trip of an engine far from its client."""
+        delay = self.cluster.faults.arg("engine-slow")
+        if delay:
+            pause(int(delay) / 1000)
+
     def _converse(self, tls: ssl.SSLSocket, node: SimNode) -> None:
         """Answer the requests on one connection, HTTP/1.1 with keep-alive, until the client
         is done or a request asks to close (or cannot be read: answered, then closed)."""
@@ -373,6 +381,7 @@ class EngineServer:
                 except http1.BadRequest as bad:
                     tls.sendall(bad.answer(wire.HEADERS["Server"], _http_date(int(time.time()))))
                     return
+                self._slow()
                 reply = dispatch(self.cluster, node, head.method, head.target, self.log_request)
                 if reply is None:
                     _reset(tls)

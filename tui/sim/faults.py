@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from tui.errors import UsageError
 from tui.inputs import shown
 
-MAX_DELAY_MS = 60_000  # a gateway slower than a minute per request is a gateway that is down
+MAX_DELAY_MS = 60_000  # slower than a minute per request is down, not slow
 
 # name -> (what ARG is, help text)
 FAULTS: dict[str, tuple[str, str]] = {
@@ -19,6 +19,7 @@ FAULTS: dict[str, tuple[str, str]] = {
     "gateway-flaky": ("rate", "that fraction (0..1) of gateway requests answer 503"),
     "gateway-slow": ("ms", "every gateway request is delayed by MS milliseconds"),
     "engine-down": ("node", "NODE's Docker engine does not answer"),
+    "engine-slow": ("ms", "every engine handshake and request is delayed by MS milliseconds"),
     "arm-fail": ("operation", "that ARM long-running operation ends Failed"),
 }
 ARM_OPERATIONS = (
