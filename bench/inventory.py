@@ -11,6 +11,7 @@ peak memory. CPU seconds and request counts move less with the machine's load th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
@@ -25,10 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._peak import run_for_peak
+
 SCENARIO = "large"
 START_TIMEOUT = 120.0  # seconds for the simulator to write endpoints.json
 PEER_SAMPLE = 20  # nodes read through the docker CLI; the sweep is extrapolated from them
 PEER_PARALLEL = 2
+FAR_MS = 3  # milliseconds an engine waits before its handshake and each answer
+FAR_CONCURRENCY = (8, 32)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ def run() -> list[tuple[str, str]]:
                     key=lambda cost: cost.wall,
                 )
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+            far = _far_cluster(state, profile, meter)
             containers = sum(len(e.containers) for e in snapshot.engines.values())
             nodes = len(snapshot.nodes)
             rows += [
@@ -118,6 +124,10 @@ def run() -> list[tuple[str, str]]:
                 ("  engine TLS handshakes, warm", _tls(*warm_tls)),
                 ("health-only poll, best of 3 [<= 0.2 s]", health.figure()),
                 ("peak memory, this process (3 snapshots)", f"{peak_mb:.0f} MB"),
+                (
+                    f"cold snapshot, engines {FAR_MS} ms away, by concurrency",
+                    ", ".join(f"{c}: {cost.wall:.2f} s" for c, cost in far),
+                ),
             ]
             check_wall, check_mb = _check(state, scenario.cluster_name)
             rows.append(
@@ -133,6 +143,32 @@ def run() -> list[tuple[str, str]]:
     return rows
 
 
+def _far_cluster(state: Path, profile: Any, meter: Meter) -> list[tuple[int, Cost]]:
+    """Cold snapshots with every engine FAR_MS away (the engine-slow fault, before each
+    handshake and each answer), at each of FAR_CONCURRENCY: how many reads in flight a far
+    cluster needs. Measured after the peak memory figure, which it would change."""
+    import requests
+
+    from tui.cluster.inventory import connect, gather
+
+    endpoints = json.loads((state / "endpoints.json").read_text())
+    control, fabric = endpoints["control"]["endpoint"], endpoints["fabric"]
+    fault = f"engine-slow:{FAR_MS}"
+    with requests.Session() as session:
+        session.cert, session.verify, session.trust_env = fabric["client_pem"], fabric["ca"], False
+        session.post(f"{control}/faults", json={"fault": fault}, timeout=30).raise_for_status()
+        try:
+            costs = []
+            for concurrency in FAR_CONCURRENCY:
+                inventory_settings = dataclasses.replace(profile.inventory, concurrency=concurrency)
+                far = dataclasses.replace(profile, inventory=inventory_settings)
+                with connect(far) as inventory:
+                    costs.append((concurrency, meter.measure(lambda: gather(inventory))[0]))
+        finally:
+            session.delete(f"{control}/faults/{fault}", timeout=30)
+    return costs
+
+
 def _tls(handshakes: int, resumed: int) -> str:
     return f"{handshakes:,} ({handshakes - resumed:,} full, {resumed:,} resumed)"
 
@@ -141,11 +177,8 @@ def _check(state: Path, cluster: str) -> tuple[float, float]:
     """`sfpatch check` against the running simulator: its wall time and peak RSS in MB."""
     sfpatch = Path(sys.executable).parent / "sfpatch"
     command = [str(sfpatch), "check", "--profile", cluster, "--config", str(state / "profile.toml")]
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(child.pid, 0)
-    child.returncode = 0  # reaped by wait4
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    wall, peak_mb, _ = run_for_peak(command)
+    return wall, peak_mb
 
 
 def _peer(state: Path, nodes: int, ours: float) -> list[tuple[str, str]]:
