@@ -171,6 +171,19 @@ def test_sdk_reads_every_engine(sim):
     assert len(cache) == len(scenario.images)  # each image Id inspected once for all nodes
 
 
+def test_engines_listing_the_same_image_share_one_image_object(sim):
+    cache = ImageCache()
+    front_0, front_1 = (
+        engines.read_node(engines.EngineCache(), name, "1", connection(sim, name), cache)
+        for name in ("_FrontEnd_0", "_FrontEnd_1")
+    )
+    shared = {i.id for i in front_0.images} & {i.id for i in front_1.images}
+    assert shared  # the seed's front ends run the same images
+    first = {i.id: i for i in front_0.images}
+    assert all(first[i.id] is i for i in front_1.images if i.id in shared)
+    assert all(i.os_version for i in front_1.images)  # still each image's own facts
+
+
 def test_sdk_sees_the_missed_patch_and_hyperv_container(sim):
     assert fetch_engine("_FrontEnd_4", connection(sim, "_FrontEnd_4")).os_version == (
         "10.0.17763.5576"

@@ -87,12 +87,20 @@ def endpoint_for(template: str, address: str) -> str:
 
 class ImageCache:
     """Image inspect facts by image Id, shared by the reads of many engines (thread-safe):
-    each Id is inspected once, however many engines list it at the same time."""
+    each Id is inspected once, however many engines list it at the same time. And the Image
+    values built from them: equal images on many engines are one object (a thousand nodes
+    list the same few images: ten thousand objects less to keep and to walk in a collection)."""
 
     def __init__(self) -> None:
         self._facts: dict[str, dict[str, Any]] = {}
         self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._images: dict[Image, Image] = {}
+
+    def shared(self, image: Image) -> Image:
+        """The Image equal to `image` that this cache handed out first (`image` if none)."""
+        with self._lock:
+            return self._images.setdefault(image, image)
 
     def get(self, image_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -936,7 +944,7 @@ def _image(api: Any, summary: dict[str, Any], cache: ImageCache) -> Image:
 
     image_id = summary["Id"]
     facts = cache.load(image_id, inspect)
-    return Image(
+    image = Image(
         id=image_id,
         repo_tags=tuple(summary.get("RepoTags") or ()),
         repo_digests=tuple(summary.get("RepoDigests") or ()),
@@ -945,3 +953,4 @@ def _image(api: Any, summary: dict[str, Any], cache: ImageCache) -> Image:
         created=facts["created"],
         size=summary.get("Size") or 0,
     )
+    return cache.shared(image)
