@@ -159,3 +159,18 @@ def test_each_move_lands_where_a_plain_search_does(tmp_path):
         moment = source.time_of(n)
         first = next(m for m in range(source.count) if source.time_of(m) >= moment)
         assert source.seek_time(moment) == first
+
+
+def test_a_time_shared_by_records_either_side_of_a_block_lands_on_the_first(tmp_path, monkeypatch):
+    # A fast machine writes many records in one millisecond; here every record has the same.
+    from tui.transcript import schema
+
+    monkeypatch.setattr(schema, "utc_now", lambda: "2026-12-02T07:13:22.772Z")
+    writer = TranscriptWriter.create(header(), directory=tmp_path, checkpoint_every=50)
+    for i in range(600):  # three blocks of 256 records
+        writer.note(f"note {i}")
+    writer.close()
+    source = ReplaySource(writer.path)
+    moment = source.time_of(source.count - 1)
+    assert all(source.time_of(n) == moment for n in range(source.count))
+    assert source.seek_time(moment) == 0

@@ -69,7 +69,9 @@ class Timeline:
     def at_time(self, ms: int, ts_of: Callable[[int], int]) -> int:
         """The first record at or after `ms` (the last if none is); `ts_of(n)` is record n's
         time, read for the one block the index points to."""
-        block = max(bisect_right(self.block_ts_ms, ms) - 1, 0)
+        # The last block that starts before `ms`: a block starting at `ms` exactly may have
+        # records of that same millisecond before it, at the end of the block before.
+        block = max(bisect_left(self.block_ts_ms, ms) - 1, 0)
         records = self.index.block_records(block)
         for n in records:
             if ts_of(n) >= ms:
