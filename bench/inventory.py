@@ -33,7 +33,8 @@ START_TIMEOUT = 120.0  # seconds for the simulator to write endpoints.json
 PEER_SAMPLE = 20  # nodes read through the docker CLI; the sweep is extrapolated from them
 PEER_PARALLEL = 2
 FAR_MS = 3  # milliseconds an engine waits before its handshake and each answer
-FAR_CONCURRENCY = (8, 32)
+CONCURRENCY = (8, 32)  # the default, and the default before it
+ROUNDS = 2  # cold snapshots at each concurrency, in turn
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def run() -> list[tuple[str, str]]:
                     key=lambda cost: cost.wall,
                 )
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-            far = _far_cluster(state, profile, meter)
+            near = _by_concurrency(state, profile, meter, 0)
+            far = _by_concurrency(state, profile, meter, FAR_MS)
             containers = sum(len(e.containers) for e in snapshot.engines.values())
             nodes = len(snapshot.nodes)
             rows += [
@@ -124,10 +126,8 @@ def run() -> list[tuple[str, str]]:
                 ("  engine TLS handshakes, warm", _tls(*warm_tls)),
                 ("health-only poll, best of 3 [<= 0.2 s]", health.figure()),
                 ("peak memory, this process (3 snapshots)", f"{peak_mb:.0f} MB"),
-                (
-                    f"cold snapshot, engines {FAR_MS} ms away, by concurrency",
-                    ", ".join(f"{c}: {cost.wall:.2f} s" for c, cost in far),
-                ),
+                ("cold snapshot by concurrency: wall (CPU)", _concurrency_figure(near, True)),
+                (f"  the same, engines {FAR_MS} ms away, wall", _concurrency_figure(far, False)),
             ]
             check_wall, check_mb = _check(state, scenario.cluster_name)
             rows.append(
@@ -143,30 +143,43 @@ def run() -> list[tuple[str, str]]:
     return rows
 
 
-def _far_cluster(state: Path, profile: Any, meter: Meter) -> list[tuple[int, Cost]]:
-    """Cold snapshots with every engine FAR_MS away (the engine-slow fault, before each
-    handshake and each answer), at each of FAR_CONCURRENCY: how many reads in flight a far
-    cluster needs. Measured after the peak memory figure, which it would change."""
+def _by_concurrency(
+    state: Path, profile: Any, meter: Meter, delay_ms: int
+) -> dict[int, list[Cost]]:
+    """Cold snapshots at each of CONCURRENCY, ROUNDS times in turn, with every engine
+    `delay_ms` away (the engine-slow fault, before each handshake and each answer; none at 0):
+    what the number of reads in flight costs near a cluster and far from it. Measured after
+    the peak memory figure, which it would change."""
     import requests
 
     from tui.cluster.inventory import connect, gather
 
     endpoints = json.loads((state / "endpoints.json").read_text())
     control, fabric = endpoints["control"]["endpoint"], endpoints["fabric"]
-    fault = f"engine-slow:{FAR_MS}"
+    fault = f"engine-slow:{delay_ms}"
+    costs: dict[int, list[Cost]] = {c: [] for c in CONCURRENCY}
     with requests.Session() as session:
         session.cert, session.verify, session.trust_env = fabric["client_pem"], fabric["ca"], False
-        session.post(f"{control}/faults", json={"fault": fault}, timeout=30).raise_for_status()
+        if delay_ms:
+            session.post(f"{control}/faults", json={"fault": fault}, timeout=30).raise_for_status()
         try:
-            costs = []
-            for concurrency in FAR_CONCURRENCY:
-                inventory_settings = dataclasses.replace(profile.inventory, concurrency=concurrency)
-                far = dataclasses.replace(profile, inventory=inventory_settings)
-                with connect(far) as inventory:
-                    costs.append((concurrency, meter.measure(lambda: gather(inventory))[0]))
+            for _ in range(ROUNDS):
+                for concurrency in CONCURRENCY:
+                    settings = dataclasses.replace(profile.inventory, concurrency=concurrency)
+                    reads = dataclasses.replace(profile, inventory=settings)
+                    with connect(reads) as inventory:
+                        costs[concurrency].append(meter.measure(lambda: gather(inventory))[0])
         finally:
-            session.delete(f"{control}/faults/{fault}", timeout=30)
+            if delay_ms:
+                session.delete(f"{control}/faults/{fault}", timeout=30)
     return costs
+
+
+def _concurrency_figure(costs: dict[int, list[Cost]], cpu: bool) -> str:
+    def one(cost: Cost) -> str:
+        return f"{cost.wall:.2f} s ({cost.client_cpu:.2f} s CPU)" if cpu else f"{cost.wall:.2f} s"
+
+    return "; ".join(f"{c}: {', '.join(one(cost) for cost in runs)}" for c, runs in costs.items())
 
 
 def _tls(handshakes: int, resumed: int) -> str:
