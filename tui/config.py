@@ -24,7 +24,7 @@ PROFILE_FILE = "profiles.toml"
 DEFAULT_ENDPOINT_TEMPLATE = "tcp://{address}:2376"
 CREDENTIALS = ("default", "azure-cli", "static-token")
 # Reads in flight at once. 8 keeps two cores busy through a few ms of round trip per call; 32
-# threads on 2 cores cost ~15% more CPU in GIL hand-offs for no speed (measured with `make bench`).
+# threads on 2 cores cost about a fifth more CPU in GIL hand-offs, for no speed (`make bench`).
 DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT = 10.0  # seconds, per call, for every source
 DURABILITIES = ("Bronze", "Silver", "Gold")
