@@ -48,8 +48,8 @@ PROTOCOL = "docker"
 PING_HEADERS = (*wire.HEADERS.items(), *wire.PING_HEADERS.items())
 PORT_ATTEMPTS = 20
 HANDSHAKE_TIMEOUT = 10.0
-pause = time.sleep  # how the engine-slow fault waits (a test may record the waits instead)
 KEEPALIVE_TIMEOUT = 75.0  # seconds an idle kept-alive connection is held (as aiohttp's default)
+pause = time.sleep  # how the engine-slow fault waits (a test may record the waits instead)
 
 
 def engine_up(cluster: SimCluster, node: SimNode) -> bool:
