@@ -361,9 +361,9 @@ class EngineServer:
 
     def _slow(self) -> None:
         """The engine-slow fault: the round trip of an engine far from its client."""
-        delay = self.cluster.faults.arg("engine-slow")
-        if delay:
-            pause(int(delay) / 1000)
+        delay = self.cluster.faults.delay("engine-slow")
+        if delay is not None:
+            pause(delay)
 
     def _converse(self, tls: ssl.SSLSocket, node: SimNode) -> None:
         """Answer the requests on one connection, HTTP/1.1 with keep-alive, until the client

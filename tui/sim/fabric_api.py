@@ -522,9 +522,9 @@ def make_app(cluster: SimCluster, log_request: Callable[..., None]) -> web.Appli
         return response
 
     async def _answer(request: web.Request) -> web.Response:
-        delay = cluster.faults.arg("gateway-slow")
-        if delay:
-            await asyncio.sleep(int(delay) / 1000)
+        delay = cluster.faults.delay("gateway-slow")
+        if delay is not None:
+            await asyncio.sleep(delay)
         rate = cluster.faults.arg("gateway-flaky")
         if rate and flaky.random() < float(rate):
             return fabric_error("FABRIC_E_SERVICE_TOO_BUSY", "The service is too busy.", 503)

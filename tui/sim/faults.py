@@ -102,6 +102,11 @@ class Faults:
         with self._lock:
             return next((f.arg for f in self._active if f.name == name), None)
 
+    def delay(self, name: str) -> float | None:
+        """The seconds an active delay fault (gateway-slow, engine-slow) waits, or None."""
+        ms = self.arg(name)
+        return None if ms is None else int(ms) / 1000
+
     def list(self) -> list[str]:
         with self._lock:
             return sorted(str(f) for f in self._active)
