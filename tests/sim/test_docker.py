@@ -9,7 +9,7 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
+import time
 from pathlib import Path
 
 import docker
@@ -138,8 +138,7 @@ def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
         )
         api = engines.EngineCache().open(conn)
         assert api.info()["OSType"] == "windows"
-        with server._lock:
-            accepted = list(server._open)
+        accepted = server.open_sockets()
         assert len(accepted) == 1
         assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         api.close()
@@ -500,7 +499,13 @@ def test_engine_down_fault(sim, sdk_client):
 
 def test_engine_slow_waits_before_the_handshake_and_each_answer(sim, sdk_client, monkeypatch):
     waits: list[float] = []
-    monkeypatch.setattr(docker_api, "pause", waits.append)
+    real = docker_api.EngineServer._defer
+
+    def defer(server, seconds, conn, step, *args):
+        waits.append(seconds)
+        real(server, 0, conn, step, *args)  # no real wait in a test: the step runs at once
+
+    monkeypatch.setattr(docker_api.EngineServer, "_defer", defer)
     client = sdk_client("_FrontEnd_1")
     assert client.api.info()["OSType"] == "windows"
     assert waits == []  # no fault: no wait
@@ -684,27 +689,38 @@ def test_find_image_normalizes_references(sim, name, found):
     assert (docker_wire.find_image(specs, name) is not None) is found
 
 
-def test_a_connection_thread_is_reused_and_a_held_one_starves_no_other():
-    workers = docker_api._Workers("test-engine")
-    held, release = threading.Event(), threading.Event()
-    ran: list[int] = []
-    done = [threading.Event() for _ in range(2)]
+def _tls_to(sim: SimServer, node: str) -> socket.socket:
+    import ssl
 
-    def hold() -> None:
-        held.set()
-        release.wait(10)
+    d = sim.endpoints["docker"]
+    host, port = d["nodes"][node].removeprefix("tcp://").rsplit(":", 1)
+    context = ssl.create_default_context(cafile=d["ca"])
+    context.load_cert_chain(d["client_cert"], d["client_key"])
+    raw = socket.create_connection((host, int(port)), timeout=10)
+    return context.wrap_socket(raw, server_hostname=host)
 
-    def note(index: int) -> None:
-        ran.append(threading.get_ident())
-        done[index].set()
 
-    workers.run(hold)  # a kept-alive connection keeps its thread
-    assert held.wait(10)
-    workers.run(lambda: note(0))
-    assert done[0].wait(10)  # served meanwhile, on a thread of its own
-    assert workers.wait_idle(1, 10)
-    workers.run(lambda: note(1))
-    assert done[1].wait(10)
-    assert ran[0] == ran[1]  # the idle thread served the next connection
-    release.set()
-    workers.stop()
+def test_a_half_sent_request_or_a_half_done_handshake_holds_up_no_other_engine(sim):
+    """One thread serves every connection: one waiting on its client waits alone."""
+    d = sim.endpoints["docker"]
+    host, port = d["nodes"][LEGACY].removeprefix("tcp://").rsplit(":", 1)
+    stalled = socket.create_connection((host, int(port)), timeout=10)  # no handshake at all
+    with stalled, _tls_to(sim, LEGACY) as half:
+        half.sendall(b"GET /v1.41/version HTTP/1.1\r\nhost: x\r\n")  # no blank line yet
+        assert fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0")).containers
+        half.sendall(b"Connection: close\r\n\r\n")
+        answer = b""
+        while chunk := half.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"ApiVersion": "1.41"' in answer
+
+
+def test_a_connection_idle_past_the_keepalive_is_closed(sim, monkeypatch):
+    with _tls_to(sim, LEGACY) as idle:
+        idle.sendall(b"GET /_ping HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200 ")
+        later = time.monotonic() + docker_api.KEEPALIVE_TIMEOUT + docker_api.SWEEP_EVERY + 1
+        monkeypatch.setattr(docker_api, "monotonic", lambda: later)
+        # Another engine's answer wakes the serving thread, which then looks for idle ones.
+        assert fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0")).containers
+        assert idle.recv(65536) == b""  # closed by the engine

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import http.server
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Protocol
 
 MAX_LINE = 65536  # bytes in the request line or a header line, as http.server allows
 MAX_HEADERS = 100
@@ -21,6 +21,48 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _CHUNK = 1 << 16  # bytes of a body read at a time: no route reads one, so it is dropped
 _ENDS = (b"\r\n", b"\n", b"")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+class Stream(Protocol):
+    """What a request is read from: a buffered socket file, or Buffered."""
+
+    def readline(self, limit: int = -1, /) -> bytes: ...
+
+    def read(self, count: int, /) -> bytes: ...
+
+
+class NeedMore(Exception):
+    """The bytes read so far end inside a request: parse it again once more have come."""
+
+
+class Buffered:
+    """The bytes a connection has read so far, read as a stream: a line or a body that runs
+    past their end raises NeedMore (a non-blocking server parses a request only once it has
+    all of it). `pos` is where the next read starts."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes | bytearray, pos: int = 0) -> None:
+        self.data = data
+        self.pos = pos
+
+    def readline(self, limit: int = -1, /) -> bytes:
+        start, data = self.pos, self.data
+        stop = len(data) if limit < 0 else min(len(data), start + limit)
+        end = data.find(b"\n", start, stop)
+        if end < 0:
+            if limit < 0 or len(data) - start < limit:
+                raise NeedMore
+            end = start + limit - 1  # a line longer than `limit`: its first `limit` bytes
+        self.pos = end + 1
+        return bytes(data[start : end + 1])
+
+    def read(self, count: int, /) -> bytes:
+        start, data = self.pos, self.data
+        if len(data) - start < count:
+            raise NeedMore
+        self.pos = start + count
+        return bytes(data[start : self.pos])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +121,7 @@ class BadRequest(Exception):
         return head if self.head_request else head + body
 
 
-def read_head(fp: BinaryIO) -> Head | None:
+def read_head(fp: Stream) -> Head | None:
     """The next request's line and headers from a buffered stream; None once the client is
     done (the stream ended, or a blank line where a request line belongs)."""
     raw = fp.readline(MAX_LINE + 1)
@@ -106,7 +148,7 @@ def read_head(fp: BinaryIO) -> Head | None:
     return Head(method, target, version, headers)
 
 
-def skip_body(fp: BinaryIO, head: Head) -> bool:
+def skip_body(fp: Stream, head: Head) -> bool:
     """Read past the request's body (by Content-Length or chunks); whether the connection
     can serve another request after it (not after a body it cannot delimit)."""
     encoding = head.headers.get("transfer-encoding", "").lower()
@@ -124,7 +166,7 @@ def skip_body(fp: BinaryIO, head: Head) -> bool:
     return True
 
 
-def _skip_chunks(fp: BinaryIO, head: Head) -> None:
+def _skip_chunks(fp: Stream, head: Head) -> None:
     while True:
         line = fp.readline(MAX_LINE + 1)
         size = line.split(b";", 1)[0].strip()
@@ -142,7 +184,7 @@ def _skip_chunks(fp: BinaryIO, head: Head) -> None:
     raise BadRequest(431, head_request=head.method == "HEAD")
 
 
-def _skip(fp: BinaryIO, count: int) -> None:
+def _skip(fp: Stream, count: int) -> None:
     """Read `count` bytes and drop them; the stream ending first is the client's loss."""
     while count > 0:
         got = fp.read(min(count, _CHUNK))
