@@ -184,3 +184,35 @@ def test_expect_100_continue_is_seen():
     head = read_head(stream(b"POST /a HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n"))
     assert head is not None and head.expects_continue
     assert http1.CONTINUE == b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+CHUNKED = (
+    b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    b"GET /next HTTP/1.1\r\n\r\n"
+)
+
+
+def test_a_request_read_from_fewer_bytes_than_it_has_needs_more():
+    """A non-blocking server parses a request only once all of it has come: every cut short of
+    the first request's end says so, and the whole one is read as a stream reads it."""
+    end = CHUNKED.index(b"GET /next")
+    for cut in range(end):
+        reader = http1.Buffered(CHUNKED[:cut])
+        with pytest.raises(http1.NeedMore):
+            head = read_head(reader)
+            assert head is not None
+            skip_body(reader, head)
+    reader = http1.Buffered(CHUNKED)
+    head = read_head(reader)
+    assert head is not None and head.target == "/x"
+    assert skip_body(reader, head) is True
+    assert reader.pos == end
+    following = read_head(reader)
+    assert following is not None and following.target == "/next"
+
+
+def test_a_line_longer_than_allowed_is_refused_before_its_end_comes():
+    reader = http1.Buffered(b"GET /" + b"a" * (http1.MAX_LINE + 10))
+    with pytest.raises(BadRequest) as refused:
+        read_head(reader)
+    assert refused.value.status == 414
