@@ -715,6 +715,22 @@ def test_a_half_sent_request_or_a_half_done_handshake_holds_up_no_other_engine(s
     assert answer.startswith(b"HTTP/1.1 200 ") and b'"ApiVersion": "1.41"' in answer
 
 
+def test_a_fault_accepting_one_connection_resets_it_and_the_engines_go_on(sim, monkeypatch):
+    real, calls = docker_api.engine_up, []
+
+    def fails_once(cluster, node):
+        calls.append(node.name)
+        if len(calls) == 1:
+            raise RuntimeError("a simulator bug")
+        return real(cluster, node)
+
+    monkeypatch.setattr(docker_api, "engine_up", fails_once)
+    with pytest.raises(ClusterError, match="_FrontEnd_0: not answering"):
+        fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0"))
+    assert fetch_engine("_FrontEnd_0", connection(sim, "_FrontEnd_0")).containers
+    assert calls[:2] == ["_FrontEnd_0", "_FrontEnd_0"]
+
+
 def test_a_connection_idle_past_the_keepalive_is_closed(sim, monkeypatch):
     with _tls_to(sim, LEGACY) as idle:
         idle.sendall(b"GET /_ping HTTP/1.1\r\nhost: x\r\n\r\n")

@@ -383,23 +383,31 @@ class EngineServer:
                 sock, _ = listener.accept()
             except OSError:  # none left to accept (or one gone before it was)
                 return
-            # The up/down check runs as each connection is accepted, so a test that advances
-            # the frozen clock sees the engine's new state on its very next connect.
-            if not engine_up(self.cluster, node):
+            try:
+                self._take(sock, node, context)
+            except Exception:
+                # This connection is reset; the thread goes on serving every other engine.
+                log.exception("%s: accepting a connection failed", PROTOCOL)
                 _reset(sock)
-                continue
-            sock.setblocking(False)
-            # As dockerd (Go sets TCP_NODELAY on every connection): with Nagle on, a small
-            # answer written after another waits for the client's delayed ACK, ~40 ms a request.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Connection(sock, node, context, monotonic() + HANDSHAKE_TIMEOUT)
-            with self._lock:
-                self._open[conn.fd] = conn
-            delay = self._slow()
-            if delay is None:
-                self._guarded(conn, self._start_tls, conn)
-            else:
-                self._defer(delay, conn, self._start_tls, conn)
+
+    def _take(self, sock: socket.socket, node: SimNode, context: ssl.SSLContext) -> None:
+        # The up/down check runs as each connection is accepted, so a test that advances the
+        # frozen clock sees the engine's new state on its very next connect.
+        if not engine_up(self.cluster, node):
+            _reset(sock)
+            return
+        sock.setblocking(False)
+        # As dockerd (Go sets TCP_NODELAY on every connection): with Nagle on, a small answer
+        # written after another waits for the client's delayed ACK, some 40 ms a request.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = _Connection(sock, node, context, monotonic() + HANDSHAKE_TIMEOUT)
+        with self._lock:
+            self._open[conn.fd] = conn
+        delay = self._slow()
+        if delay is None:
+            self._guarded(conn, self._start_tls, conn)
+        else:
+            self._defer(delay, conn, self._start_tls, conn)
 
     def _start_tls(self, conn: _Connection) -> None:
         conn.tls = conn.context.wrap_socket(
