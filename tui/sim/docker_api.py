@@ -250,8 +250,8 @@ class EngineServer:
     """Every engine's listener on one port, and every connection to them, served by one
     thread: a selector over the listeners and the open connections, non-blocking TLS, and a
     timer for each engine-slow wait. Measured on `large` (1,000 resumed connections, one
-    request each), it cost the simulator 0.75-0.80 CPU-seconds where a thread per connection
-    cost 1.16-1.33: no thread hand-off, no lock contention in OpenSSL and malloc."""
+    request each), it cost the simulator 1.06-1.27 CPU-seconds where a thread per connection
+    cost 1.21-1.57, in turn: no thread hand-offs, less lock contention in OpenSSL and malloc."""
 
     def __init__(self, cluster: SimCluster, log_request: Callable[..., None]) -> None:
         self.cluster = cluster
