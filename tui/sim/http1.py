@@ -26,7 +26,7 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 class Stream(Protocol):
     """What a request is read from: a buffered socket file, or Buffered."""
 
-    def readline(self, limit: int = -1, /) -> bytes: ...
+    def readline(self, limit: int, /) -> bytes: ...
 
     def read(self, count: int, /) -> bytes: ...
 
@@ -46,12 +46,11 @@ class Buffered:
         self.data = data
         self.pos = pos
 
-    def readline(self, limit: int = -1, /) -> bytes:
+    def readline(self, limit: int, /) -> bytes:
         start, data = self.pos, self.data
-        stop = len(data) if limit < 0 else min(len(data), start + limit)
-        end = data.find(b"\n", start, stop)
+        end = data.find(b"\n", start, start + limit)
         if end < 0:
-            if limit < 0 or len(data) - start < limit:
+            if len(data) - start < limit:
                 raise NeedMore
             end = start + limit - 1  # a line longer than `limit`: its first `limit` bytes
         self.pos = end + 1
