@@ -118,7 +118,7 @@ def test_a_port_taken_on_one_node_address_is_skipped(tmp_path, monkeypatch):
 
 def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
     """Go's net/http: Nagle off (else a small answer waits ~40 ms for the client's delayed ACK);
-    Go's crypto/tls: one TLS 1.3 session ticket per handshake."""
+    and the TLS session resumed at the next connection."""
     from tui.sim.clock import SimClock
     from tui.sim.state import SimCluster
     from tui.sim.tls import make_tls
@@ -127,7 +127,6 @@ def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
     node = next(iter(cluster.nodes.values()))
     tls = make_tls(tmp_path / "pki", [node.address])
     context = tls.engine_context(node.address)
-    assert context.num_tickets == 1
     server = docker_api.EngineServer(cluster, lambda *args, **kwargs: None)
     server.listen([node], {node.address: context}, docker_api.free_port(node.address))
     server.start()
@@ -136,12 +135,17 @@ def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
         conn = EngineConnection(
             f"tcp://{node.address}:{port}", tls.ca, tls.client_cert, tls.client_key
         )
-        api = engines.EngineCache().open(conn)
+        cache = engines.EngineCache()
+        api = cache.open(conn)
         assert api.info()["OSType"] == "windows"
         accepted = server.open_sockets()
         assert len(accepted) == 1
         assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
-        api.close()
+        cache.keep(api)
+        again = cache.open(conn)
+        assert again.info()["OSType"] == "windows"
+        cache.keep(again)
+        assert (cache.stats.handshakes, cache.stats.resumed) == (2, 1)
     finally:
         server.stop()
 

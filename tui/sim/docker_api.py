@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tui.sim import docker_wire as wire
 from tui.sim import http1
+from tui.sim.engine_tls import EngineTLS, ServerTLS
 from tui.sim.server import ServeContext, free_port
 from tui.sim.state import SimCluster, SimNode
 
@@ -227,13 +228,13 @@ class _Connection:
     )
 
     def __init__(
-        self, sock: socket.socket, node: SimNode, context: ssl.SSLContext, deadline: float
+        self, sock: socket.socket, node: SimNode, context: EngineTLS, deadline: float
     ) -> None:
         self.sock = sock
         self.fd = sock.fileno()  # the TLS socket keeps it: wrapping moves it across
         self.node = node
         self.context = context
-        self.tls: ssl.SSLSocket | None = None
+        self.tls: ServerTLS | None = None
         self.inbox = bytearray()
         self.outbox = b""
         self.deadline = deadline
@@ -256,7 +257,7 @@ class EngineServer:
     def __init__(self, cluster: SimCluster, log_request: Callable[..., None]) -> None:
         self.cluster = cluster
         self.log_request = log_request
-        self._listeners: dict[socket.socket, tuple[SimNode, ssl.SSLContext]] = {}
+        self._listeners: dict[socket.socket, tuple[SimNode, EngineTLS]] = {}
         self._open: dict[int, _Connection] = {}  # by file descriptor
         self._lock = threading.Lock()  # for readers of `_open` on other threads
         self._timers: list[
@@ -269,7 +270,7 @@ class EngineServer:
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-    def listen(self, nodes: list[SimNode], contexts: dict[str, ssl.SSLContext], port: int) -> None:
+    def listen(self, nodes: list[SimNode], contexts: dict[str, EngineTLS], port: int) -> None:
         """Bind every node's address on `port`; OSError (EADDRINUSE) leaves nothing bound."""
         try:
             for node in nodes:
@@ -301,7 +302,7 @@ class EngineServer:
     def open_sockets(self) -> list[socket.socket]:
         """The connections open now (for a test: from any thread)."""
         with self._lock:
-            return [conn.tls or conn.sock for conn in self._open.values()]
+            return [conn.sock for conn in self._open.values()]
 
     def _close_listeners(self) -> None:
         for sock in self._listeners:
@@ -329,7 +330,7 @@ class EngineServer:
         finally:
             for conn in list(self._open.values()):
                 with contextlib.suppress(OSError):
-                    (conn.tls or conn.sock).shutdown(socket.SHUT_RDWR)
+                    conn.sock.shutdown(socket.SHUT_RDWR)
                 self._close(conn)
 
     def _guarded(self, conn: _Connection, step: Callable[..., None], *args: Any) -> None:
@@ -377,7 +378,7 @@ class EngineServer:
 
     # -------------------------------------------------------------- a connection
 
-    def _accept(self, listener: socket.socket, node: SimNode, context: ssl.SSLContext) -> None:
+    def _accept(self, listener: socket.socket, node: SimNode, context: EngineTLS) -> None:
         while True:
             try:
                 sock, _ = listener.accept()
@@ -390,7 +391,7 @@ class EngineServer:
                 log.exception("%s: accepting a connection failed", PROTOCOL)
                 _reset(sock)
 
-    def _take(self, sock: socket.socket, node: SimNode, context: ssl.SSLContext) -> None:
+    def _take(self, sock: socket.socket, node: SimNode, context: EngineTLS) -> None:
         # The up/down check runs as each connection is accepted, so a test that advances the
         # frozen clock sees the engine's new state on its very next connect.
         if not engine_up(self.cluster, node):
@@ -410,9 +411,7 @@ class EngineServer:
             self._defer(delay, conn, self._start_tls, conn)
 
     def _start_tls(self, conn: _Connection) -> None:
-        conn.tls = conn.context.wrap_socket(
-            conn.sock, server_side=True, do_handshake_on_connect=False
-        )
+        conn.tls = conn.context.accept(conn.sock)
         self._watch(conn, selectors.EVENT_READ)
         self._handshake(conn)
 
@@ -555,7 +554,7 @@ class EngineServer:
         if conn.events:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(conn.fd)
-        sock = conn.tls or conn.sock
+        sock = conn.sock
         if reset:
             _reset(sock)
         else:

@@ -13,6 +13,8 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from tui.sim.engine_tls import EngineTLS
+
 
 @dataclass(frozen=True)
 class TlsFiles:
@@ -30,12 +32,11 @@ class TlsFiles:
         """A server-side context that requires a client certificate signed by our CA."""
         return _server_context(self.server_pem, self.ca)
 
-    def engine_context(self, address: str) -> ssl.SSLContext:
-        """The server-side context of the engine on `address`: its own certificate, small,
-        so a handshake costs both sides what a real node's would."""
-        if self.engines_dir is None:
-            return self.server_context()
-        return _server_context(self.engines_dir / f"{address}.pem", self.ca)
+    def engine_context(self, address: str) -> EngineTLS:
+        """The server-side TLS of the engine on `address`: its own certificate, small, so a
+        handshake costs both sides what a real node's would."""
+        pem = self.engines_dir / f"{address}.pem" if self.engines_dir else self.server_pem
+        return EngineTLS(pem, self.ca)
 
 
 def _server_context(pem: Path, ca: Path) -> ssl.SSLContext:
@@ -46,9 +47,6 @@ def _server_context(pem: Path, ca: Path) -> ssl.SSLContext:
     context.load_cert_chain(pem)
     context.load_verify_locations(ca)
     context.verify_mode = ssl.CERT_REQUIRED
-    # One TLS 1.3 session ticket per handshake, as Go's crypto/tls (dockerd) sends, not
-    # OpenSSL's two: the client only ever resumes with one.
-    context.num_tickets = 1
     return context
 
 
