@@ -13,15 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from tui.cluster.answers import decode_json
-from tui.cluster.engines import (
-    EngineAddress,
-    EngineResponse,
-    Listing,
-    engine_address,
-    listed_digest,
-    open_socket,
-    read_response,
-)
+from tui.cluster.engines import EngineResponse, Listing, listed_digest, read_response
+from tui.cluster.sweep_tls import EngineAddress, engine_address, open_socket
 from tui.errors import ClusterError
 from tui.model import Container, Engine, Image
 

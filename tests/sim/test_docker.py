@@ -3,6 +3,8 @@ mutual TLS on each node's own loopback address."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -473,6 +475,69 @@ def test_an_engine_signed_by_another_ca_is_not_trusted(sim, tmp_path, read):
     with pytest.raises(ClusterError, match="TLS failed"):
         read(LEGACY, connection(sim, LEGACY, ca=other_ca))
     assert logged(sim) == []
+
+
+@contextlib.contextmanager
+def own_engine(tmp_path: Path, address: str, certificate_for: str | None):
+    """An engine server of its own on `address` (seed's first node), serving the certificate
+    issued for `certificate_for` (None: the gateway's, for localhost and 127.0.0.1); yields a
+    connection for an endpoint with the given host in place of the address."""
+    from tui.sim.clock import SimClock
+    from tui.sim.engine_tls import EngineTLS
+    from tui.sim.state import SimCluster
+    from tui.sim.tls import make_tls
+
+    cluster = SimCluster(load_scenario("seed"), SimClock(0))
+    node = dataclasses.replace(next(iter(cluster.nodes.values())), address=address)
+    tls = make_tls(tmp_path / "pki", [address, "127.0.0.99"])
+    served = tls.engine_context(certificate_for) if certificate_for else None
+    context = served or EngineTLS(tls.server_pem, tls.ca)
+    server = docker_api.EngineServer(cluster, lambda *args, **kwargs: None)
+    server.listen([node], {address: context}, docker_api.free_port(address))
+    server.start()
+    port = next(iter(server._listeners)).getsockname()[1]
+    try:
+        yield lambda host: EngineConnection(
+            f"tcp://{host}:{port}", tls.ca, tls.client_cert, tls.client_key
+        )
+    finally:
+        server.stop()
+
+
+@READERS
+def test_an_engine_whose_certificate_is_for_another_address_is_not_trusted(tmp_path, read):
+    with own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.99") as endpoint:
+        with pytest.raises(ClusterError, match="TLS failed"):
+            read(LEGACY, endpoint("127.0.0.1"))
+        # An address's certificate names the address alone, not a host name for it.
+        with pytest.raises(ClusterError, match="TLS failed"):
+            read(LEGACY, endpoint("localhost"))
+
+
+def test_the_sweep_says_which_address_the_certificate_is_not_for(tmp_path):
+    with (
+        own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.99") as endpoint,
+        pytest.raises(ClusterError, match="not for 127.0.0.1: it is for 127.0.0.99"),
+    ):
+        sweep_read(LEGACY, endpoint("127.0.0.1"))
+
+
+@READERS
+def test_an_engine_reached_by_a_host_name_is_checked_against_its_dns_names(tmp_path, read):
+    with own_engine(tmp_path, "127.0.0.1", certificate_for=None) as endpoint:
+        assert read(LEGACY, endpoint("localhost")).containers  # DNS:localhost in its SAN
+        assert read(LEGACY, endpoint("127.0.0.1")).containers  # and IP:127.0.0.1
+
+
+def test_the_sweep_times_out_on_an_engine_that_never_answers(sim):
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never speaks TLS
+        conn = dataclasses.replace(
+            connection(sim, LEGACY),
+            endpoint=f"tcp://127.0.0.1:{silent.getsockname()[1]}",
+            timeout=0.2,
+        )
+        with pytest.raises(ClusterError, match=f"docker engine on {LEGACY}: timed out"):
+            sweep_read(LEGACY, conn)
 
 
 def test_the_sweep_connects_an_engine_address_without_a_name_lookup(sim, monkeypatch):

@@ -9,9 +9,10 @@ has the same OsVersion everywhere, and 1,000 nodes running the same few images c
 image inspects in all.
 
 The inventory's bulk sweep (`read_node`) sends these GETs through SweepApi, whole requests
-over ssl with a lean answer reader (`read_response`), rather than the docker SDK: the SDK's
-requests/urllib3 stack costs about four times the CPU per request, and http.client's header
-parsing about half of what is left; at 1,000 engines that is most of a snapshot. Its request
+over TLS (tui.cluster.sweep_tls) with a lean answer reader (`read_response`), rather than
+the docker SDK: the SDK's requests/urllib3 stack costs about four times the CPU per request,
+and http.client's header parsing about half of what is left; at 1,000 engines that is most of
+a snapshot. Its request
 targets are built once, each endpoint parsed once (an IP literal is connected without a name
 look-up), and its answers parsed by orjson (`decode_json`). A node's reads share one
 connection, closed after the read; what is kept across refreshes in an
@@ -38,26 +39,25 @@ from __future__ import annotations
 
 import functools
 import http.client
-import ipaddress
 import json
 import re
-import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import docker
 import requests
 from docker.errors import APIError, DockerException, NotFound
+from OpenSSL import SSL
 from urllib3.util.ssl_ import create_urllib3_context
 
-from tui.cluster import readonly
+from tui.cluster import readonly, sweep_tls
 from tui.cluster.answers import decode_json, digest
+from tui.cluster.sweep_tls import TLSConnection, engine_address
 from tui.errors import ClusterError, UsageError
 from tui.model import Container, Engine, Image
 from tui.winver import parse_version, revision_from_operating_system
@@ -66,7 +66,7 @@ from tui.winver import parse_version, revision_from_operating_system
 # it is also the first API version whose /info has OSVersion.
 API_VERSION = "1.41"
 ENGINE_TIMEOUT = 10.0  # seconds per call (connect and each read)
-USER_AGENT = "sfpatch"
+USER_AGENT = sweep_tls.USER_AGENT
 
 
 @dataclass(frozen=True)
@@ -154,15 +154,15 @@ class Listing:
 
 class EngineCache:
     """What the bulk sweep keeps across refreshes: each engine's TLS session (never its
-    socket), one client SSLContext per set of TLS files, and each node's last read.
+    socket), one client TLS context per set of TLS files, and each node's last read.
 
     Thread-safe; a node is read by one thread at a time. `read_only`: the connections it
     opens refuse, before sending, any request but the reads in tui/cluster/readonly.py."""
 
     def __init__(self, read_only: bool = False) -> None:
         self.read_only = read_only
-        self._sessions: dict[str, ssl.SSLSession] = {}
-        self._contexts: dict[tuple[Path | None, ...], ssl.SSLContext] = {}
+        self._sessions: dict[str, SSL.Session] = {}
+        self._contexts: dict[tuple[Path | None, ...], SSL.Context] = {}
         self._reads: dict[str, LastRead] = {}
         self._lock = threading.Lock()
         self.stats = SweepStats()
@@ -320,125 +320,6 @@ def _read_chunked(fp: BinaryIO) -> bytes:
     return b"".join(parts)
 
 
-class _TLSConnection:
-    """One connection to an engine over TLS, offering the engine's last TLS session for
-    resumption; requests are written whole and answers read by `read_response` (http.client's
-    header parsing costs more than the rest of a request). `read_only`: any request but an
-    allowed read is refused (ReadOnlyError) before a byte is sent, whoever asks for it."""
-
-    def __init__(
-        self,
-        address: EngineAddress,
-        timeout: float,
-        context: ssl.SSLContext,
-        session: ssl.SSLSession | None,
-        read_only: bool = False,
-    ) -> None:
-        self.address = address
-        host, port = address.host, address.port
-        self.host, self.port, self.timeout = host, port, timeout
-        self._context = context
-        self._session = session
-        self.read_only = read_only
-        self.resumed = False
-        self.sock: ssl.SSLSocket | None = None
-        self._file: BinaryIO | None = None
-        named = f"[{host}]" if address.family == socket.AF_INET6 else host
-        rest = f" HTTP/1.1\r\nHost: {named}:{port}\r\nUser-Agent: {USER_AGENT}\r\n\r\n"
-        self._rest = rest.encode("latin-1")  # every request's bytes after its target
-
-    def connect(self) -> None:
-        sock = open_socket(self.address, self.timeout)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.sock = self._context.wrap_socket(
-                sock, server_hostname=self.host, session=self._session
-            )
-        except BaseException:
-            sock.close()
-            raise
-        self.resumed = self.sock.session_reused
-        self._file = self.sock.makefile("rb", buffering=1 << 16)
-
-    def request(self, method: str, target: str) -> None:
-        """Send a request without a body (connecting first if need be)."""
-        if self.read_only:
-            readonly.refuse_unless_read(readonly.DOCKER, method, target)
-        if self.sock is None:
-            self.connect()
-        assert self.sock is not None
-        self.sock.sendall(f"{method} {target}".encode("latin-1") + self._rest)
-
-    def getresponse(self) -> EngineResponse:
-        if self._file is None:
-            raise http.client.ResponseNotReady("no request sent")
-        return read_response(self._file)
-
-    def close(self) -> None:
-        file, sock, self._file, self.sock = self._file, self.sock, None, None
-        if file is not None:
-            file.close()
-        if sock is not None:
-            sock.close()
-
-    def tls_session(self, offered: ssl.SSLSession | None) -> ssl.SSLSession | None:
-        """The session to offer next time: the one offered, if the server resumed it and it
-        is not half way through its lifetime (reading `session` copies it, certificates and
-        all, which costs more than the resumption saves), else this connection's."""
-        sock = self.sock
-        if sock is None:
-            return offered
-        if self.resumed and offered is not None and time.time() < _half_life(offered):
-            return offered
-        return sock.session or offered
-
-
-def _half_life(session: ssl.SSLSession) -> float:
-    return session.time + session.timeout / 2
-
-
-@dataclass(frozen=True)
-class EngineAddress:
-    """Where an endpoint's engine listens: host, port, and the socket family of an IP
-    literal host (0 for a host name)."""
-
-    host: str
-    port: int
-    family: int = 0
-
-
-@functools.lru_cache(maxsize=4096)
-def engine_address(endpoint: str) -> EngineAddress:
-    """A tcp://ADDRESS:PORT endpoint parsed (once: a sweep opens a thousand every refresh)."""
-    address = urlsplit(endpoint.replace("tcp://", "https://", 1))
-    try:
-        host, port = address.hostname, address.port
-    except ValueError:
-        host = port = None
-    if not host or not port:
-        raise ClusterError(f"docker engine {endpoint}: expected tcp://ADDRESS:PORT")
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    except ValueError:
-        family = 0
-    return EngineAddress(host, port, family)
-
-
-def open_socket(address: EngineAddress, timeout: float) -> socket.socket:
-    """A TCP connection to `address`; an IP literal is connected as it is, with no name
-    look-up (getaddrinfo costs a sweep more than the rest of its connects)."""
-    if not address.family:
-        return socket.create_connection((address.host, address.port), timeout)
-    sock = socket.socket(address.family, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        sock.connect((address.host, address.port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
 class SweepApi:
     """The Engine API reads of the bulk sweep, named as the docker SDK's low-level APIClient
     names them: one connection for all of a node's reads, then closed."""
@@ -446,8 +327,8 @@ class SweepApi:
     def __init__(
         self,
         conn: EngineConnection,
-        context: ssl.SSLContext,
-        session: ssl.SSLSession | None,
+        context: SSL.Context,
+        session: SSL.Session | None,
         stats: SweepStats,
         read_only: bool = False,
     ) -> None:
@@ -458,7 +339,7 @@ class SweepApi:
         self._session = session
         self._stats = stats
         self._read_only = read_only
-        self._conn: _TLSConnection | None = None
+        self._conn: TLSConnection | None = None
         self.listed: Listing | None = None  # the last full container list (all=1) it read
 
     def info(self) -> dict[str, Any]:
@@ -488,10 +369,10 @@ class SweepApi:
     def inspect_image(self, ident: str) -> dict[str, Any]:
         return self._get(f"{PREFIX}/images/{_quoted(ident, '/:')}/json")
 
-    def connection(self) -> _TLSConnection:
+    def connection(self) -> TLSConnection:
         """The connection this read uses (opened at its first request)."""
         if self._conn is None:
-            self._conn = _TLSConnection(
+            self._conn = TLSConnection(
                 self._address,
                 self._timeout,
                 self._context,
@@ -500,12 +381,12 @@ class SweepApi:
             )
         return self._conn
 
-    def close(self) -> ssl.SSLSession | None:
+    def close(self) -> SSL.Session | None:
         """Close the connection; returns the TLS session to resume next time (or None)."""
         conn, self._conn = self._conn, None
         if conn is None:
             return self._session
-        session = conn.tls_session(self._session)
+        session = conn.tls_session()
         conn.close()
         return session
 
@@ -518,7 +399,8 @@ class SweepApi:
         fresh = conn.sock is None
         try:
             conn.request("GET", target)
-            response = conn.getresponse()
+            assert conn.reader is not None
+            response = read_response(conn.reader)
         except BaseException:
             self._conn = None
             conn.close()
@@ -528,7 +410,7 @@ class SweepApi:
                 self._stats.count(handshakes=1, resumed=int(conn.resumed))
             self._stats.count(requests=1)
         if response.will_close:
-            self._session = conn.tls_session(self._session)
+            self._session = conn.tls_session()
             self._conn = None
             conn.close()
         if response.status >= 300:
@@ -565,19 +447,16 @@ def _http_error(status: int, body: bytes) -> EngineHTTPError:
     return (EngineNotFound if status == 404 else EngineHTTPError)(status, message)
 
 
-def sweep_context(conn: EngineConnection) -> ssl.SSLContext:
-    """The sweep's client context: the engine's CA (certifi's bundle without one), the client
-    certificate, and the engine's address checked against its certificate."""
+def sweep_context(conn: EngineConnection) -> SSL.Context:
+    """The sweep's client TLS context for `conn`'s CA and client certificate."""
     try:
-        context = ssl.create_default_context(
-            cafile=str(conn.ca) if conn.ca else requests.certs.where()
+        return sweep_tls.sweep_context(
+            str(conn.ca) if conn.ca else requests.certs.where(),
+            str(conn.client_cert) if conn.client_cert else None,
+            str(conn.client_key) if conn.client_key else None,
         )
-        if conn.client_cert:
-            key = str(conn.client_key) if conn.client_key else None
-            context.load_cert_chain(str(conn.client_cert), key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ClusterError(f"docker engine {conn.endpoint}: TLS files: {exc}") from exc
-    return context
+    except ClusterError as exc:
+        raise ClusterError(f"docker engine {conn.endpoint}: {exc}") from exc
 
 
 # ------------------------------------------------------------------ the docker SDK
@@ -654,6 +533,8 @@ def describe_error(exc: BaseException) -> str:
         return f"HTTP {exc.status_code}: {exc.explanation or exc}"
     if isinstance(exc, EngineHTTPError):
         return str(exc)
+    if isinstance(exc, sweep_tls.EngineNameMismatch):
+        return f"TLS failed ({exc})"
     if isinstance(exc, ssl.SSLCertVerificationError):
         return "TLS failed (check the engine CA and the client certificate)"
     if isinstance(exc, TimeoutError):
@@ -664,7 +545,7 @@ def describe_error(exc: BaseException) -> str:
             "certificate not accepted)"
         )
     if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({exc.reason or exc})"
+        return f"TLS failed ({getattr(exc, 'reason', None) or exc})"
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]
 
