@@ -8,13 +8,14 @@ import io
 import json
 import math
 import socket
+import struct
 from collections.abc import Iterator
 
 import pytest
 
 from tui.cluster.answers import decode_json
 from tui.cluster.engines import EngineResponse, Listing, listed_digest, read_response
-from tui.cluster.sweep_tls import EngineAddress, engine_address, open_socket
+from tui.cluster.sweep_tls import EngineAddress, engine_address, open_socket, socket_timeout
 from tui.errors import ClusterError
 from tui.model import Container, Engine, Image
 
@@ -219,3 +220,10 @@ def test_a_list_stands_for_its_engine_only_when_the_engine_has_all_of_it(
 ) -> None:
     assert listed_digest(Listing(b"d", count), engine) == (b"d" if stands else None)
     assert listed_digest(None, engine) is None
+
+
+def test_the_socket_timeout_is_a_timeval_on_posix_and_milliseconds_on_windows():
+    assert struct.unpack("@ll", socket_timeout(2.5, windows=False)) == (2, 500_000)
+    assert struct.unpack("@ll", socket_timeout(10, windows=False)) == (10, 0)
+    assert struct.unpack("=I", socket_timeout(2.5, windows=True)) == (2500,)
+    assert struct.unpack("=I", socket_timeout(0.0001, windows=True)) == (1,)  # never 0: no limit

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import io
 import ipaddress
+import os
 import socket
 import ssl
 import struct
@@ -151,9 +152,13 @@ def _names(cert: x509.Certificate) -> str:
     return ", ".join(found + names.get_values_for_type(x509.DNSName))
 
 
-def _timeval(seconds: float) -> bytes:
+def socket_timeout(seconds: float, windows: bool = os.name == "nt") -> bytes:
+    """SO_RCVTIMEO's and SO_SNDTIMEO's value for `seconds`: a struct timeval (seconds and
+    microseconds) on POSIX, a DWORD of milliseconds on Windows."""
+    if windows:
+        return struct.pack("=I", max(1, round(seconds * 1000)))
     whole = int(seconds)
-    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    return struct.pack("@ll", whole, int((seconds - whole) * 1_000_000))
 
 
 def _reason(exc: BaseException) -> str:
@@ -238,8 +243,8 @@ class TLSConnection:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.settimeout(None)  # OpenSSL reads the socket itself: the kernel times it out
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self.timeout))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self.timeout))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, socket_timeout(self.timeout))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, socket_timeout(self.timeout))
             tls = SSL.Connection(self._context, sock)
             tls.set_app_data(self)
             if not self.address.family:
