@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tui.cluster import engines
 from tui.cluster.answers import decode_json
 from tui.cluster.engines import EngineResponse, Listing, listed_digest, read_response
 from tui.cluster.sweep_tls import EngineAddress, engine_address, open_socket, socket_timeout
@@ -227,3 +228,68 @@ def test_the_socket_timeout_is_a_timeval_on_posix_and_milliseconds_on_windows():
     assert struct.unpack("@ll", socket_timeout(10, windows=False)) == (10, 0)
     assert struct.unpack("=I", socket_timeout(2.5, windows=True)) == (2500,)
     assert struct.unpack("=I", socket_timeout(0.0001, windows=True)) == (1,)  # never 0: no limit
+
+
+class ScriptedConnection:
+    """A TLSConnection stand-in that answers from a script: each connection opened gets the
+    next list of raw answers, and records the targets of each write."""
+
+    scripts: list[list[bytes]] = []
+    opened: list[ScriptedConnection] = []
+
+    def __init__(self, *args: object) -> None:
+        self.writes: list[tuple[str, ...]] = []
+        self.reader = io.BufferedReader(io.BytesIO(b"".join(self.scripts.pop(0))))
+        self.sock = object()
+        self.resumed = False
+        self.opened.append(self)
+
+    def request(self, method: str, *targets: str) -> None:
+        self.writes.append(targets)
+
+    def tls_session(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def ok(body: str, close: bool = False) -> bytes:
+    closing = b"Connection: close\r\n" if close else b""
+    return HEAD + closing + f"Content-Length: {len(body)}\r\n\r\n{body}".encode()
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> type[ScriptedConnection]:
+    monkeypatch.setattr(engines, "TLSConnection", ScriptedConnection)
+    ScriptedConnection.scripts, ScriptedConnection.opened = [], []
+    return ScriptedConnection
+
+
+def sweep_api() -> engines.SweepApi:
+    conn = engines.EngineConnection("tcp://10.0.0.4:2376")
+    return engines.SweepApi(conn, None, None, engines.SweepStats())  # type: ignore[arg-type]
+
+
+def test_pipelined_answers_are_read_in_turn_and_kept_until_asked_for(scripted):
+    scripted.scripts = [[ok('{"a":1}'), ok('{"b":2}'), ok('{"c":3}'), ok('{"d":4}')]]
+    api = sweep_api()
+    api.prefetch("/a", "/b", "/c")
+    assert api._get("/b") == {"b": 2}  # /a's answer is read first and kept
+    assert api._get("/a") == {"a": 1}
+    assert api._get("/d") == {"d": 4}  # asked for now: its answer comes after /c's
+    assert api._get("/c") == {"c": 3}
+    [conn] = scripted.opened
+    assert conn.writes == [("/a", "/b", "/c"), ("/d",)]
+
+
+def test_what_an_engine_closing_mid_pipeline_left_unanswered_is_asked_again(scripted):
+    scripted.scripts = [[ok('{"a":1}', close=True)], [ok('{"b":2}'), ok('{"c":3}')]]
+    api = sweep_api()
+    api.prefetch("/a", "/b", "/c")
+    assert api._get("/b") == {"b": 2}
+    assert api._get("/a") == {"a": 1}
+    assert api._get("/c") == {"c": 3}
+    first, second = scripted.opened
+    assert first.writes == [("/a", "/b", "/c")]
+    assert second.writes == [("/b",), ("/c",)]

@@ -19,7 +19,7 @@ import pytest
 import requests
 import trustme
 
-from tui.cluster import engines, fabric
+from tui.cluster import engines, fabric, sweep_tls
 from tui.cluster.engines import EngineConnection, ImageCache, fetch_engine
 from tui.errors import ClusterError
 from tui.rules.compat import CONTAINER_OS_MISMATCH
@@ -538,6 +538,28 @@ def test_the_sweep_times_out_on_an_engine_that_never_answers(sim):
         )
         with pytest.raises(ClusterError, match=f"docker engine on {LEGACY}: timed out"):
             sweep_read(LEGACY, conn)
+
+
+def test_a_full_read_asks_for_info_containers_and_images_in_one_write(sim, monkeypatch):
+    writes = []
+    request = sweep_tls.TLSConnection.request
+
+    def recording(conn, method, *targets):
+        writes.append(targets)
+        return request(conn, method, *targets)
+
+    monkeypatch.setattr(sweep_tls.TLSConnection, "request", recording)
+    for name in sim.cluster.nodes:
+        writes.clear()
+        engine = sweep_read(name, connection(sim, name))
+        assert writes[0] == (
+            engines.INFO_TARGET,
+            engines.containers_target(True),
+            engines.IMAGES_TARGET,
+        )
+        assert all(len(targets) == 1 for targets in writes[1:])  # what the answers asked for
+        read_by_sdk = fetch_engine(name, connection(sim, name))
+        assert engine == dataclasses.replace(read_by_sdk, node_instance_id="1")
 
 
 def test_the_sweep_connects_an_engine_address_without_a_name_lookup(sim, monkeypatch):
