@@ -67,7 +67,6 @@ from tui.winver import parse_version, revision_from_operating_system
 # it is also the first API version whose /info has OSVersion.
 API_VERSION = "1.41"
 ENGINE_TIMEOUT = 10.0  # seconds per call (connect and each read)
-USER_AGENT = sweep_tls.USER_AGENT
 
 
 @dataclass(frozen=True)
