@@ -6,15 +6,16 @@ small request cost the client ~1.65 ms of CPU against 2.5-2.8 ms through the ssl
 resumed one ~1.0 ms against ~1.2 ms: at 1,000 engines, most of a cold snapshot.
 
 What the ssl module did for us is done here: the engine's chain is verified against the CA
-(certifi's bundle without one) during the handshake, and in the same step its leaf certificate
-is checked against the endpoint's address (an IP literal against the certificate's IP
-addresses, a host name against its DNS names, by service_identity, as Go's crypto/tls and
-RFC 6125 match them: subjectAltName only). A resumed handshake shows no certificate: its session
-came from a verified handshake with the same endpoint, as its ticket did. Reads and writes time
-out through the socket's own SO_RCVTIMEO and SO_SNDTIMEO, the socket staying blocking (OpenSSL
-reads it directly). Failures are raised as kinds of the ssl module's exceptions (TLSFailure,
-an SSLError; CertificateRefused and EngineNameMismatch, SSLCertVerificationErrors) or as
-OSError (TimeoutError, ConnectionResetError), which the sweep's callers describe.
+(certifi's bundle when the profile names none: engines.sweep_context picks) during the
+handshake, and in the same step its leaf certificate is checked against the endpoint's
+address (an IP literal against the certificate's IP addresses, a host name against its DNS
+names, by service_identity, as Go's crypto/tls and RFC 6125 match them: subjectAltName only).
+A resumed handshake shows no certificate: its session came from a verified handshake with the
+same endpoint, as its ticket did. Reads and writes time out through the socket's own
+SO_RCVTIMEO and SO_SNDTIMEO, the socket staying blocking (OpenSSL reads it directly).
+Failures are raised as kinds of the ssl module's exceptions (TLSFailure, an SSLError;
+CertificateRefused and EngineNameMismatch, SSLCertVerificationErrors) or as OSError
+(TimeoutError, ConnectionResetError), which the sweep's callers describe.
 """
 
 from __future__ import annotations
