@@ -27,6 +27,7 @@ from tui.sim import docker_api, docker_wire
 from tui.sim.faults import Fault
 from tui.sim.scenario import load_scenario
 from tui.sim.server import SimServer
+from tui.sim.tls import TlsFiles, make_tls
 from tui.winver import parse_version
 
 DOCKER_CLI = shutil.which("docker")  # wherever the docker CLI is installed, if it is
@@ -118,29 +119,53 @@ def test_a_port_taken_on_one_node_address_is_skipped(tmp_path, monkeypatch):
         blocker.close()
 
 
+@dataclasses.dataclass
+class OwnEngine:
+    """An engine server started for one test, and how to reach it."""
+
+    server: docker_api.EngineServer
+    port: int
+    tls: TlsFiles
+
+    def endpoint(self, host: str) -> EngineConnection:
+        """A connection to this engine through `host` (an address or a name for it)."""
+        tls = self.tls
+        return EngineConnection(
+            f"tcp://{host}:{self.port}", tls.ca, tls.client_cert, tls.client_key
+        )
+
+
+@contextlib.contextmanager
+def own_engine(tmp_path: Path, address: str, certificate_for: str | None):
+    """An engine server of its own on `address` (seed's first node), serving the certificate
+    issued for `certificate_for` (None: the gateway's, for localhost and 127.0.0.1)."""
+    from tui.sim.clock import SimClock
+    from tui.sim.engine_tls import EngineTLS
+    from tui.sim.state import SimCluster
+
+    cluster = SimCluster(load_scenario("seed"), SimClock(0))
+    node = dataclasses.replace(next(iter(cluster.nodes.values())), address=address)
+    tls = make_tls(tmp_path / "pki", [address, "127.0.0.99"])
+    served = tls.engine_context(certificate_for) if certificate_for else None
+    context = served or EngineTLS(tls.server_pem, tls.ca)
+    server = docker_api.EngineServer(cluster, lambda *args, **kwargs: None)
+    server.listen([node], {address: context}, docker_api.free_port(address))
+    server.start()
+    try:
+        yield OwnEngine(server, next(iter(server._listeners)).getsockname()[1], tls)
+    finally:
+        server.stop()
+
+
 def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
     """Go's net/http: Nagle off (else a small answer waits ~40 ms for the client's delayed ACK);
     and the TLS session resumed at the next connection."""
-    from tui.sim.clock import SimClock
-    from tui.sim.state import SimCluster
-    from tui.sim.tls import make_tls
-
-    cluster = SimCluster(load_scenario("seed"), SimClock(0))
-    node = next(iter(cluster.nodes.values()))
-    tls = make_tls(tmp_path / "pki", [node.address])
-    context = tls.engine_context(node.address)
-    server = docker_api.EngineServer(cluster, lambda *args, **kwargs: None)
-    server.listen([node], {node.address: context}, docker_api.free_port(node.address))
-    server.start()
-    try:
-        port = next(iter(server._listeners)).getsockname()[1]
-        conn = EngineConnection(
-            f"tcp://{node.address}:{port}", tls.ca, tls.client_cert, tls.client_key
-        )
+    with own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.1") as engine:
+        conn = engine.endpoint("127.0.0.1")
         cache = engines.EngineCache()
         api = cache.open(conn)
         assert api.info()["OSType"] == "windows"
-        accepted = server.open_sockets()
+        accepted = engine.server.open_sockets()
         assert len(accepted) == 1
         assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         cache.keep(api)
@@ -148,8 +173,6 @@ def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
         assert again.info()["OSType"] == "windows"
         cache.keep(again)
         assert (cache.stats.handshakes, cache.stats.resumed) == (2, 1)
-    finally:
-        server.stop()
 
 
 # ------------------------------------------------------------------ the docker SDK
@@ -477,56 +500,29 @@ def test_an_engine_signed_by_another_ca_is_not_trusted(sim, tmp_path, read):
     assert logged(sim) == []
 
 
-@contextlib.contextmanager
-def own_engine(tmp_path: Path, address: str, certificate_for: str | None):
-    """An engine server of its own on `address` (seed's first node), serving the certificate
-    issued for `certificate_for` (None: the gateway's, for localhost and 127.0.0.1); yields a
-    connection for an endpoint with the given host in place of the address."""
-    from tui.sim.clock import SimClock
-    from tui.sim.engine_tls import EngineTLS
-    from tui.sim.state import SimCluster
-    from tui.sim.tls import make_tls
-
-    cluster = SimCluster(load_scenario("seed"), SimClock(0))
-    node = dataclasses.replace(next(iter(cluster.nodes.values())), address=address)
-    tls = make_tls(tmp_path / "pki", [address, "127.0.0.99"])
-    served = tls.engine_context(certificate_for) if certificate_for else None
-    context = served or EngineTLS(tls.server_pem, tls.ca)
-    server = docker_api.EngineServer(cluster, lambda *args, **kwargs: None)
-    server.listen([node], {address: context}, docker_api.free_port(address))
-    server.start()
-    port = next(iter(server._listeners)).getsockname()[1]
-    try:
-        yield lambda host: EngineConnection(
-            f"tcp://{host}:{port}", tls.ca, tls.client_cert, tls.client_key
-        )
-    finally:
-        server.stop()
-
-
 @READERS
 def test_an_engine_whose_certificate_is_for_another_address_is_not_trusted(tmp_path, read):
-    with own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.99") as endpoint:
+    with own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.99") as engine:
         with pytest.raises(ClusterError, match="TLS failed"):
-            read(LEGACY, endpoint("127.0.0.1"))
+            read(LEGACY, engine.endpoint("127.0.0.1"))
         # An address's certificate names the address alone, not a host name for it.
         with pytest.raises(ClusterError, match="TLS failed"):
-            read(LEGACY, endpoint("localhost"))
+            read(LEGACY, engine.endpoint("localhost"))
 
 
 def test_the_sweep_says_which_address_the_certificate_is_not_for(tmp_path):
     with (
-        own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.99") as endpoint,
+        own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.99") as engine,
         pytest.raises(ClusterError, match="not for 127.0.0.1: it is for 127.0.0.99"),
     ):
-        sweep_read(LEGACY, endpoint("127.0.0.1"))
+        sweep_read(LEGACY, engine.endpoint("127.0.0.1"))
 
 
 @READERS
 def test_an_engine_reached_by_a_host_name_is_checked_against_its_dns_names(tmp_path, read):
-    with own_engine(tmp_path, "127.0.0.1", certificate_for=None) as endpoint:
-        assert read(LEGACY, endpoint("localhost")).containers  # DNS:localhost in its SAN
-        assert read(LEGACY, endpoint("127.0.0.1")).containers  # and IP:127.0.0.1
+    with own_engine(tmp_path, "127.0.0.1", certificate_for=None) as engine:
+        assert read(LEGACY, engine.endpoint("localhost")).containers  # DNS:localhost in its SAN
+        assert read(LEGACY, engine.endpoint("127.0.0.1")).containers  # and IP:127.0.0.1
 
 
 def test_the_sweep_times_out_on_an_engine_that_never_answers(sim):
