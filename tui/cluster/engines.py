@@ -589,6 +589,11 @@ def describe_error(exc: BaseException) -> str:
     return text[:200]
 
 
+def read_failed(node_name: str, exc: BaseException) -> ClusterError:
+    """What a failed read of a node's engine raises: one line, naming the node."""
+    return ClusterError(f"docker engine on {node_name}: {describe_error(exc)}")
+
+
 def fetch_engine(
     node_name: str, conn: EngineConnection, image_cache: ImageCache | None = None
 ) -> Engine:
@@ -621,7 +626,7 @@ def read_node(
             try:
                 api.prefetch(INFO_TARGET, containers_target(True), IMAGES_TARGET)
             except READ_ERRORS as exc:
-                raise ClusterError(f"docker engine on {node_name}: {describe_error(exc)}") from exc
+                raise read_failed(node_name, exc) from exc
             engine = read_engine(api, node_name, conn.endpoint, image_cache, previous)
     except ClusterError:
         api.close()
@@ -734,7 +739,7 @@ def read_engine(
         cache = image_cache if image_cache is not None else ImageCache()
         images = tuple(_image(api, summary, cache) for summary in api.images())
     except READ_ERRORS as exc:
-        raise ClusterError(f"docker engine on {node_name}: {describe_error(exc)}") from exc
+        raise read_failed(node_name, exc) from exc
     return Engine(
         node_name=node_name,
         endpoint=endpoint,
@@ -765,7 +770,7 @@ def refresh_engine(api: SweepApi, read: LastRead, image_cache: ImageCache | None
             cache = image_cache if image_cache is not None else ImageCache()
             images = tuple(_image(api, summary, cache) for summary in api.images())
     except READ_ERRORS as exc:
-        raise ClusterError(f"docker engine on {last.node_name}: {describe_error(exc)}") from exc
+        raise read_failed(last.node_name, exc) from exc
     return replace(last, containers=containers, images=images)
 
 
