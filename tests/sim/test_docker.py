@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -173,6 +174,43 @@ def test_an_engine_connection_is_set_up_as_dockerd_sets_it(tmp_path):
         assert again.info()["OSType"] == "windows"
         cache.keep(again)
         assert (cache.stats.handshakes, cache.stats.resumed) == (2, 1)
+
+
+def _client_tls(tls: TlsFiles, address: str, port: int) -> ssl.SSLSocket:
+    """A TLS connection to an own engine through the ssl module (OpenSSL's client: it asks
+    for AES-256 first), handshake done."""
+    context = ssl.create_default_context(cafile=tls.ca)
+    context.load_cert_chain(tls.client_cert, tls.client_key)
+    raw = socket.create_connection((address, port), timeout=10)
+    return context.wrap_socket(raw, server_hostname=address)
+
+
+def test_an_engine_picks_gos_tls_1_3_cipher_whatever_the_client_prefers(tmp_path):
+    with own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.1") as engine:
+        conn = _client_tls(engine.tls, "127.0.0.1", engine.port)
+        with conn:
+            version, cipher = conn.version(), conn.cipher()[0]
+    assert (version, cipher) == ("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+
+
+def test_an_engine_sends_no_alert_when_a_client_closes_without_close_notify(tmp_path):
+    """Go's engine closes quietly; OpenSSL would write a fatal alert to the closing socket."""
+    with own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.1") as engine:
+        conn = _client_tls(engine.tls, "127.0.0.1", engine.port)
+        with conn:
+            conn.sendall(b"GET /_ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"OK"):
+                answer += conn.recv(4096)  # the session tickets are read on the way
+            raw = socket.socket(fileno=conn.detach())  # past TLS: what the engine writes
+            with raw:
+                raw.settimeout(10)
+                raw.shutdown(socket.SHUT_WR)  # an end of stream without close_notify
+                after = b""
+                while chunk := raw.recv(4096):
+                    after += chunk
+        assert answer.startswith(b"HTTP/1.1 200 OK")
+        assert after == b""
 
 
 # ------------------------------------------------------------------ the docker SDK
