@@ -90,10 +90,12 @@ class ServerTLS:
         except SSL.WantWriteError:
             raise ssl.SSLWantWriteError("read: the socket is full") from None
         except SSL.ZeroReturnError:
-            return b""  # the client's close_notify
+            # The client's close_notify, or (OP_IGNORE_UNEXPECTED_EOF) its end of stream
+            # without one, as most HTTP clients close.
+            return b""
         except SSL.SysCallError as exc:
             if exc.args and exc.args[0] == -1:
-                return b""  # closed without a close_notify, as most HTTP clients do
+                return b""  # an end of stream OpenSSL still reports as a system error
             raise ConnectionResetError(f"read: {exc}") from None
         except SSL.Error as exc:
             raise ConnectionResetError(f"read: {exc}") from None
