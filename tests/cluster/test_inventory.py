@@ -665,9 +665,21 @@ def test_warm_gather_lists_the_isolation_of_a_new_container(
     ]
 
 
-def _open_sockets() -> int:
-    fds = Path("/proc/self/fd")
-    return sum(1 for fd in fds.iterdir() if _readlink(fd).startswith("socket:"))
+def _connections_to(port: int) -> int:
+    """This process's TCP connections to `port` (the engines' one port): its client sockets,
+    not the in-process simulator's accepted ones, nor the gateway's and ARM's pools."""
+    inodes = {
+        link.removeprefix("socket:[").rstrip("]")
+        for link in map(_readlink, Path("/proc/self/fd").iterdir())
+        if link.startswith("socket:[")
+    }
+    found = 0
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                found += 1
+    return found
 
 
 def _readlink(path: Path) -> str:
@@ -682,11 +694,11 @@ def test_the_sweep_keeps_tls_sessions_not_sockets(
 ) -> None:
     inventory = connect(profile, sim.clock.now)
     stats = inventory.engine_cache.stats
-    before = _open_sockets()
+    port = sim.endpoints["docker"]["port"]
     cold = gather(inventory)
     assert (stats.handshakes, stats.resumed) == (8, 0)  # one connection per engine read
     assert stats.requests == len(docker_requests(sim))
-    assert _open_sockets() - before < len(cold.engines)  # the gateway's and ARM's pools only
+    assert len(cold.engines) == 8 and _connections_to(port) == 0
     gather(inventory)
     assert (stats.handshakes, stats.resumed) == (16, 8)  # each engine's session resumed
     assert len(inventory.engine_cache) == 8
