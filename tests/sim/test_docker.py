@@ -367,7 +367,7 @@ def test_requests_on_one_connection_are_parsed_as_http_1_1(sim):
     )
     assert answer.count(b"HTTP/1.1 ") == 2
     assert answer.startswith(b"HTTP/1.1 404 ")
-    assert b'"ApiVersion": "1.41"' in answer
+    assert b'"ApiVersion":"1.41"' in answer
 
 
 @pytest.mark.parametrize(
@@ -387,7 +387,7 @@ def test_a_chunked_body_is_read_past_and_the_connection_kept(sim):
         b"GET /v1.41/version HTTP/1.1\r\nhost: x\r\nConnection: close\r\n\r\n",
     )
     assert answer.count(b"HTTP/1.1 ") == 2
-    assert answer.startswith(b"HTTP/1.1 404 ") and b'"ApiVersion": "1.41"' in answer
+    assert answer.startswith(b"HTTP/1.1 404 ") and b'"ApiVersion":"1.41"' in answer
 
 
 def test_a_bad_content_length_is_a_400_and_the_connection_closed(sim):
@@ -430,7 +430,24 @@ def _listed_now(sim: SimServer, node: str, query: dict[str, str]) -> bytes:
         found = docker_wire.list_containers(
             node_state, query, sim.cluster.scenario.images, sim.clock.now()
         )
-    return json.dumps(found).encode()
+    return go_json(found)
+
+
+def go_json(value: object) -> bytes:
+    """What dockerd writes for `value` (moby's httputils.WriteJSON: Go's json Encoder, HTML
+    escaping off): compact JSON and a newline."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def test_an_answer_is_json_as_dockerds_go_encoder_writes_it(sim):
+    with raw_session(sim) as session:
+        listed = session.get(https(sim, LEGACY, "/v1.41/containers/json?all=1")).content
+        info = session.get(https(sim, LEGACY, "/v1.41/info")).content
+        missing = session.get(https(sim, LEGACY, "/v1.41/containers/nope/json")).content
+    assert listed.startswith(b'[{"Id":"') and listed.endswith(b"}]\n")
+    assert b'": ' not in listed and b'", "' not in listed and b"}, {" not in listed
+    assert info.startswith(b'{"ID":') and info.endswith(b"}\n") and b'": ' not in info
+    assert missing == b'{"message":"No such container: nope"}\n'
 
 
 def test_a_listed_container_is_encoded_afresh_once_its_state_changes(sim):
@@ -454,15 +471,15 @@ def test_info_is_encoded_afresh_once_its_containers_stop(sim):
 
     def info_now() -> bytes:
         with sim.cluster.lock:
-            return json.dumps(docker_wire.info_body(sim.cluster.nodes[LEGACY], sim.clock.now()))
+            return go_json(docker_wire.info_body(sim.cluster.nodes[LEGACY], sim.clock.now()))
 
     with raw_session(sim) as session:
         before = session.get(https(sim, LEGACY, "/v1.41/info")).content
-        assert before == info_now().encode()
+        assert before == info_now()
         sim.cluster.reboot_host(LEGACY, 0, parse_version("10.0.14393.1944"))
         sim.clock.advance(sim.cluster.scenario.timing.restart + 1)
         after = session.get(https(sim, LEGACY, "/v1.41/info")).content
-    assert after == info_now().encode()
+    assert after == info_now()
     counts = json.loads(before)["ContainersRunning"], json.loads(after)["ContainersRunning"]
     assert counts[0] > 0 and counts[1] == 0
     assert json.loads(after)["SystemTime"] != json.loads(before)["SystemTime"]
@@ -474,7 +491,7 @@ def test_an_image_list_is_the_json_of_its_entries(sim):
     with sim.cluster.lock:
         node = sim.cluster.nodes[LEGACY]
         expected = docker_wire.list_images(node, {}, sim.cluster.scenario.images)
-    assert body == json.dumps(expected).encode()
+    assert body == go_json(expected)
     assert [i["Created"] for i in expected] == sorted(
         (i["Created"] for i in expected), reverse=True
     )
@@ -837,7 +854,7 @@ def test_a_half_sent_request_or_a_half_done_handshake_holds_up_no_other_engine(s
         answer = b""
         while chunk := half.recv(65536):
             answer += chunk
-    assert answer.startswith(b"HTTP/1.1 200 ") and b'"ApiVersion": "1.41"' in answer
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"ApiVersion":"1.41"' in answer
 
 
 def test_a_fault_accepting_one_connection_resets_it_and_the_engines_go_on(sim, monkeypatch):

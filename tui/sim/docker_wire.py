@@ -457,7 +457,7 @@ def _summary(
 def _summary_json(*fields: Any) -> bytes:
     """A list entry's JSON, cached by everything it is made of: a container whose state, image
     or Status text changed has other fields, so it is encoded afresh."""
-    return encode(_summary(*fields))
+    return compact(_summary(*fields))
 
 
 def container_inspect(container: SimContainer, images: dict[str, ImageSpec]) -> dict[str, Any]:
@@ -612,7 +612,7 @@ def list_containers_json(
 ) -> bytes:
     """`list_containers` as the body's JSON bytes, each entry's JSON cached (`_summary_json`)."""
     entries = [_summary_json(*_summary_fields(c, images, now)) for c in _listed(node, query)]
-    return b"[" + b", ".join(entries) + b"]"
+    return json_list(entries)
 
 
 def _listed(node: SimNode, query: dict[str, str]) -> list[SimContainer]:
@@ -737,12 +737,12 @@ def list_images(
 def list_images_json(node: SimNode, query: dict[str, str], images: dict[str, ImageSpec]) -> bytes:
     """`list_images` as the body's JSON bytes, each entry's JSON cached by its image."""
     entries = [_image_summary_json(spec) for spec in _listed_images(node, query, images)]
-    return b"[" + b", ".join(entries) + b"]"
+    return json_list(entries)
 
 
 @functools.lru_cache(maxsize=1024)
 def _image_summary_json(spec: ImageSpec) -> bytes:
-    return encode(image_summary(spec))
+    return compact(image_summary(spec))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -773,5 +773,16 @@ def _listed_images(
 
 
 def encode(body: Any) -> bytes:
-    """A wire value as the simulated engine's JSON bytes."""
-    return json.dumps(body).encode()
+    """A whole answer's JSON as dockerd writes it (moby's httputils.WriteJSON: Go's json
+    Encoder with HTML escaping off): compact, UTF-8, and a newline after the value."""
+    return compact(body) + b"\n"
+
+
+def compact(value: Any) -> bytes:
+    """A value's JSON as Go's encoder writes it, with no space after a colon or a comma."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_list(entries: list[bytes]) -> bytes:
+    """A whole answer that is a list, from its entries' `compact` JSON."""
+    return b"[" + b",".join(entries) + b"]\n"
