@@ -72,6 +72,25 @@ async def test_at_hundreds_of_nodes_the_selection_stays_in_sight(session):
             assert_selection_in_sight(app)
 
 
+async def test_at_hundreds_of_nodes_the_other_panes_stay_on_screen(session):
+    """The nodes table is capped at 40% of the screen, and so is the pane that holds it:
+    a cap in vh units let the pane grow by the table's every row and push the containers,
+    runbook, upgrade domains and warnings off the screen."""
+    from tui.app.widgets.containers_pane import ContainersPane
+    from tui.app.widgets.warnings_pane import WarningsPane
+
+    app = SfpatchApp(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await big_console(app, pilot, session, 120)
+        top = app.query_one("#top")
+        assert top.region.height <= SIZE[1] * 2 // 5 + 4  # the table, its title, the detail
+        for pane in (app.query_one(ContainersPane), app.query_one(WarningsPane)):
+            assert on_screen_at(app, pane.region.x + 1, pane.region.y) is pane
+        await pilot.resize_terminal(SIZE[0], SIZE[1] + 20)
+        await pilot.pause()
+        assert app.query_one(NodesTable).region.height == (SIZE[1] + 20) * 2 // 5
+
+
 async def test_a_cursor_move_repaints_without_a_new_layout(session, monkeypatch):
     from textual.screen import Screen
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -28,6 +29,17 @@ from tui.sources import OPERATE, ViewState
 from tui.winver import WindowsVersion
 
 NODES_TITLE = "Nodes (by upgrade domain; / filters)"
+
+
+MIN_NODE_ROWS = 5
+
+
+def nodes_max_height(screen_rows: int) -> int:
+    """The nodes table's most rows: 40% of the screen, the rest for the other panes. In cells,
+    not as a 40vh cap in the stylesheet: Textual (8.2) sizes an auto-height pane from its
+    children as if a vh cap were not there, and the nodes pane grew by every row of a
+    thousand nodes, pushing every other pane off the screen."""
+    return max(MIN_NODE_ROWS, screen_rows * 2 // 5)
 
 
 class MainScreen(Screen):
@@ -95,6 +107,9 @@ class MainScreen(Screen):
             )
             yield WarningsPane()
             yield Static("", id="finding-detail")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one(NodesTable).styles.max_height = nodes_max_height(event.size.height)
 
     def on_mount(self) -> None:
         self.query_one(NodesTable).focus()
