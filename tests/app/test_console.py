@@ -25,23 +25,26 @@ def session(sim, tmp_path):
     made.close()
 
 
-def scaled(snapshot: ClusterSnapshot, count: int) -> ClusterSnapshot:
-    """The seed's snapshot widened to `count` nodes: copies of its nodes and their engines."""
+def scaled(snapshot: ClusterSnapshot, count: int, uds: int = 5) -> ClusterSnapshot:
+    """The seed's snapshot widened to `count` nodes in `uds` upgrade domains: copies of its
+    nodes and their engines."""
     nodes, engines = [], {}
     for i in range(count):
         base = snapshot.nodes[i % len(snapshot.nodes)]
         name = f"_{base.node_type}_{i}"
         nodes.append(
-            replace(base, name=name, upgrade_domain=str(i % 5), fault_domain=f"fd:/{i % 5}")
+            replace(base, name=name, upgrade_domain=str(i % uds), fault_domain=f"fd:/{i % 5}")
         )
         if base.name in snapshot.engines:
             engines[name] = replace(snapshot.engines[base.name], node_name=name)
     return replace(snapshot, nodes=tuple(nodes), engines=engines, instances=())
 
 
-async def big_console(app: SfpatchApp, pilot, session, count: int = 1000) -> ClusterSnapshot:
+async def big_console(
+    app: SfpatchApp, pilot, session, count: int = 1000, uds: int = 5
+) -> ClusterSnapshot:
     await refresh(app, pilot)
-    big = scaled(app.snapshot, count)
+    big = scaled(app.snapshot, count, uds)
     session.engine._fetch = lambda previous, focus=None, **fill_in: big  # more nodes, same panes
     await refresh(app, pilot)
     return big
@@ -75,16 +78,19 @@ async def test_at_hundreds_of_nodes_the_selection_stays_in_sight(session):
 async def test_at_hundreds_of_nodes_the_other_panes_stay_on_screen(session):
     """The nodes table is capped at 40% of the screen, and so is the pane that holds it:
     a cap in vh units let the pane grow by the table's every row and push the containers,
-    runbook, upgrade domains and warnings off the screen."""
+    runbook, upgrade domains and warnings off the screen. Ten upgrade domains leave the
+    health pane room under their table."""
     from tui.app.widgets.containers_pane import ContainersPane
+    from tui.app.widgets.health_pane import HealthPane
     from tui.app.widgets.warnings_pane import WarningsPane
 
     app = SfpatchApp(session)
     async with app.run_test(size=SIZE) as pilot:
-        await big_console(app, pilot, session, 120)
+        await big_console(app, pilot, session, 120, uds=10)
         top = app.query_one("#top")
         assert top.region.height <= SIZE[1] * 2 // 5 + 4  # the table, its title, the detail
-        for pane in (app.query_one(ContainersPane), app.query_one(WarningsPane)):
+        panes = (ContainersPane, WarningsPane, HealthPane)
+        for pane in map(app.query_one, panes):
             assert on_screen_at(app, pane.region.x + 1, pane.region.y) is pane
         await pilot.resize_terminal(SIZE[0], SIZE[1] + 20)
         await pilot.pause()
