@@ -96,7 +96,7 @@ class Meter:
 
 def run() -> list[tuple[str, str]]:
     """Start the simulator; time cold and warm snapshots, health polls, check, the peer sweep."""
-    from tui.cluster.inventory import connect, gather, refresh_health
+    from tui.cluster.inventory import connect, refresh_health
     from tui.config import load_profile
     from tui.sim.scenario import load_scenario
 
@@ -112,14 +112,11 @@ def run() -> list[tuple[str, str]]:
             warms: list[Cost] = []
             for _ in range(FULL_ROUNDS - 1):
                 with connect(profile) as inventory:
-                    colds.append(meter.measure(lambda: gather(inventory))[0])
-                    warms.append(meter.measure(lambda: gather(inventory))[0])
-            with connect(profile) as inventory:
-                stats = inventory.engine_cache.stats
-                cold, snapshot = meter.measure(lambda: gather(inventory))
-                cold_tls = (stats.handshakes, stats.resumed)
-                warm, snapshot = meter.measure(lambda: gather(inventory))
-                warm_tls = (stats.handshakes - cold_tls[0], stats.resumed - cold_tls[1])
+                    cold, warm, *_ = _cold_then_warm(meter, inventory)
+                    colds.append(cold)
+                    warms.append(warm)
+            with connect(profile) as inventory:  # the last is kept for the health polls
+                cold, warm, snapshot, cold_tls, warm_tls = _cold_then_warm(meter, inventory)
                 colds.append(cold)
                 warms.append(warm)
                 health = min(
@@ -166,6 +163,21 @@ def run() -> list[tuple[str, str]]:
             sim.terminate()
             sim.wait(timeout=30)
     return rows
+
+
+def _cold_then_warm(
+    meter: Meter, inventory: Any
+) -> tuple[Cost, Cost, Any, tuple[int, int], tuple[int, int]]:
+    """A fresh inventory's cold snapshot then a warm one: their costs, the last snapshot, and
+    each one's (handshakes, resumed)."""
+    from tui.cluster.inventory import gather
+
+    stats = inventory.engine_cache.stats
+    cold, _ = meter.measure(lambda: gather(inventory))
+    cold_tls = (stats.handshakes, stats.resumed)
+    warm, snapshot = meter.measure(lambda: gather(inventory))
+    warm_tls = (stats.handshakes - cold_tls[0], stats.resumed - cold_tls[1])
+    return cold, warm, snapshot, cold_tls, warm_tls
 
 
 def _by_concurrency(
