@@ -430,13 +430,7 @@ def _listed_now(sim: SimServer, node: str, query: dict[str, str]) -> bytes:
         found = docker_wire.list_containers(
             node_state, query, sim.cluster.scenario.images, sim.clock.now()
         )
-    return go_json(found)
-
-
-def go_json(value: object) -> bytes:
-    """What dockerd writes for `value` (moby's httputils.WriteJSON: Go's json Encoder, HTML
-    escaping off): compact JSON and a newline."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return docker_wire.encode(found)
 
 
 def test_an_answer_is_json_as_dockerds_go_encoder_writes_it(sim):
@@ -471,7 +465,8 @@ def test_info_is_encoded_afresh_once_its_containers_stop(sim):
 
     def info_now() -> bytes:
         with sim.cluster.lock:
-            return go_json(docker_wire.info_body(sim.cluster.nodes[LEGACY], sim.clock.now()))
+            node = sim.cluster.nodes[LEGACY]
+            return docker_wire.encode(docker_wire.info_body(node, sim.clock.now()))
 
     with raw_session(sim) as session:
         before = session.get(https(sim, LEGACY, "/v1.41/info")).content
@@ -491,7 +486,7 @@ def test_an_image_list_is_the_json_of_its_entries(sim):
     with sim.cluster.lock:
         node = sim.cluster.nodes[LEGACY]
         expected = docker_wire.list_images(node, {}, sim.cluster.scenario.images)
-    assert body == go_json(expected)
+    assert body == docker_wire.encode(expected)
     assert [i["Created"] for i in expected] == sorted(
         (i["Created"] for i in expected), reverse=True
     )
