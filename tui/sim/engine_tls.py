@@ -95,7 +95,7 @@ class ServerTLS:
             return b""
         except SSL.SysCallError as exc:
             if exc.args and exc.args[0] == -1:
-                return b""  # an end of stream OpenSSL still reports as a system error
+                return b""  # an end of stream reported as a system error (not seen since)
             raise ConnectionResetError(f"read: {exc}") from None
         except SSL.Error as exc:
             raise ConnectionResetError(f"read: {exc}") from None
