@@ -223,3 +223,18 @@ async def test_the_palette_offers_the_player_and_runs_it(transcript):
         await commands["Replay: go to the end"]()
         await settle(app, pilot)
         assert source.position == source.count - 1
+
+
+async def test_the_replay_screen_shows_every_upgrade_domain_of_the_seed(transcript):
+    """Its transcript pane leaves the middle row short: the upgrade-domain table's cap (a
+    share of its column, for the health pane's sake) must still fit the seed's five."""
+    from tui.app.widgets.upgrade_domains import UpgradeDomainTable
+
+    app = SfpatchApp(source=ReplaySource(transcript))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("right")
+        await settle(app, pilot)
+        table = app.query_one(UpgradeDomainTable)
+        assert table.row_count == 5
+        assert table.region.height >= table.row_count + 1  # its header and every row
