@@ -11,6 +11,7 @@ the network, and the transcript is already on disk).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -99,8 +100,14 @@ def end_without_teardown() -> None:
 
 
 def finish(code: int) -> None:
-    """End the process with `code` (the console script's last step)."""
+    """End the process with `code` (the console script's last step).
+
+    The interpreter's teardown still runs (atexit, flushes), with the cyclic collector's
+    scans left out: teardown collects several times over everything still alive, 0.3-0.5 s
+    of `sfpatch check` at 1,000 nodes (measured), to free memory the process gives back
+    whole. Every file of ours is closed by then; objects are still freed by their counts."""
     if not _without_teardown:
+        gc.freeze()
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
