@@ -117,8 +117,13 @@ def _check_target_node_types(targets: dict[str, object], snapshot: ClusterSnapsh
 
 
 def _gather(profile: ClusterProfile, now: Callable[[], datetime] | None) -> ClusterSnapshot:
+    import gc
+
     from tui.cluster.inventory import connect, gather
 
+    # The modules just imported (the SDKs' models) live as long as the process: kept out of
+    # the collections a cold gather's many new objects set off.
+    gc.freeze()
     progress = _progress_line if sys.stderr.isatty() else None
     try:
         with connect(profile, now, read_only=True) as inventory:  # check only reads
