@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from tui import shutdown
 from tui.daemon_pool import DaemonPool
 from tui.shutdown import SignalWatch, finish
 
@@ -93,8 +94,9 @@ def test_asyncio_takes_the_pool_as_its_default_executor():
     assert name == "test-pool_0"
 
 
-def test_the_end_of_the_process_leaves_the_collector_nothing_to_scan():
+def test_the_end_of_the_process_leaves_the_collector_nothing_to_scan(monkeypatch):
     """What is alive at the end is frozen, so the interpreter's teardown does not scan it."""
+    monkeypatch.setattr(shutdown, "_without_teardown", False)  # a console test may have set it
     alive = [[]]
     alive[0].append(alive)  # a cycle, as the objects of a snapshot hold
     try:
