@@ -20,7 +20,7 @@ import pytest
 import requests
 import trustme
 
-from tui.cluster import engines, fabric, sweep_tls
+from tui.cluster import engines, fabric, sweep_loop, sweep_tls
 from tui.cluster.engines import EngineConnection, ImageCache, fetch_engine
 from tui.errors import ClusterError
 from tui.rules.compat import CONTAINER_OS_MISMATCH
@@ -527,7 +527,23 @@ def sweep_read(node: str, conn: EngineConnection) -> object:
     return engines.read_node(engines.EngineCache(), node, "1", conn)
 
 
-READERS = pytest.mark.parametrize("read", [fetch_engine, sweep_read], ids=["sdk", "sweep"])
+def loop_read(node: str, conn: EngineConnection) -> object:
+    """One engine read as the inventory's sweep loop makes it (tui.cluster.sweep_loop)."""
+    job = engines.NodeSweep(
+        engines.EngineCache(), node, "1", conn, ImageCache(), {}, lambda _: None
+    )
+    sweep_loop.run([job], 4)
+    if job.result is engines.NEEDS_MORE:
+        return job.finish_read()
+    if isinstance(job.result, BaseException):
+        raise job.result
+    return job.result
+
+
+READERS = pytest.mark.parametrize(
+    "read", [fetch_engine, sweep_read, loop_read], ids=["sdk", "sweep", "loop"]
+)
+SWEEPS = pytest.mark.parametrize("read", [sweep_read, loop_read], ids=["sweep", "loop"])
 
 
 @READERS
@@ -560,12 +576,13 @@ def test_an_engine_whose_certificate_is_for_another_address_is_not_trusted(tmp_p
             read(LEGACY, engine.endpoint("localhost"))
 
 
-def test_the_sweep_says_which_address_the_certificate_is_not_for(tmp_path):
+@SWEEPS
+def test_the_sweep_says_which_address_the_certificate_is_not_for(tmp_path, read):
     with (
         own_engine(tmp_path, "127.0.0.1", certificate_for="127.0.0.99") as engine,
         pytest.raises(ClusterError, match="not for 127.0.0.1: it is for 127.0.0.99"),
     ):
-        sweep_read(LEGACY, engine.endpoint("127.0.0.1"))
+        read(LEGACY, engine.endpoint("127.0.0.1"))
 
 
 @READERS
@@ -575,7 +592,8 @@ def test_an_engine_reached_by_a_host_name_is_checked_against_its_dns_names(tmp_p
         assert read(LEGACY, engine.endpoint("127.0.0.1")).containers  # and IP:127.0.0.1
 
 
-def test_the_sweep_times_out_on_an_engine_that_never_answers(sim):
+@SWEEPS
+def test_the_sweep_times_out_on_an_engine_that_never_answers(sim, read):
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never speaks TLS
         conn = dataclasses.replace(
             connection(sim, LEGACY),
@@ -583,7 +601,7 @@ def test_the_sweep_times_out_on_an_engine_that_never_answers(sim):
             timeout=0.2,
         )
         with pytest.raises(ClusterError, match=f"docker engine on {LEGACY}: timed out"):
-            sweep_read(LEGACY, conn)
+            read(LEGACY, conn)
 
 
 def test_a_full_read_asks_for_info_containers_and_images_in_one_write(sim, monkeypatch):

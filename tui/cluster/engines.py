@@ -8,15 +8,16 @@ are cached by image Id across nodes in an ImageCache: an Id is a content hash, s
 has the same OsVersion everywhere, and 1,000 nodes running the same few images cost a few
 image inspects in all.
 
-The inventory's bulk sweep (`read_node`) sends these GETs through SweepApi, whole requests
-over TLS (tui.cluster.sweep_tls) with a lean answer reader (`read_response`), rather than
-the docker SDK: the SDK's requests/urllib3 stack costs about four times the CPU per request,
-and http.client's header parsing about half of what is left; at 1,000 engines that is most of
-a snapshot. Its request
-targets are built once, each endpoint parsed once (an IP literal is connected without a name
-look-up), and its answers parsed by orjson (`decode_json`). A node's reads share one
-connection, closed after the read; what is kept across refreshes in an
-EngineCache is each engine's TLS session (resumed at the next read, a cheaper handshake) and
+The inventory's bulk sweep sends these GETs as whole requests over TLS (tui.cluster.sweep_tls)
+with a lean answer reader (tui.cluster.engine_http), rather than the docker SDK: the SDK's
+requests/urllib3 stack costs about four times the CPU per request, and http.client's header
+parsing about half of what is left; at 1,000 engines that is most of a snapshot. A gather's
+sweep is driven from one thread (tui.cluster.sweep_loop, each node's requests chosen by a
+NodeSweep); one node's read (`read_node`) blocks on its own connection, through SweepApi.
+Request targets are built once, each endpoint parsed once (an IP literal is connected without a
+name look-up), and answers parsed by orjson (`decode_json`). A node's reads share one
+connection, closed after the read; what is kept across refreshes in an EngineCache is each
+engine's TLS session (resumed at the next read, a cheaper handshake) and
 each node's last read, never a socket per engine. While the Service Fabric node's InstanceId is
 the same, the host has not rebooted (a reboot or patch restarts the node, which gives it a new
 InstanceId), so /info is not asked again and only the container list is: a container is
@@ -38,6 +39,7 @@ merge over the TLS config's CA) is switched off before the first call.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import http.client
 import json
@@ -47,7 +49,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import docker
@@ -56,10 +58,11 @@ from docker.errors import APIError, DockerException, NotFound
 from OpenSSL import SSL
 from urllib3.util.ssl_ import create_urllib3_context
 
-from tui.cluster import readonly, sweep_tls
+from tui.cluster import readonly, sweep_loop, sweep_tls
 from tui.cluster.answers import decode_json, digest
+from tui.cluster.engine_http import EngineResponse, read_response
 from tui.cluster.sweep_tls import TLSConnection, engine_address
-from tui.errors import ClusterError, UsageError
+from tui.errors import ClusterError, ReadOnlyError, UsageError
 from tui.model import Container, Engine, Image
 from tui.winver import parse_version, revision_from_operating_system
 
@@ -167,9 +170,20 @@ class EngineCache:
         self._lock = threading.Lock()
         self.stats = SweepStats()
 
-    def open(self, conn: EngineConnection) -> SweepApi:
+    def open(self, conn: EngineConnection, offline: bool = False) -> SweepApi:
         """A SweepApi for `conn.endpoint` that resumes the endpoint's kept TLS session; give it
-        back with `keep` once the read is done."""
+        back with `keep` once the read is done. `offline`: it sends nothing (see SweepApi)."""
+        context, session = self._tls_for(conn)
+        return SweepApi(conn, context, session, self.stats, self.read_only, offline)
+
+    def connection(self, conn: EngineConnection) -> TLSConnection:
+        """A connection (not opened) to `conn.endpoint` that offers its kept TLS session."""
+        context, session = self._tls_for(conn)
+        return TLSConnection(
+            engine_address(conn.endpoint), conn.timeout, context, session, self.read_only
+        )
+
+    def _tls_for(self, conn: EngineConnection) -> tuple[SSL.Context, SSL.Session | None]:
         files = (conn.ca, conn.client_cert, conn.client_key)
         with self._lock:
             context = self._contexts.get(files)
@@ -178,8 +192,7 @@ class EngineCache:
             with self._lock:
                 context = self._contexts.setdefault(files, context)
         with self._lock:
-            session = self._sessions.get(conn.endpoint)
-        return SweepApi(conn, context, session, self.stats, self.read_only)
+            return context, self._sessions.get(conn.endpoint)
 
     def keep(self, api: SweepApi) -> None:
         """Close `api`'s connection and keep its TLS session for the endpoint's next read."""
@@ -234,6 +247,10 @@ class SweepStats:
 # ------------------------------------------------------------------ the bulk sweep's wire
 
 
+class NotAnswered(Exception):
+    """An offline SweepApi was asked for an answer it was not given."""
+
+
 class EngineHTTPError(Exception):
     """An Engine API answer that is not 2xx, with the daemon's message."""
 
@@ -247,79 +264,6 @@ class EngineNotFound(EngineHTTPError):
     """404: no such container or image (removed between the list and the inspect)."""
 
 
-MAX_LINE = 65536  # bytes in a status or header line, as http.client allows
-MAX_HEADERS = 100
-
-
-@dataclass(frozen=True)
-class EngineResponse:
-    """One HTTP answer of an engine: status, body, and whether the engine closes after it."""
-
-    status: int
-    body: bytes
-    will_close: bool
-
-
-def read_response(fp: BinaryIO) -> EngineResponse:
-    """An HTTP/1.1 answer to a GET from a buffered reader: a body by Content-Length, chunked
-    (as dockerd sends a large one), or up to the end of the connection. A malformed or cut-off
-    answer raises http.client.HTTPException."""
-    line = fp.readline(MAX_LINE + 1)
-    if not line:
-        raise http.client.RemoteDisconnected("the engine closed the connection without an answer")
-    version, _, rest = line.partition(b" ")
-    code = rest[:3]
-    if not version.startswith(b"HTTP/1.") or not code.isdigit() or len(line) > MAX_LINE:
-        raise http.client.BadStatusLine(line.decode("latin-1").strip()[:200])
-    headers: dict[bytes, bytes] = {}
-    while True:
-        line = fp.readline(MAX_LINE + 1)
-        if line in (b"\r\n", b"\n"):
-            break
-        if not line or len(line) > MAX_LINE or len(headers) >= MAX_HEADERS:
-            raise http.client.IncompleteRead(b"", None)
-        name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip()
-    status = int(code)
-    connection = headers.get(b"connection", b"").lower()
-    will_close = b"close" in connection or (
-        version == b"HTTP/1.0" and b"keep-alive" not in connection
-    )
-    if status < 200 or status in (204, 304):
-        return EngineResponse(status, b"", will_close)
-    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-        return EngineResponse(status, _read_chunked(fp), will_close)
-    length = headers.get(b"content-length")
-    if length is None:
-        return EngineResponse(status, fp.read(), True)
-    if not length.isdigit():
-        raise http.client.HTTPException(f"bad Content-Length {length[:20]!r}")
-    body = fp.read(int(length))
-    if len(body) < int(length):
-        raise http.client.IncompleteRead(body, int(length) - len(body))
-    return EngineResponse(status, body, will_close)
-
-
-def _read_chunked(fp: BinaryIO) -> bytes:
-    parts = []
-    while True:
-        line = fp.readline(MAX_LINE + 1)
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise http.client.IncompleteRead(b"".join(parts)) from None
-        if size == 0:
-            break
-        chunk = fp.read(size)
-        if len(chunk) < size or fp.readline(MAX_LINE + 1) not in (b"\r\n", b"\n"):
-            raise http.client.IncompleteRead(b"".join(parts) + chunk)
-        parts.append(chunk)
-    while fp.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
-        pass  # trailers
-    return b"".join(parts)
-
-
 class SweepApi:
     """The Engine API reads of the bulk sweep, named as the docker SDK's low-level APIClient
     names them: one connection for all of a node's reads, then closed."""
@@ -331,8 +275,10 @@ class SweepApi:
         session: SSL.Session | None,
         stats: SweepStats,
         read_only: bool = False,
+        offline: bool = False,
     ) -> None:
         self.endpoint = conn.endpoint
+        self._offline = offline  # answers only from `seed`: asking for another raises
         self._address = engine_address(conn.endpoint)
         self._timeout = conn.timeout
         self._context = context
@@ -342,6 +288,8 @@ class SweepApi:
         self._conn: TLSConnection | None = None
         self._sent: collections.deque[str] = collections.deque()  # answers not read yet
         self._early: dict[str, EngineResponse] = {}  # answers read before they were asked for
+        self._decoded: dict[str, Any] = {}  # early answers' bodies, already decoded
+        self._digests: dict[str, bytes] = {}  # early container lists' `listing_digest`
         self.listed: Listing | None = None  # the last full container list (all=1) it read
 
     def info(self) -> dict[str, Any]:
@@ -350,26 +298,24 @@ class SweepApi:
     def containers(
         self, all: bool = False, filters: Mapping[str, list[str] | str] | None = None
     ) -> list[dict[str, Any]]:
-        wanted = None
-        if filters:
-            wanted = json.dumps(
-                {k: [v] if isinstance(v, str) else list(v) for k, v in filters.items()},
-                separators=(",", ":"),
-            )
-        body = self._answer(containers_target(all, wanted))
-        found = decode_json(body)
-        if all and wanted is None:
-            self.listed = Listing(listing_digest(body), len(found))
+        target = containers_target(all, filters_query(filters))
+        body = self._answer(target)
+        found = self._decoded.pop(target, None)
+        if found is None:
+            found = decode_json(body)
+        if all and not filters:
+            listed = self._digests.pop(target, None) or listing_digest(body)
+            self.listed = Listing(listed, len(found))
         return found
 
     def images(self) -> list[dict[str, Any]]:
         return self._get(IMAGES_TARGET)
 
     def inspect_container(self, ident: str) -> dict[str, Any]:
-        return self._get(f"{PREFIX}/containers/{_quoted(ident, '')}/json")
+        return self._get(container_target(ident))
 
     def inspect_image(self, ident: str) -> dict[str, Any]:
-        return self._get(f"{PREFIX}/images/{_quoted(ident, '/:')}/json")
+        return self._get(image_target(ident))
 
     def connection(self) -> TLSConnection:
         """The connection this read uses (opened at its first request)."""
@@ -383,6 +329,21 @@ class SweepApi:
             )
         return self._conn
 
+    def seed(
+        self,
+        answered: sweep_loop.Answered,
+        decoded: Mapping[str, Any] | None = None,
+        digests: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Take the answers another connection got (the sweep loop's) as this read's, and
+        that connection's TLS session as the one to resume; `decoded` and `digests`: what was
+        already made of some of them (their bodies' JSON, a container list's digest)."""
+        self._early.update(answered.answers)
+        self._decoded.update(decoded or {})
+        self._digests.update(digests or {})
+        if answered.session is not None:
+            self._session = answered.session
+
     def prefetch(self, *targets: str) -> None:
         """Ask for the GETs of `targets` now, in one write, before the read asks for each:
         one round trip for them all, not one each (a full read's first three requests,
@@ -394,6 +355,8 @@ class SweepApi:
         conn, self._conn = self._conn, None
         self._sent.clear()
         self._early.clear()
+        self._decoded.clear()
+        self._digests.clear()
         if conn is None:
             return self._session
         session = conn.tls_session()
@@ -401,7 +364,9 @@ class SweepApi:
         return session
 
     def _get(self, target: str) -> Any:
-        return decode_json(self._answer(target))
+        body = self._answer(target)
+        found = self._decoded.pop(target, None)
+        return decode_json(body) if found is None else found
 
     def _answer(self, target: str) -> bytes:
         """The body of a 2xx answer to GET `target` (asked for now, unless it was already);
@@ -415,6 +380,8 @@ class SweepApi:
 
     def _send(self, targets: Iterable[str]) -> None:
         targets = tuple(targets)
+        if self._offline:
+            raise NotAnswered(targets)
         conn = self.connection()
         fresh = conn.sock is None
         try:
@@ -462,6 +429,16 @@ INFO_TARGET = f"{PREFIX}/info"
 IMAGES_TARGET = f"{PREFIX}/images/json"
 
 
+def filters_query(filters: Mapping[str, list[str] | str] | None) -> str | None:
+    """The JSON of a container list's filters query, as the docker SDK writes it."""
+    if not filters:
+        return None
+    return json.dumps(
+        {k: [v] if isinstance(v, str) else list(v) for k, v in filters.items()},
+        separators=(",", ":"),
+    )
+
+
 @functools.lru_cache(maxsize=16)
 def containers_target(all: bool, filters: str | None = None) -> str:
     """The container list's request target; `filters` is the JSON of the filters query."""
@@ -469,6 +446,14 @@ def containers_target(all: bool, filters: str | None = None) -> str:
     if filters:
         query["filters"] = filters
     return f"{PREFIX}/containers/json?{urlencode(query)}"
+
+
+def container_target(ident: str) -> str:
+    return f"{PREFIX}/containers/{_quoted(ident, '')}/json"
+
+
+def image_target(ident: str) -> str:
+    return f"{PREFIX}/images/{_quoted(ident, '/:')}/json"
 
 
 def _quoted(ident: str, safe: str) -> str:
@@ -611,20 +596,35 @@ def read_node(
     instance_id: str,
     conn: EngineConnection,
     image_cache: ImageCache | None = None,
+    answered: sweep_loop.Answered | None = None,
+    offline: bool = False,
+    decoded: Mapping[str, Any] | None = None,
+    digests: Mapping[str, bytes] | None = None,
 ) -> Engine:
     """One node's engine over one connection (resuming its kept TLS session): a full read, or
     a refresh of the last one while the node instance is the same (see `reusable`); the engine
     names that instance. A failure raises ClusterError and drops the session and the last read,
-    so the next read starts afresh."""
-    api = cache.open(conn)
+    so the next read starts afresh.
+
+    `answered`: what the sweep loop's connection got for this read (see NodeSweep), taken
+    first; only what it lacks is asked for, or with `offline`, raises NotAnswered (then nothing
+    is kept or dropped)."""
+    api = cache.open(conn, offline)
     last = cache.last(node_name)
     try:
+        if answered is not None:
+            if isinstance(answered.error, ReadOnlyError):
+                raise answered.error
+            if answered.error is not None:
+                raise read_failed(node_name, answered.error) from answered.error
+            api.seed(answered, decoded, digests)
         if last is not None and reusable(last, instance_id, conn.endpoint):
             engine = refresh_engine(api, last, image_cache)
         else:
             previous = last.engine if last is not None else None
             try:
-                api.prefetch(INFO_TARGET, containers_target(True), IMAGES_TARGET)
+                if answered is None:
+                    api.prefetch(INFO_TARGET, containers_target(True), IMAGES_TARGET)
             except READ_ERRORS as exc:
                 raise read_failed(node_name, exc) from exc
             engine = read_engine(api, node_name, conn.endpoint, image_cache, previous)
@@ -639,6 +639,187 @@ def read_node(
         engine = replace(engine, node_instance_id=instance_id)
     cache.remember(node_name, LastRead(instance_id, engine, listed_digest(api.listed, engine)))
     return engine
+
+
+class NodeSweep:
+    """One node's read as the sweep loop drives it (a tui.cluster.sweep_loop.Job): the
+    requests a full read or a refresh needs, asked as the answers before them allow, and at
+    the end the read made from those answers in the loop's thread (`result`).
+
+    The requests are those `read_node` would send. A full read: /info, the container list and
+    the image list at once; then the isolation-filtered list if a container is new, an
+    inspect of each container `containers_to_inspect` names, and of each listed image Id the
+    ImageCache lacks. A refresh: the container list; nothing more if it is the list of the last
+    read; else what its new or changed containers need, and the image list (then the image
+    inspects) if a container names an image Id the last read lacks. An image Id is inspected
+    once for all the jobs of a sweep: the first job to see it claims it in `claims`; the
+    others wait for its answer (a job's wait ends with the claimer's batch, and the claim
+    with it, answered or not).
+
+    `result`: the Engine, the ClusterError (or ReadOnlyError) of a failed read, or NEEDS_MORE
+    when the answers lacked something (the engine closed early): `finish_read` then reads it
+    with a connection of its own."""
+
+    def __init__(
+        self,
+        cache: EngineCache,
+        node_name: str,
+        instance_id: str,
+        conn: EngineConnection,
+        image_cache: ImageCache,
+        claims: dict[str, NodeSweep],
+        done: Callable[[NodeSweep], None],
+    ) -> None:
+        self.cache = cache
+        self.node_name = node_name
+        self.instance_id = instance_id
+        self.conn = conn
+        self.image_cache = image_cache
+        self.connection = cache.connection(conn)
+        self._claims = claims
+        self._done = done
+        self._last = cache.last(node_name)
+        self._refresh = self._last is not None and reusable(self._last, instance_id, conn.endpoint)
+        self._decoded: dict[str, Any] = {}  # answers' JSON, for the read made of them too
+        self._digests: dict[str, bytes] = {}  # the container list's `listing_digest`
+        self.answered: sweep_loop.Answered | None = None
+        self.result: Engine | BaseException | object | None = None
+
+    def next(self, answers: Mapping[str, EngineResponse]) -> tuple[str, ...] | None:
+        self._settle(answers)
+        try:
+            wanted, image_ids = self._wanted(answers)
+        except (AttributeError, TypeError, KeyError):
+            return ()  # answers not of the shapes expected: the read made of them says how
+        asking = [target for target in wanted if target not in answers]
+        waiting = False
+        for image_id in image_ids:
+            target = image_target(image_id)
+            if target in answers or self.image_cache.get(image_id) is not None:
+                continue
+            holder = self._claims.setdefault(image_id, self)
+            if holder is self:
+                asking.append(target)
+            else:
+                waiting = True
+        if asking:
+            return tuple(asking)
+        return None if waiting else ()
+
+    def finish(self, answered: sweep_loop.Answered) -> None:
+        self._settle(answered.answers)
+        for image_id in [i for i, holder in self._claims.items() if holder is self]:
+            del self._claims[image_id]
+        self.answered = answered
+        try:
+            self.result = read_node(
+                self.cache,
+                self.node_name,
+                self.instance_id,
+                self.conn,
+                self.image_cache,
+                answered,
+                offline=True,
+                decoded=self._decoded,
+                digests=self._digests,
+            )
+        except NotAnswered:
+            self.result = NEEDS_MORE
+        except (ClusterError, ReadOnlyError) as exc:
+            self.result = exc
+        self._decoded, self._digests = {}, {}  # a sweep's jobs live to its end: keep no bodies
+        if self.result is not NEEDS_MORE:
+            self.answered = None
+        self._done(self)
+
+    def finish_read(self) -> Engine:
+        """The read of a job whose answers lacked something, over a connection of its own."""
+        return read_node(
+            self.cache,
+            self.node_name,
+            self.instance_id,
+            self.conn,
+            self.image_cache,
+            self.answered,
+        )
+
+    def _settle(self, answers: Mapping[str, EngineResponse]) -> None:
+        """Keep the image facts this job claimed and got, and let go of those claims."""
+        for image_id in [i for i, holder in self._claims.items() if holder is self]:
+            response = answers.get(image_target(image_id))
+            if response is None:
+                continue
+            del self._claims[image_id]
+            if response.status < 300:
+                # Not JSON, or not an inspect: the read asks it again, and fails on it.
+                with contextlib.suppress(ValueError, AttributeError):
+                    self.image_cache.put(image_id, image_facts(decode_json(response.body)))
+
+    def _wanted(self, answers: Mapping[str, EngineResponse]) -> tuple[list[str], list[str]]:
+        """The targets the read needs, as far as `answers` tell, and the image Ids it needs
+        the facts of."""
+        listing = containers_target(True)
+        if self._refresh:
+            assert self._last is not None
+            last = self._last
+            wanted = [listing]
+            body = self._body(answers, listing)
+            if body is None:
+                return wanted, []
+            if listing not in self._digests:
+                self._digests[listing] = listing_digest(body)
+            if last.listed is not None and self._digests[listing] == last.listed:
+                return wanted, []
+            summaries = self._json(listing, body)
+            cached = {c.id: c for c in last.containers}
+            wanted += container_reads(summaries, last.isolation, cached)
+            if not image_list_stale(last.images, summaries):
+                return wanted, []
+            wanted.append(IMAGES_TARGET)
+        else:
+            wanted = [INFO_TARGET, listing, IMAGES_TARGET]
+            info, body = self._body(answers, INFO_TARGET), self._body(answers, listing)
+            if info is None or body is None:
+                return wanted, []
+            default_isolation = self._json(INFO_TARGET, info).get("Isolation") or "process"
+            previous = self._last.engine.containers if self._last is not None else ()
+            cached = {c.id: c for c in previous}
+            summaries = self._json(listing, body)
+            wanted += container_reads(summaries, default_isolation.lower(), cached)
+        images = self._body(answers, IMAGES_TARGET)
+        if images is None:
+            return wanted, []
+        return wanted, [summary["Id"] for summary in self._json(IMAGES_TARGET, images)]
+
+    def _body(self, answers: Mapping[str, EngineResponse], target: str) -> bytes | None:
+        response = answers.get(target)
+        return response.body if response is not None and response.status < 300 else None
+
+    def _json(self, target: str, body: bytes) -> Any:
+        """`body` decoded (once); not JSON: as empty, for the read to fail on it."""
+        found = self._decoded.get(target)
+        if found is None:
+            try:
+                found = self._decoded[target] = decode_json(body)
+            except ValueError:
+                return {} if target == INFO_TARGET else []
+        return found
+
+
+NEEDS_MORE = object()  # a NodeSweep's result when its answers lacked something
+
+
+def container_reads(
+    summaries: list[dict[str, Any]], default_isolation: str, cached: Mapping[str, Container]
+) -> list[str]:
+    """What `_containers` asks beyond the list: the list filtered by the other isolation if a
+    container is new, and an inspect of each container `containers_to_inspect` names."""
+    wanted = []
+    if any(s.get("Id") not in cached for s in summaries):
+        other = other_isolation(default_isolation)
+        wanted.append(containers_target(True, filters_query({"isolation": other})))
+    wanted += [container_target(ident) for ident in containers_to_inspect(cached, summaries)]
+    return wanted
 
 
 # The duration docker's Status text gives (go-units HumanDuration: 'Less than a second',
@@ -862,14 +1043,18 @@ def _container(api: Any, summary: dict[str, Any], default_isolation: str) -> Con
     )
 
 
+def image_facts(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """What an ImageCache keeps of an image inspect."""
+    return {
+        "os": attrs.get("Os") or "",
+        "os_version": attrs.get("OsVersion") or "",
+        "created": attrs.get("Created") or "",
+    }
+
+
 def _image(api: Any, summary: dict[str, Any], cache: ImageCache) -> Image:
     def inspect(image_id: str) -> dict[str, Any]:
-        attrs = api.inspect_image(image_id)
-        return {
-            "os": attrs.get("Os") or "",
-            "os_version": attrs.get("OsVersion") or "",
-            "created": attrs.get("Created") or "",
-        }
+        return image_facts(api.inspect_image(image_id))
 
     image_id = summary["Id"]
     facts = cache.load(image_id, inspect)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -21,9 +21,9 @@ import requests
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from tui.cluster import compute, engines, fabric
+from tui.cluster import compute, engines, fabric, sweep_loop
 from tui.cluster.answers import AnswerCache
-from tui.config import ClusterProfile, InventorySettings
+from tui.config import MAX_CONCURRENCY, ClusterProfile, InventorySettings
 from tui.daemon_pool import DaemonPool
 from tui.errors import ClusterError
 from tui.model import (
@@ -42,6 +42,10 @@ from tui.model import (
 from tui.winver import WindowsVersion
 
 # progress(done, total, what): called from worker threads as each call finishes.
+# Engine connections open at once in the sweep, per `concurrency` (and MAX_CONCURRENCY in
+# all, which the simulator's descriptors are counted for): its one thread waits on none of them,
+# so more in flight than the pool has threads costs nothing; 32 measured faster than 8 and 64.
+SWEEP_IN_FLIGHT = 4
 Progress = Callable[[int, int, str], None]
 T = TypeVar("T")
 
@@ -67,6 +71,7 @@ class Inventory:
         default_factory=lambda: ({}, ()), repr=False
     )
     _pools: set[DaemonPool] = field(default_factory=set, repr=False)
+    _ending: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def settings(self) -> InventorySettings:
@@ -75,6 +80,7 @@ class Inventory:
     def wind_down(self, seconds: float) -> None:
         """For a session that is ending: the reads a running gather has not started are
         dropped, and from now on a gateway call waits at most `seconds` for an answer."""
+        self._ending.set()
         for pool in list(self._pools):
             pool.shutdown(wait=False, cancel_futures=True)
         connection = self.fabric.config.connection
@@ -198,11 +204,11 @@ def gather(
         engine_parts: dict[str, Future[Engine]] = {}
         if profile.docker is not None:
             tracker.expect(len(nodes))
-            for node in nodes:
-                engine_parts[node.name] = pool.submit(_engine_part, inventory, node, tracker)
-                if on_engine is not None:
-                    engine_parts[node.name].add_done_callback(
-                        lambda f: None if f.exception() else on_engine(f.result())
+            engine_parts = _read_engines(inventory, pool, nodes, tracker)
+            if on_engine is not None:
+                for engine_part in engine_parts.values():
+                    engine_part.add_done_callback(
+                        lambda f: None if f.cancelled() or f.exception() else on_engine(f.result())
                     )
         scale_sets: list[ScaleSet] = []
         instances: list[Instance] = []
@@ -378,6 +384,84 @@ def _instance_of(inventory: Inventory, last: ClusterSnapshot, node: Node) -> Ins
         scale_set,
         instance_id,
     )
+
+
+def _read_engines(
+    inventory: Inventory, pool: DaemonPool, nodes: Iterable[Node], tracker: _Tracker
+) -> dict[str, Future[Engine]]:
+    """Each node's engine read, as a Future. The sweep loop (tui.cluster.sweep_loop) drives
+    every read from one of the pool's threads, `in_flight` connections at a time; a read whose
+    answers lacked something (its engine closed early) is finished in the pool."""
+    cache, profile = inventory.engine_cache, inventory.profile
+    parts: dict[str, Future[Engine]] = {}
+    jobs: list[engines.NodeSweep] = []
+    claims: dict[str, engines.NodeSweep] = {}
+
+    def settle(future: Future[Engine], read: Callable[[], Engine], what: str) -> None:
+        try:
+            future.set_result(read())
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            tracker.done(what)
+
+    def done(job: engines.NodeSweep) -> None:
+        future, result = parts[job.node_name], job.result
+        if result is engines.NEEDS_MORE:
+            try:
+                pool.submit(settle, future, job.finish_read, f"engine {job.node_name}")
+            except RuntimeError:  # the pool was shut down: the session is ending
+                future.cancel()
+            return
+        settle(future, lambda: _engine_or_raise(result), f"engine {job.node_name}")
+
+    for node in nodes:
+        future = parts[node.name] = Future()
+        try:
+            if not node.ip_address:
+                raise ClusterError(f"docker engine on {node.name}: the gateway gives no address")
+            conn = engine_connection(profile, node.ip_address)
+            jobs.append(
+                engines.NodeSweep(
+                    cache, node.name, node.instance_id, conn, inventory.images, claims, done
+                )
+            )
+        except ClusterError as exc:
+            future.set_exception(exc)
+            tracker.done(f"engine {node.name}")
+
+    def sweep() -> None:
+        unread: BaseException | None = None
+        try:
+            in_flight = min(inventory.settings.concurrency * SWEEP_IN_FLIGHT, MAX_CONCURRENCY)
+            sweep_loop.run(jobs, in_flight, cache.stats, inventory._ending)
+        except BaseException as exc:
+            unread = exc
+            raise
+        finally:
+            for job in jobs:
+                if job.result is None:  # not started (the session is ending), or the loop failed
+                    parts[job.node_name].set_exception(
+                        unread
+                        or ClusterError(
+                            f"docker engine on {job.node_name}: not read: the session is ending"
+                        )
+                    )
+
+    if jobs:
+        try:
+            pool.submit(sweep)
+        except RuntimeError:
+            for job in jobs:
+                parts[job.node_name].cancel()
+    return parts
+
+
+def _engine_or_raise(result: object) -> Engine:
+    if isinstance(result, BaseException):
+        raise result
+    assert isinstance(result, Engine)
+    return result
 
 
 def _engine_part(inventory: Inventory, node: Node, tracker: _Tracker) -> Engine:

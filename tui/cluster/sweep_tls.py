@@ -27,6 +27,7 @@ import os
 import socket
 import ssl
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -171,7 +172,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _failure(exc: BaseException, doing: str) -> OSError:
+def failure(exc: BaseException, doing: str) -> OSError:
     """An SSL.Error as what the sweep's callers catch and describe (see engines.describe_error):
     a wait past the timeout as TimeoutError, a reset or a cut as ConnectionResetError."""
     if isinstance(exc, SSL.WantReadError | SSL.WantWriteError):
@@ -182,6 +183,16 @@ def _failure(exc: BaseException, doing: str) -> OSError:
     if "certificate verify failed" in reason:
         return CertificateRefused(f"{doing}: {reason}")
     return TLSFailure(f"{doing}: {reason}")
+
+
+def handshake_failure(conn: TLSConnection, exc: SSL.Error) -> OSError:
+    """What a failed handshake of `conn` raises: EngineNameMismatch when the verify callback
+    found the engine's certificate is for another address, else as `failure` says."""
+    if conn.name_error:
+        return EngineNameMismatch(
+            f"the engine's certificate is not for {conn.address.host}: {conn.name_error}"
+        )
+    return failure(exc, "handshake")
 
 
 class _Reader(io.RawIOBase):
@@ -203,9 +214,9 @@ class _Reader(io.RawIOBase):
         except SSL.SysCallError as exc:
             if exc.args and exc.args[0] == -1:
                 return 0  # closed without a close_notify, as dockerd may after its answer
-            raise _failure(exc, "read") from None
+            raise failure(exc, "read") from None
         except SSL.Error as exc:
-            raise _failure(exc, "read") from None
+            raise failure(exc, "read") from None
 
 
 class TLSConnection:
@@ -246,22 +257,11 @@ class TLSConnection:
             sock.settimeout(None)  # OpenSSL reads the socket itself: the kernel times it out
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, socket_timeout(self.timeout))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, socket_timeout(self.timeout))
-            tls = SSL.Connection(self._context, sock)
-            tls.set_app_data(self)
-            if not self.address.family:
-                tls.set_tlsext_host_name(self.address.host.encode("idna"))
-            if self._session is not None:
-                tls.set_session(self._session)
-            tls.set_connect_state()
+            tls = self.new_tls(sock)
             try:
                 tls.do_handshake()
             except SSL.Error as exc:
-                if self.name_error:
-                    raise EngineNameMismatch(
-                        f"the engine's certificate is not for {self.address.host}: "
-                        f"{self.name_error}"
-                    ) from None
-                raise _failure(exc, "handshake") from None
+                raise handshake_failure(self, exc) from None
         except BaseException:
             if tls is not None:
                 tls.set_app_data(None)
@@ -273,21 +273,44 @@ class TLSConnection:
         # nothing.
         self._file = io.BufferedReader(_Reader(tls), 1 << 14)
 
+    def new_tls(self, sock: socket.socket) -> SSL.Connection:
+        """The client side of a TLS connection over `sock`, offering the kept session, its
+        engine's certificate checked (by `_check_engine`) against `address`."""
+        tls = SSL.Connection(self._context, sock)
+        tls.set_app_data(self)
+        if not self.address.family:
+            tls.set_tlsext_host_name(self.address.host.encode("idna"))
+        if self._session is not None:
+            tls.set_session(self._session)
+        tls.set_connect_state()
+        return tls
+
+    def attach(self, sock: socket.socket, tls: SSL.Connection) -> None:
+        """Take `sock` and its `tls` (from `new_tls`, stepped by someone else: see
+        tui.cluster.sweep_loop) as this connection's, for `tls_session` and `close`."""
+        self.sock, self._tls = sock, tls
+
     def request(self, method: str, *targets: str) -> None:
         """Send a request without a body for each of `targets`, in one write (HTTP/1.1
         pipelining: the engine answers them in turn), connecting first if need be. In a
         read-only session, one refused request refuses them all before a byte is sent."""
-        if self.read_only:
-            for target in targets:
-                readonly.refuse_unless_read(readonly.DOCKER, method, target)
+        data = self.request_bytes(method, targets)
         if self._tls is None:
             self.connect()
         assert self._tls is not None
-        data = b"".join(f"{method} {target}".encode("latin-1") + self._rest for target in targets)
         try:
             self._tls.sendall(data)
         except SSL.Error as exc:
-            raise _failure(exc, "write") from None
+            raise failure(exc, "write") from None
+
+    def request_bytes(self, method: str, targets: Iterable[str]) -> bytes:
+        """The bytes of a request without a body for each of `targets`; in a read-only
+        session, a request that is not an allowed read raises ReadOnlyError."""
+        targets = tuple(targets)
+        if self.read_only:
+            for target in targets:
+                readonly.refuse_unless_read(readonly.DOCKER, method, target)
+        return b"".join(f"{method} {target}".encode("latin-1") + self._rest for target in targets)
 
     @property
     def reader(self) -> io.BufferedReader | None:

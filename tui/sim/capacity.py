@@ -2,10 +2,11 @@
 
 Measured on the simulator (a scenario of N nodes, one engine each): serving takes N + 10
 descriptors (one listening socket per engine address, one accepting thread for all). A client
-reading every engine holds no connection per engine, only the reads in flight (the inventory's
-concurrency): N + 13 after a full inventory from another process, and a peak of N + 73 with
-the client in this process (`demo`, `check --scenario`, `run --scenario`, the tests), which holds
-both ends of each connection.
+reading every engine holds no connection per engine, only the reads in flight (the sweep's:
+four times the inventory's concurrency, MAX_CONCURRENCY at most). Measured with 8 in flight:
+N + 13 after a full inventory from another process, and a peak of N + 73 with the client in
+this process (`demo`, `check --scenario`, `run --scenario`, the tests), which holds both ends
+of each connection.
 """
 
 from __future__ import annotations
