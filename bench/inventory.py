@@ -148,7 +148,10 @@ def run() -> list[tuple[str, str]]:
                     f"peak memory, this process ({FULL_ROUNDS} inventories)",
                     f"{peak_mb:.0f} MB",
                 ),
-                ("cold snapshot by concurrency: wall (CPU)", _concurrency_figure(near, True)),
+                (
+                    "cold snapshot by concurrency (engine connections 4x): wall (CPU)",
+                    _concurrency_figure(near, True),
+                ),
                 (f"  the same, engines {FAR_MS} ms away, wall", _concurrency_figure(far, False)),
             ]
             check_wall, check_mb = _check(state, scenario.cluster_name)

@@ -651,7 +651,9 @@ def test_warm_gather_lists_the_isolation_of_a_new_container(
             )
         )
         node.images = (*node.images, "contoso/reports:1.2")
+    handshakes = inventory.engine_cache.stats.handshakes
     snapshot, requests = gather_counting(sim, inventory)
+    assert inventory.engine_cache.stats.handshakes - handshakes == 8  # all on one connection each
     engine = snapshot.engines["_FrontEnd_0"]
     new = next(c for c in engine.containers if c.id == "ab" * 32)
     assert (new.isolation, new.image, new.state) == ("hyperv", "contoso/reports:1.2", "running")

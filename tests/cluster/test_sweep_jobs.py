@@ -72,3 +72,14 @@ def test_a_session_ending_cuts_the_sweep_short_with_an_error_for_each_engine(sim
     docker = [e for e in snapshot.errors if e.source == "docker"]
     assert len(docker) == 8
     assert all(e.message.endswith("the session is ending") for e in docker), docker
+
+
+def test_a_sweep_the_pool_will_not_run_leaves_no_read_waited_on(sim, inventory):
+    from tui.cluster.inventory import _read_engines, _Tracker
+    from tui.daemon_pool import DaemonPool
+
+    nodes = gather(inventory).nodes
+    pool = DaemonPool(2, "test")
+    pool.shutdown(wait=True)  # as Inventory.wind_down leaves a gather's pool
+    parts = _read_engines(inventory, pool, nodes, _Tracker(None))
+    assert len(parts) == 8 and all(part.cancelled() for part in parts.values())

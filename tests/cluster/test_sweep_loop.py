@@ -192,12 +192,26 @@ def test_read_only_refuses_a_request_before_it_connects(tmp_path):
 
 def test_a_stop_ends_open_connections_and_leaves_the_rest_unstarted(tmp_path):
     stop = threading.Event()
-    stop.set()
+
+    class Stopping(Job):
+        def next(self, answers: Mapping[str, EngineResponse]) -> tuple[str, ...] | None:
+            stop.set()  # the session ends as the first read starts
+            return super().next(answers)
+
     with scripted(tmp_path, hold=True) as engine:
-        first, second = Job(engine.connection(), A), Job(engine.connection(), A)
+        first, second = Stopping(engine.connection(), A), Job(engine.connection(), A)
         sweep_loop.run([first, second], 1, stop=stop)
     assert isinstance(first.ended[0].error, sweep_loop.Abandoned)
     assert second.ended == []
+
+
+def test_a_stop_set_before_the_sweep_starts_nothing(tmp_path):
+    stop = threading.Event()
+    stop.set()
+    with scripted(tmp_path, script=answer(b"{}")) as engine:
+        job = Job(engine.connection(), A)
+        sweep_loop.run([job], 4, stop=stop)
+    assert job.ended == [] and engine.received == []
 
 
 # ------------------------------------------------------------------ framing
@@ -215,6 +229,8 @@ def test_a_stop_ends_open_connections_and_leaves_the_rest_unstarted(tmp_path):
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n", None),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: y\r\n\r\n", 64),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 51),  # for the reader
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-7\r\n", 51),  # not hex
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x1\r\n", 52),
     ],
 )
 def test_answer_end_finds_where_a_complete_answer_ends(received, end):
@@ -226,3 +242,27 @@ def test_answer_end_starts_where_it_is_told():
     first = answer_end(two)
     assert first == len(answer(b"{}"))
     assert answer_end(two, first) == len(two)
+
+
+# ------------------------------------------------------------------ a node's read
+
+
+def test_an_engine_answering_json_of_other_shapes_fails_its_read_alone(tmp_path):
+    script = answer(b"null") + answer(b"[]") + answer(b"[]")
+    with scripted(tmp_path, script=script, wait_for=3, hold=True) as engine:
+        tls = engine.connection()
+        conn = engines.EngineConnection(
+            f"tcp://127.0.0.1:{engine.port}",
+            engine.tls.ca,
+            engine.tls.client_cert,
+            engine.tls.client_key,
+        )
+        cache = engines.EngineCache()
+        job = engines.NodeSweep(
+            cache, "_Odd_0", "1", conn, engines.ImageCache(), {}, lambda _: None
+        )
+        assert job.connection.address == tls.address
+        sweep_loop.run([job], 4)
+    assert isinstance(job.result, engines.ClusterError)
+    assert str(job.result).startswith("docker engine on _Odd_0: ")
+    assert cache.last("_Odd_0") is None and len(cache) == 0

@@ -61,15 +61,25 @@ def read_response(fp: BinaryIO) -> EngineResponse:
     return EngineResponse(status, body, will_close)
 
 
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def chunk_size(line: bytes) -> int | None:
+    """A chunk's size from its size line (hex digits, then any extensions after ';'); None if
+    it is not one: int() would also take '-7', '+7', '0x7' and '7_0'."""
+    text = line.split(b";", 1)[0].strip()
+    if not text or text.strip(_HEX):
+        return None
+    return int(text, 16)
+
+
 def _read_chunked(fp: BinaryIO) -> bytes:
     parts = []
     while True:
         line = fp.readline(MAX_LINE + 1)
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise http.client.IncompleteRead(b"".join(parts)) from None
+        size = chunk_size(line)
+        if size is None:
+            raise http.client.IncompleteRead(b"".join(parts))
         if size == 0:
             break
         chunk = fp.read(size)
@@ -121,9 +131,8 @@ def _chunked_end(received: bytes | bytearray, at: int) -> int | None:
         line_end = received.find(b"\r\n", at)
         if line_end < 0:
             return None
-        try:
-            size = int(bytes(received[at:line_end]).split(b";", 1)[0].strip(), 16)
-        except ValueError:
+        size = chunk_size(bytes(received[at:line_end]))
+        if size is None:
             return len(received)
         at = line_end + 2
         if size == 0:

@@ -292,6 +292,10 @@ class SweepApi:
         self._digests: dict[str, bytes] = {}  # early container lists' `listing_digest`
         self.listed: Listing | None = None  # the last full container list (all=1) it read
 
+    @property
+    def offline(self) -> bool:
+        return self._offline
+
     def info(self) -> dict[str, Any]:
         return self._get(INFO_TARGET)
 
@@ -689,7 +693,8 @@ class NodeSweep:
         self._settle(answers)
         try:
             wanted, image_ids = self._wanted(answers)
-        except (AttributeError, TypeError, KeyError):
+            image_ids = [i for i in image_ids if isinstance(i, str)]
+        except ANSWER_SHAPE_ERRORS:
             return ()  # answers not of the shapes expected: the read made of them says how
         asking = [target for target in wanted if target not in answers]
         waiting = False
@@ -727,6 +732,9 @@ class NodeSweep:
             self.result = NEEDS_MORE
         except (ClusterError, ReadOnlyError) as exc:
             self.result = exc
+        except ANSWER_SHAPE_ERRORS as exc:  # JSON, but not of the shapes an engine answers
+            self.cache.discard(self.node_name, self.conn.endpoint)
+            self.result = read_failed(self.node_name, exc)
         self._decoded, self._digests = {}, {}  # a sweep's jobs live to its end: keep no bodies
         if self.result is not NEEDS_MORE:
             self.answered = None
@@ -734,14 +742,14 @@ class NodeSweep:
 
     def finish_read(self) -> Engine:
         """The read of a job whose answers lacked something, over a connection of its own."""
-        return read_node(
-            self.cache,
-            self.node_name,
-            self.instance_id,
-            self.conn,
-            self.image_cache,
-            self.answered,
-        )
+        answered, self.answered = self.answered, None
+        try:
+            return read_node(
+                self.cache, self.node_name, self.instance_id, self.conn, self.image_cache, answered
+            )
+        except ANSWER_SHAPE_ERRORS as exc:
+            self.cache.discard(self.node_name, self.conn.endpoint)
+            raise read_failed(self.node_name, exc) from exc
 
     def _settle(self, answers: Mapping[str, EngineResponse]) -> None:
         """Keep the image facts this job claimed and got, and let go of those claims."""
@@ -771,9 +779,9 @@ class NodeSweep:
             if last.listed is not None and self._digests[listing] == last.listed:
                 return wanted, []
             summaries = self._json(listing, body)
-            cached = {c.id: c for c in last.containers}
-            wanted += container_reads(summaries, last.isolation, cached)
-            if not image_list_stale(last.images, summaries):
+            cached = {c.id: c for c in last.engine.containers}
+            wanted += container_reads(summaries, last.engine.isolation, cached)
+            if not image_list_stale(last.engine.images, summaries):
                 return wanted, []
             wanted.append(IMAGES_TARGET)
         else:
@@ -807,6 +815,8 @@ class NodeSweep:
 
 
 NEEDS_MORE = object()  # a NodeSweep's result when its answers lacked something
+# What reading an answer of an unexpected shape raises ('null' for /info, a number for an Id).
+ANSWER_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, ValueError)
 
 
 def container_reads(
@@ -1057,7 +1067,13 @@ def _image(api: Any, summary: dict[str, Any], cache: ImageCache) -> Image:
         return image_facts(api.inspect_image(image_id))
 
     image_id = summary["Id"]
-    facts = cache.load(image_id, inspect)
+    facts = cache.get(image_id)
+    if facts is None:
+        # Offline (the sweep loop's thread), only its own answers: never wait on another
+        # thread's inspect of the same Id.
+        facts = (
+            inspect(image_id) if getattr(api, "offline", False) else cache.load(image_id, inspect)
+        )
     image = Image(
         id=image_id,
         repo_tags=tuple(summary.get("RepoTags") or ()),

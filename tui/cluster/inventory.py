@@ -405,15 +405,33 @@ def _read_engines(
         finally:
             tracker.done(what)
 
-    def done(job: engines.NodeSweep) -> None:
-        future, result = parts[job.node_name], job.result
-        if result is engines.NEEDS_MORE:
-            try:
-                pool.submit(settle, future, job.finish_read, f"engine {job.node_name}")
-            except RuntimeError:  # the pool was shut down: the session is ending
-                future.cancel()
+    def cancel(future: Future[Engine], what: str) -> None:
+        if future.cancel():
+            tracker.done(what)
+
+    def in_pool(
+        future: Future[Engine],
+        call: Callable[[], None],
+        what: str,
+        dropped: Callable[[Future[Engine]], None] | None = None,
+    ) -> None:
+        """`call` in the pool; if the pool drops it (the session is ending: see
+        Inventory.wind_down), `dropped(future)`, by default `future` cancelled, so that nobody
+        waits on it for ever."""
+        on_drop = dropped or (lambda f: cancel(f, what))
+        try:
+            queued = pool.submit(call)
+        except RuntimeError:  # the pool was shut down already
+            on_drop(future)
             return
-        settle(future, lambda: _engine_or_raise(result), f"engine {job.node_name}")
+        queued.add_done_callback(lambda q: on_drop(future) if q.cancelled() else None)
+
+    def done(job: engines.NodeSweep) -> None:
+        future, result, what = parts[job.node_name], job.result, f"engine {job.node_name}"
+        if result is engines.NEEDS_MORE:
+            in_pool(future, lambda: settle(future, job.finish_read, what), what)
+            return
+        settle(future, lambda: _engine_or_raise(result), what)
 
     for node in nodes:
         future = parts[node.name] = Future()
@@ -447,13 +465,14 @@ def _read_engines(
                             f"docker engine on {job.node_name}: not read: the session is ending"
                         )
                     )
+                    tracker.done(f"engine {job.node_name}")
+
+    def unswept(_: Future[Engine]) -> None:  # the pool dropped the sweep: cancel its reads
+        for job in jobs:
+            cancel(parts[job.node_name], f"engine {job.node_name}")
 
     if jobs:
-        try:
-            pool.submit(sweep)
-        except RuntimeError:
-            for job in jobs:
-                parts[job.node_name].cancel()
+        in_pool(Future(), sweep, "the sweep", dropped=unswept)
     return parts
 
 

@@ -45,6 +45,7 @@ from tui.cluster.sweep_tls import TLSConnection, failure, handshake_failure
 from tui.errors import ReadOnlyError
 
 RECEIVE_SIZE = 1 << 16
+STOP_CHECK = 0.5  # seconds at most between two looks at `stop`
 
 
 class Abandoned(Exception):
@@ -161,22 +162,22 @@ class _Loop:
         queue = iter(jobs)
         try:
             while True:
-                while len(self.links) < self.in_flight:
-                    job = next(queue, None)
-                    if job is None:
-                        break
-                    self._begin(_Link(job))
-                if not self.links:
-                    return
                 if self.stop is not None and self.stop.is_set():
                     for link in list(self.links):
                         self._end(link, Abandoned())
                     return
-                wait = max(0.0, min(link.deadline for link in self.links) - self.clock())
-                for key, mask in self.selector.select(wait):
+                while len(self.links) < self.in_flight:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    self._guarded(_Link(job), self._begin)
+                if not self.links:
+                    return
+                wait = min(link.deadline for link in self.links) - self.clock()
+                for key, mask in self.selector.select(min(max(0.0, wait), STOP_CHECK)):
                     link = key.data
                     if link in self.links:
-                        self._step(link, mask)
+                        self._guarded(link, lambda link, mask=mask: self._step(link, mask))
                 now = self.clock()
                 for link in [link for link in self.links if link.deadline <= now]:
                     if link.waiting:
@@ -190,6 +191,16 @@ class _Loop:
             self.selector.close()
 
     # -------------------------------------------------------------- a connection's steps
+
+    def _guarded(self, link: _Link, step: Callable[[_Link], None]) -> None:
+        """`step(link)`; what it raises that the steps do not expect (a verify callback's
+        error, a host name that is not one) ends that link alone, not the sweep."""
+        try:
+            step(link)
+        except Exception as exc:
+            if link not in self.links:
+                raise  # raised by the job's own end: not the link's to take
+            self._end(link, exc)
 
     def _begin(self, link: _Link) -> None:
         """Open the job's connection, its first requests ready (a request a read-only session
@@ -245,6 +256,8 @@ class _Loop:
             self._flush(link)
         if mask & selectors.EVENT_READ and link in self.links:
             self._receive(link)
+            if link in self.links and link.out:
+                self._flush(link)  # a write that waited on a read (TLS 1.3 key update)
 
     def _handshake(self, link: _Link) -> None:
         assert link.tls is not None
@@ -271,6 +284,8 @@ class _Loop:
     def _advance(self, link: _Link) -> None:
         """Every request sent is answered: send what the job asks next, or end or wait."""
         targets = link.job.next(link.answers)
+        if targets is None and link.waiting:
+            return  # still waiting: nothing settled
         self.settled = True
         if targets is None:
             if not link.waiting:
@@ -382,7 +397,7 @@ class _Loop:
         self.settled = False
         for link in list(self.waiters):
             if link in self.links and not link.sent:
-                self._advance(link)
+                self._guarded(link, self._advance)
 
     # -------------------------------------------------------------- ends and bookkeeping
 
