@@ -83,3 +83,13 @@ def test_a_sweep_the_pool_will_not_run_leaves_no_read_waited_on(sim, inventory):
     pool.shutdown(wait=True)  # as Inventory.wind_down leaves a gather's pool
     parts = _read_engines(inventory, pool, nodes, _Tracker(None))
     assert len(parts) == 8 and all(part.cancelled() for part in parts.values())
+
+
+def test_a_warm_sweep_of_an_unchanged_cluster_decodes_no_engine_answer(sim, inventory, monkeypatch):
+    cold = gather(inventory)
+    decoded = []
+    decode = engines.decode_json
+    monkeypatch.setattr(engines, "decode_json", lambda body: decoded.append(body) or decode(body))
+    warm = gather(inventory)
+    assert warm.engines == cold.engines and warm.errors == ()
+    assert decoded == []  # each list's digest is the last one's: nothing to build from it

@@ -303,11 +303,24 @@ class SweepApi:
         self, all: bool = False, filters: Mapping[str, list[str] | str] | None = None
     ) -> list[dict[str, Any]]:
         target = containers_target(all, filters_query(filters))
+        return self._listing(target, self._answer(target), all and not filters)
+
+    def containers_unless(self, listed: bytes) -> list[dict[str, Any]] | None:
+        """The full container list (all=1), or None if its `listing_digest` is `listed`: an
+        unchanged list is not decoded (most of a warm refresh's engines)."""
+        target = containers_target(True)
         body = self._answer(target)
+        digest = self._digests.pop(target, None) or listing_digest(body)
+        if digest == listed:
+            return None
+        self._digests[target] = digest
+        return self._listing(target, body, True)
+
+    def _listing(self, target: str, body: bytes, full: bool) -> list[dict[str, Any]]:
         found = self._decoded.pop(target, None)
         if found is None:
             found = decode_json(body)
-        if all and not filters:
+        if full:  # the full list (all=1, no filters): its digest is what a refresh compares
             listed = self._digests.pop(target, None) or listing_digest(body)
             self.listed = Listing(listed, len(found))
         return found
@@ -951,9 +964,13 @@ def refresh_engine(api: SweepApi, read: LastRead, image_cache: ImageCache | None
     gives back that very engine."""
     last = read.engine
     try:
-        summaries = api.containers(all=True)
-        if read.listed is not None and api.listed and api.listed.digest == read.listed:
-            return last
+        if read.listed is None:
+            summaries = api.containers(all=True)
+        else:
+            unless = api.containers_unless(read.listed)
+            if unless is None:
+                return last
+            summaries = unless
         cached = {c.id: c for c in last.containers}
         containers = _containers(api, summaries, last.isolation, cached)
         images = last.images
