@@ -450,10 +450,15 @@ def filters_query(filters: Mapping[str, list[str] | str] | None) -> str | None:
     """The JSON of a container list's filters query, as the docker SDK writes it."""
     if not filters:
         return None
-    return json.dumps(
-        {k: [v] if isinstance(v, str) else list(v) for k, v in filters.items()},
-        separators=(",", ":"),
+    return _filters_json(
+        tuple((k, (v,) if isinstance(v, str) else tuple(v)) for k, v in filters.items())
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _filters_json(filters: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    # Built once: a cold sweep asks for the same isolation filter of every engine, twice.
+    return json.dumps({k: list(v) for k, v in filters}, separators=(",", ":"))
 
 
 @functools.lru_cache(maxsize=16)
