@@ -38,14 +38,15 @@ class Scripted:
     received: list[bytes] = field(default_factory=list)
     port: int = 0
 
-    def connection(self, timeout: float = 5.0, read_only: bool = False) -> TLSConnection:
-        conn = engines.EngineConnection(
-            f"tcp://127.0.0.1:{self.port}",
-            self.tls.ca,
-            self.tls.client_cert,
-            self.tls.client_key,
-            timeout,
+    def endpoint(self, timeout: float = 5.0) -> engines.EngineConnection:
+        """How a profile would name this engine."""
+        tls = self.tls
+        return engines.EngineConnection(
+            f"tcp://127.0.0.1:{self.port}", tls.ca, tls.client_cert, tls.client_key, timeout
         )
+
+    def connection(self, timeout: float = 5.0, read_only: bool = False) -> TLSConnection:
+        conn = self.endpoint(timeout)
         context = engines.sweep_context(conn)
         return TLSConnection(engine_address(conn.endpoint), timeout, context, None, read_only)
 
@@ -251,12 +252,7 @@ def test_an_engine_answering_json_of_other_shapes_fails_its_read_alone(tmp_path)
     script = answer(b"null") + answer(b"[]") + answer(b"[]")
     with scripted(tmp_path, script=script, wait_for=3, hold=True) as engine:
         tls = engine.connection()
-        conn = engines.EngineConnection(
-            f"tcp://127.0.0.1:{engine.port}",
-            engine.tls.ca,
-            engine.tls.client_cert,
-            engine.tls.client_key,
-        )
+        conn = engine.endpoint()
         cache = engines.EngineCache()
         job = engines.NodeSweep(
             cache, "_Odd_0", "1", conn, engines.ImageCache(), {}, lambda _: None
@@ -265,4 +261,14 @@ def test_an_engine_answering_json_of_other_shapes_fails_its_read_alone(tmp_path)
         sweep_loop.run([job], 4)
     assert isinstance(job.result, engines.ClusterError)
     assert str(job.result).startswith("docker engine on _Odd_0: ")
+    assert cache.last("_Odd_0") is None and len(cache) == 0
+
+
+def test_a_single_nodes_read_fails_alike_on_json_of_other_shapes(tmp_path):
+    script = answer(b"null") + answer(b"[]") + answer(b"[]")
+    with scripted(tmp_path, script=script, wait_for=3, hold=True) as engine:
+        conn = engine.endpoint()
+        cache = engines.EngineCache()
+        with pytest.raises(engines.ClusterError, match="^docker engine on _Odd_0: "):
+            engines.read_node(cache, "_Odd_0", "1", conn)  # blocking, as after a patch
     assert cache.last("_Odd_0") is None and len(cache) == 0

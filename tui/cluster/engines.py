@@ -317,9 +317,7 @@ class SweepApi:
         return self._listing(target, body, True)
 
     def _listing(self, target: str, body: bytes, full: bool) -> list[dict[str, Any]]:
-        found = self._decoded.pop(target, None)
-        if found is None:
-            found = decode_json(body)
+        found = self._json(target, body)
         if full:  # the full list (all=1, no filters): its digest is what a refresh compares
             listed = self._digests.pop(target, None) or listing_digest(body)
             self.listed = Listing(listed, len(found))
@@ -381,7 +379,10 @@ class SweepApi:
         return session
 
     def _get(self, target: str) -> Any:
-        body = self._answer(target)
+        return self._json(target, self._answer(target))
+
+    def _json(self, target: str, body: bytes) -> Any:
+        """`body` (the answer to `target`) decoded, unless `seed` was given it decoded."""
         found = self._decoded.pop(target, None)
         return decode_json(body) if found is None else found
 
@@ -654,6 +655,10 @@ def read_node(
         api.close()
         cache.discard(node_name, conn.endpoint)
         raise
+    except ANSWER_SHAPE_ERRORS as exc:  # JSON, but not of the shapes an engine answers
+        api.close()
+        cache.discard(node_name, conn.endpoint)
+        raise read_failed(node_name, exc) from exc
     cache.keep(api)
     if last is not None and engine is last.engine:
         return engine  # the list it was read from, again: the last read stands
@@ -731,7 +736,7 @@ class NodeSweep:
 
     def finish(self, answered: sweep_loop.Answered) -> None:
         self._settle(answered.answers)
-        for image_id in [i for i, holder in self._claims.items() if holder is self]:
+        for image_id in self._held():
             del self._claims[image_id]
         self.answered = answered
         try:
@@ -750,9 +755,6 @@ class NodeSweep:
             self.result = NEEDS_MORE
         except (ClusterError, ReadOnlyError) as exc:
             self.result = exc
-        except ANSWER_SHAPE_ERRORS as exc:  # JSON, but not of the shapes an engine answers
-            self.cache.discard(self.node_name, self.conn.endpoint)
-            self.result = read_failed(self.node_name, exc)
         self._decoded, self._digests = {}, {}  # a sweep's jobs live to its end: keep no bodies
         if self.result is not NEEDS_MORE:
             self.answered = None
@@ -761,17 +763,13 @@ class NodeSweep:
     def finish_read(self) -> Engine:
         """The read of a job whose answers lacked something, over a connection of its own."""
         answered, self.answered = self.answered, None
-        try:
-            return read_node(
-                self.cache, self.node_name, self.instance_id, self.conn, self.image_cache, answered
-            )
-        except ANSWER_SHAPE_ERRORS as exc:
-            self.cache.discard(self.node_name, self.conn.endpoint)
-            raise read_failed(self.node_name, exc) from exc
+        return read_node(
+            self.cache, self.node_name, self.instance_id, self.conn, self.image_cache, answered
+        )
 
     def _settle(self, answers: Mapping[str, EngineResponse]) -> None:
         """Keep the image facts this job claimed and got, and let go of those claims."""
-        for image_id in [i for i, holder in self._claims.items() if holder is self]:
+        for image_id in self._held():
             response = answers.get(image_target(image_id))
             if response is None:
                 continue
@@ -780,6 +778,10 @@ class NodeSweep:
                 # Not JSON, or not an inspect: the read asks it again, and fails on it.
                 with contextlib.suppress(ValueError, AttributeError):
                     self.image_cache.put(image_id, image_facts(decode_json(response.body)))
+
+    def _held(self) -> list[str]:
+        """The image Ids this job has claimed and not let go of."""
+        return [image_id for image_id, holder in self._claims.items() if holder is self]
 
     def _wanted(self, answers: Mapping[str, EngineResponse]) -> tuple[list[str], list[str]]:
         """The targets the read needs, as far as `answers` tell, and the image Ids it needs
@@ -807,11 +809,11 @@ class NodeSweep:
             info, body = self._body(answers, INFO_TARGET), self._body(answers, listing)
             if info is None or body is None:
                 return wanted, []
-            default_isolation = self._json(INFO_TARGET, info).get("Isolation") or "process"
+            isolation = daemon_isolation(self._json(INFO_TARGET, info))
             previous = self._last.engine.containers if self._last is not None else ()
             cached = {c.id: c for c in previous}
             summaries = self._json(listing, body)
-            wanted += container_reads(summaries, default_isolation.lower(), cached)
+            wanted += container_reads(summaries, isolation, cached)
         images = self._body(answers, IMAGES_TARGET)
         if images is None:
             return wanted, []
@@ -843,7 +845,7 @@ def container_reads(
     """What `_containers` asks beyond the list: the list filtered by the other isolation if a
     container is new, and an inspect of each container `containers_to_inspect` names."""
     wanted = []
-    if any(s.get("Id") not in cached for s in summaries):
+    if isolation_unknown(summaries, cached):
         other = other_isolation(default_isolation)
         wanted.append(containers_target(True, filters_query({"isolation": other})))
     wanted += [container_target(ident) for ident in containers_to_inspect(cached, summaries)]
@@ -904,6 +906,19 @@ def containers_to_inspect(
     return wanted
 
 
+def isolation_unknown(
+    summaries: Iterable[Mapping[str, Any]], cached: Mapping[str, Container]
+) -> bool:
+    """Whether a listed container is new to `cached`: its isolation (fixed at create) is known
+    only from the list filtered by the other isolation."""
+    return any(s["Id"] not in cached for s in summaries)
+
+
+def daemon_isolation(info: Mapping[str, Any]) -> str:
+    """The isolation a container created without --isolation gets, from /info."""
+    return (info.get("Isolation") or "process").lower()
+
+
 def other_isolation(default_isolation: str) -> str:
     """The isolation a container list is filtered by: the one that is not the daemon's default
     (a container created without --isolation is listed under neither filter)."""
@@ -942,7 +957,7 @@ def read_engine(
     a SweepApi or the docker SDK's APIClient."""
     try:
         info = api.info()
-        default_isolation = (info.get("Isolation") or "process").lower()
+        default_isolation = daemon_isolation(info)
         cached = {c.id: c for c in previous.containers} if previous else {}
         containers = _containers(api, api.containers(all=True), default_isolation, cached)
         cache = image_cache if image_cache is not None else ImageCache()
@@ -1017,7 +1032,7 @@ def _containers(
     the other isolation; a container not running is inspected for its error and exit code
     when `containers_to_inspect` says so."""
     isolation = {ident: c.isolation for ident, c in cached.items()}
-    if any(s["Id"] not in isolation for s in summaries):
+    if isolation_unknown(summaries, cached):
         other = other_isolation(default_isolation)
         listed = api.containers(all=True, filters={"isolation": other})
         for summary in summaries:

@@ -409,27 +409,20 @@ def _read_engines(
         if future.cancel():
             tracker.done(what)
 
-    def in_pool(
-        future: Future[Engine],
-        call: Callable[[], None],
-        what: str,
-        dropped: Callable[[Future[Engine]], None] | None = None,
-    ) -> None:
-        """`call` in the pool; if the pool drops it (the session is ending: see
-        Inventory.wind_down), `dropped(future)`, by default `future` cancelled, so that nobody
-        waits on it for ever."""
-        on_drop = dropped or (lambda f: cancel(f, what))
+    def in_pool(call: Callable[[], None], dropped: Callable[[], None]) -> None:
+        """`call` in the pool; `dropped()` if the pool drops it (the session is ending: see
+        Inventory.wind_down), so that nobody waits for ever on what `call` would settle."""
         try:
             queued = pool.submit(call)
         except RuntimeError:  # the pool was shut down already
-            on_drop(future)
+            dropped()
             return
-        queued.add_done_callback(lambda q: on_drop(future) if q.cancelled() else None)
+        queued.add_done_callback(lambda q: dropped() if q.cancelled() else None)
 
     def done(job: engines.NodeSweep) -> None:
         future, result, what = parts[job.node_name], job.result, f"engine {job.node_name}"
         if result is engines.NEEDS_MORE:
-            in_pool(future, lambda: settle(future, job.finish_read, what), what)
+            in_pool(lambda: settle(future, job.finish_read, what), lambda: cancel(future, what))
             return
         settle(future, lambda: _engine_or_raise(result), what)
 
@@ -467,12 +460,12 @@ def _read_engines(
                     )
                     tracker.done(f"engine {job.node_name}")
 
-    def unswept(_: Future[Engine]) -> None:  # the pool dropped the sweep: cancel its reads
+    def unswept() -> None:
         for job in jobs:
             cancel(parts[job.node_name], f"engine {job.node_name}")
 
     if jobs:
-        in_pool(Future(), sweep, "the sweep", dropped=unswept)
+        in_pool(sweep, unswept)
     return parts
 
 
