@@ -43,3 +43,16 @@ def test_each_engine_is_looked_up_in_its_own_images():
         assert find_image(left, _container("r:1")) is mine
         assert find_image(right, _container("r:1")) is theirs
     assert find_image(_engine(), _container("r:1", f"sha256:{A}")) is None
+
+
+def test_a_repeated_look_up_gives_each_container_its_own_image():
+    web, api = Image(f"sha256:{A}", ("contoso/web:4.1",)), Image(f"sha256:{B}", ("contoso/api:2",))
+    engine = _engine(web, api)
+    # The rules ask for each container's image several times: by reference, by id, and an
+    # id the engine lacks next to a reference it has.
+    for _ in range(2):
+        assert find_image(engine, _container("contoso/web:4.1")) is web
+        assert find_image(engine, _container("contoso/api:2")) is api
+        assert find_image(engine, _container("contoso/api:2", f"sha256:{A}")) is web
+        assert find_image(engine, _container("contoso/web:4.1", "sha256:" + "d" * 64)) is web
+        assert find_image(engine, _container("contoso/gone:1", "sha256:" + "d" * 64)) is None

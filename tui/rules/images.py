@@ -41,6 +41,13 @@ def find_image(engine: Engine, container: Container) -> Image | None:
     """The engine's image a container runs, by image id or by the reference it was created with
     (the first such image in the engine's list)."""
     index = _index_of(engine.images)
+    key = (container.image_id, container.image)
+    if key not in index.found:  # several rules ask for each container's image in a row
+        index.found[key] = _first_image(engine, index, container)
+    return index.found[key]
+
+
+def _first_image(engine: Engine, index: _ImageIndex, container: Container) -> Image | None:
     wanted_ids = {_bare_id(container.image_id), _bare_id(container.image)} - {""}
     first = min((index.prefixed(w) for w in wanted_ids if len(w) >= 12), default=len(index.ids))
     if first < len(index.ids):
@@ -58,6 +65,7 @@ class _ImageIndex:
         self.by_tag: dict[str, int] = {}
         self._prefixed: dict[str, int] = {}
         self._first: dict[str, int] = {}
+        self.found: dict[tuple[str, str], Image | None] = {}  # find_image's answers
         self._longest = max(map(len, self.ids), default=0)
         for position, image in enumerate(images):
             self._first.setdefault(self.ids[position], position)
