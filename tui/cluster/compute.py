@@ -160,8 +160,9 @@ def prepare_models(roots: tuple[str, ...] = ANSWER_MODELS) -> None:
 
 
 def _is_model_class(cls: Any) -> bool:
-    # The SDK's models are mappings over the JSON; its enums are not.
-    return isinstance(cls, type) and issubclass(cls, MutableMapping)
+    # The SDK's models are mappings over the JSON; its enums are not. Looked for in the MRO:
+    # issubclass() would have the ABC walk every model class to say no to each enum.
+    return isinstance(cls, type) and MutableMapping in cls.__mro__
 
 
 def describe_error(exc: Exception) -> str:
